@@ -1,0 +1,56 @@
+const brand = Symbol.for("threadline.session-error");
+
+/**
+ * Every failure threadline reports has one of these codes. They are stable: match on them,
+ * not on messages.
+ *
+ * - `INVALID_USER_ID`, `INVALID_NAMESPACE`, `INVALID_TIMEOUT`, `INVALID_OPTION`,
+ *   `INVALID_SESSION_ID`, `INVALID_ITEMS`: bad input, rejected before anything is stored.
+ * - `SESSION_ENDED`: the session an operation names is no longer the user's live session.
+ * - `UNSUPPORTED`: the store lacks an optional capability the call needs.
+ * - `STORE_UNAVAILABLE`: the store could not be reached (down, restarting, timed out).
+ * - `STORE_ERROR`: the store answered with something unexpected.
+ */
+export type SessionErrorCode =
+  | "INVALID_USER_ID"
+  | "INVALID_NAMESPACE"
+  | "INVALID_TIMEOUT"
+  | "INVALID_OPTION"
+  | "INVALID_SESSION_ID"
+  | "INVALID_ITEMS"
+  | "SESSION_ENDED"
+  | "UNSUPPORTED"
+  | "STORE_UNAVAILABLE"
+  | "STORE_ERROR";
+
+/** Options for {@link SessionError}. */
+export interface SessionErrorOptions {
+  code: SessionErrorCode;
+  /** What went wrong and what to do about it. */
+  message: string;
+  /** Where it happened, e.g. `"redis"`; shown as `[threadline] [redis] …`. */
+  source?: string;
+  /** The underlying error, if any. */
+  cause?: unknown;
+}
+
+/**
+ * The one error class of threadline. Check with `SessionError.isInstance(error)` rather than
+ * `instanceof`, which fails when two copies of the package are installed.
+ */
+export class SessionError extends Error {
+  override readonly name = "SessionError";
+  readonly code: SessionErrorCode;
+
+  constructor(options: SessionErrorOptions) {
+    const tag = options.source ? `[threadline] [${options.source}]` : "[threadline]";
+    super(`${tag} ${options.message}`, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = options.code;
+    Object.defineProperty(this, brand, { value: true });
+  }
+
+  /** True for any `SessionError`, from this copy of the package or another. */
+  static isInstance(error: unknown): error is SessionError {
+    return typeof error === "object" && error !== null && (error as { [brand]?: unknown })[brand] === true;
+  }
+}

@@ -1,0 +1,25 @@
+export { SessionError, type SessionErrorCode, type SessionErrorOptions } from "./errors.js";
+export { type MemoryStore, type MemoryStoreOptions, memoryStore } from "./memory-store.js";
+export {
+  type ResolveOptions,
+  type SessionInfo,
+  SessionManager,
+  type SessionManagerOptions,
+} from "./session-manager.js";
+export { distinctSessionId, type SessionIdContext, type SessionIdFormat } from "./session-id.js";
+export type {
+  ItemsRequest,
+  KeyAtTimeRequest,
+  ListPage,
+  ListRequest,
+  ResolvedSession,
+  ResolveRequest,
+  SessionItemStore,
+  SessionKey,
+  SessionRecord,
+  SessionRef,
+  SessionStore,
+  StoreCapabilities,
+  TouchRequest,
+} from "./store.js";
+export { assertValidId, MAX_ID_LENGTH } from "./validation.js";

@@ -1,0 +1,88 @@
+import { SessionError } from "./errors.js";
+
+/** What a custom id function gets: who the session is for and when it starts (ms since epoch). */
+export interface SessionIdContext {
+  namespace: string;
+  userId: string;
+  now: number;
+}
+
+/**
+ * How new session ids look.
+ * - `"timestamp"` (default): `{namespace}-{userId}-{YYYYMMDD-HHMMSS}` in UTC, as in the origin's
+ *   guide: `support-user-123-20250107-120000`.
+ * - `"timestamp-micro"`: the origin's newer form with a fraction of a second,
+ *   `support-user-123-20250107-120000-123000` (JavaScript clocks give milliseconds, so the last
+ *   three digits are zero).
+ * - `"uuid"`: an opaque random UUID, for ids that must not reveal the user.
+ * - a function: your own format. It must return a non-empty string.
+ *
+ * Whatever the format, a store never hands out the previous session's id again: when a new
+ * session would get the same id (e.g. twice in one second), it gets a `-2`, `-3`, … suffix.
+ */
+export type SessionIdFormat = "timestamp" | "timestamp-micro" | "uuid" | ((context: SessionIdContext) => string);
+
+/** Builds the id generator for a format, validating it once up front. */
+export function sessionIdGenerator(format: SessionIdFormat): (context: SessionIdContext) => string {
+  if (format === "timestamp") return timestampIds(false);
+  if (format === "timestamp-micro") return timestampIds(true);
+  if (format === "uuid") return () => globalThis.crypto.randomUUID();
+  if (typeof format === "function") return checked(format);
+  throw new SessionError({
+    code: "INVALID_OPTION",
+    message: `idFormat must be "timestamp", "timestamp-micro", "uuid" or a function, got ${String(format)}.`,
+  });
+}
+
+function checked(custom: (context: SessionIdContext) => string): (context: SessionIdContext) => string {
+  return (context) => {
+    const id: unknown = custom(context);
+    if (typeof id !== "string" || id.length === 0) {
+      throw new SessionError({
+        code: "INVALID_SESSION_ID",
+        message: "The custom idFormat function must return a non-empty string.",
+      });
+    }
+    return id;
+  };
+}
+
+/**
+ * `{namespace}-{userId}-{YYYYMMDD-HHMMSS}` in UTC, optionally followed by `-{microseconds}`.
+ * Formatting the date is the costliest step of creating a session and ids made in the same
+ * second share it, so each generator remembers its last stamp.
+ */
+function timestampIds(withMicroseconds: boolean): (context: SessionIdContext) => string {
+  let cachedSecond = Number.NaN;
+  let cachedStamp = "";
+  return (context) => {
+    const second = Math.floor(context.now / 1000);
+    if (second !== cachedSecond) {
+      cachedStamp = utcStamp(second * 1000);
+      cachedSecond = second;
+    }
+    const base = `${context.namespace}-${context.userId}-${cachedStamp}`;
+    if (!withMicroseconds) return base;
+    const microseconds = (context.now - second * 1000) * 1000;
+    return `${base}-${String(Math.floor(microseconds)).padStart(6, "0")}`;
+  };
+}
+
+/** `YYYYMMDD-HHMMSS` in UTC for a time in ms since epoch. */
+export function utcStamp(now: number): string {
+  const iso = new Date(now).toISOString(); // 2025-01-07T12:00:00.000Z
+  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`;
+}
+
+/**
+ * The id a store gives a new session: the candidate, unless it equals the base id of the
+ * session it replaces, in which case the store's creation counter is appended so the two
+ * differ. Exported for store authors; a server-side script must apply the same rule.
+ *
+ * @param candidate the id the manager proposed for the new session
+ * @param previousBaseId the candidate the previous session of this key was created from, if the store still remembers it
+ * @param sequence how many sessions this key has had, counting the new one (1 for the first)
+ */
+export function distinctSessionId(candidate: string, previousBaseId: string | undefined, sequence: number): string {
+  return candidate === previousBaseId ? `${candidate}-${sequence}` : candidate;
+}

@@ -1,0 +1,225 @@
+import { SessionError } from "./errors.js";
+import { memoryStore } from "./memory-store.js";
+import { type SessionIdContext, type SessionIdFormat, sessionIdGenerator } from "./session-id.js";
+import type { ResolvedSession, SessionRecord, SessionRef, SessionStore } from "./store.js";
+import { assertValidId, describe, timeoutToMs } from "./validation.js";
+
+/** Options for {@link SessionManager}. */
+export interface SessionManagerOptions {
+  /** Seconds without activity after which the next call starts a new session. Default 120. */
+  inactivityTimeout?: number;
+  /** Namespace for calls that omit one. Default `"default"`. */
+  namespace?: string;
+  /** Where sessions live. Default: a new {@link memoryStore} (this process only). */
+  store?: SessionStore;
+  /** The clock, in ms since epoch. Default `Date.now`. Inject a fake one in tests. */
+  now?: () => number;
+  /** How new session ids look. Default `"timestamp"`: `support-user-123-20250107-120000`. */
+  idFormat?: SessionIdFormat;
+}
+
+/** Options for {@link SessionManager.resolve} and {@link SessionManager.getOrCreateSession}. */
+export interface ResolveOptions {
+  /** End the live session, if any, and start a new one. */
+  forceNew?: boolean;
+}
+
+/** What {@link SessionManager.getSessionInfo} returns, as the origin SDK's `get_session_info`. */
+export interface SessionInfo extends SessionRecord {
+  /** Seconds since the session was created. */
+  duration: number;
+  /** Seconds since the last activity. */
+  inactiveFor: number;
+}
+
+/**
+ * Decides which conversation session each user is in. A user keeps the same session id while
+ * they stay active and gets a new one after `inactivityTimeout` seconds of silence, after
+ * `closeSession`, or with `forceNew`. Sessions are keyed by (namespace, userId).
+ *
+ * @example
+ * const sessions = new SessionManager({ namespace: "support" });
+ * const id = await sessions.getOrCreateSession("user-123"); // "support-user-123-20250107-120000"
+ */
+export class SessionManager {
+  /** The store sessions live in. */
+  readonly store: SessionStore;
+  /** The namespace used when a call omits one. */
+  readonly namespace: string;
+  /** The inactivity timeout in seconds. */
+  readonly inactivityTimeout: number;
+  readonly #timeoutMs: number;
+  readonly #now: () => number;
+  readonly #createId: (context: SessionIdContext) => string;
+
+  constructor(options: SessionManagerOptions = {}) {
+    this.inactivityTimeout = options.inactivityTimeout ?? 120;
+    this.#timeoutMs = timeoutToMs(this.inactivityTimeout);
+    this.namespace = options.namespace ?? "default";
+    assertValidId(this.namespace, "namespace");
+    if (options.now !== undefined && typeof options.now !== "function") {
+      throw new SessionError({
+        code: "INVALID_OPTION",
+        message: `now must be a function returning ms since epoch, got ${describe(options.now)}.`,
+      });
+    }
+    this.#now = options.now ?? Date.now;
+    this.#createId = sessionIdGenerator(options.idFormat ?? "timestamp");
+    this.store = options.store ?? memoryStore();
+    if (this.store.specificationVersion !== "v1") {
+      throw new SessionError({
+        code: "INVALID_OPTION",
+        message: `store implements SessionStore ${describe(this.store.specificationVersion)}, this version of threadline needs "v1". Upgrade the store package or @threadline/session-core.`,
+      });
+    }
+  }
+
+  /**
+   * The user's session: the live one, renewed, or a new one. The session object says whether
+   * it is new and when it expires; this is the call adapters build on.
+   */
+  resolve(userId: string, namespace?: string, options?: ResolveOptions): Promise<ResolvedSession> {
+    try {
+      const key = this.#key(userId, namespace);
+      const now = this.#clock();
+      const createId = this.#createId;
+      return this.#guard(
+        this.store.resolve({
+          namespace: key,
+          userId,
+          now,
+          timeoutMs: this.#timeoutMs,
+          forceNew: options?.forceNew === true,
+          proposeSessionId: () => createId({ namespace: key, userId, now }),
+        }),
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** The user's session id, creating or renewing the session as {@link resolve} does. */
+  async getOrCreateSession(userId: string, namespace?: string, options?: ResolveOptions): Promise<string> {
+    return (await this.resolve(userId, namespace, options)).sessionId;
+  }
+
+  /** Renews the user's live session. Returns false (and creates nothing) when there is none. */
+  async updateActivity(userId: string, namespace?: string): Promise<boolean> {
+    const ns = this.#key(userId, namespace);
+    const renewed = await this.#guard(
+      this.store.touch({ namespace: ns, userId, now: this.#clock(), timeoutMs: this.#timeoutMs }),
+    );
+    return renewed !== null;
+  }
+
+  /** Ends the user's live session; the next call starts a new one with a different id. Returns whether there was one. */
+  async closeSession(userId: string, namespace?: string): Promise<boolean> {
+    const ns = this.#key(userId, namespace);
+    return this.#guard(this.store.delete({ namespace: ns, userId, now: this.#clock() }));
+  }
+
+  /**
+   * Removes expired sessions from the store and returns how many it removed. Stores whose
+   * sessions expire by themselves (Redis) return 0: there is nothing left to remove.
+   */
+  async cleanupExpired(): Promise<number> {
+    if (this.store.sweep === undefined) return 0;
+    return this.#guard(this.store.sweep(this.#clock()));
+  }
+
+  /** The user's live session with its age and idle time, or `null` when there is none. Does not renew. */
+  async getSessionInfo(userId: string, namespace?: string): Promise<SessionInfo | null> {
+    const ns = this.#key(userId, namespace);
+    const now = this.#clock();
+    const record = await this.#guard(this.store.get({ namespace: ns, userId, now }));
+    if (record === null) return null;
+    return {
+      ...record,
+      duration: (now - record.createdAt) / 1000,
+      inactiveFor: (now - record.lastActivityAt) / 1000,
+    };
+  }
+
+  /** The session's conversation items, oldest first; the last `limit` when given. `[]` once the session has ended. */
+  async getItems(session: SessionRef, limit?: number): Promise<unknown[]> {
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) {
+      throw new SessionError({
+        code: "INVALID_OPTION",
+        message: `limit must be a whole number ≥ 0, got ${describe(limit)}.`,
+      });
+    }
+    return this.#guard(this.#items().list(this.#itemsRequest(session), limit));
+  }
+
+  /** Appends conversation items (JSON values) to the session. Rejects with `SESSION_ENDED` once it has ended. */
+  async addItems(session: SessionRef, items: readonly unknown[]): Promise<void> {
+    if (!Array.isArray(items)) {
+      throw new SessionError({ code: "INVALID_ITEMS", message: `items must be an array, got ${describe(items)}.` });
+    }
+    if (items.length === 0) return;
+    return this.#guard(this.#items().append(this.#itemsRequest(session), items));
+  }
+
+  /** Removes and returns the session's newest item, or `undefined`. */
+  async popItem(session: SessionRef): Promise<unknown> {
+    return this.#guard(this.#items().pop(this.#itemsRequest(session)));
+  }
+
+  /** Removes all of the session's items. */
+  async clearItems(session: SessionRef): Promise<void> {
+    return this.#guard(this.#items().clear(this.#itemsRequest(session)));
+  }
+
+  #key(userId: string, namespace: string | undefined): string {
+    assertValidId(userId, "userId");
+    if (namespace === undefined) return this.namespace;
+    assertValidId(namespace, "namespace");
+    return namespace;
+  }
+
+  #clock(): number {
+    const now = this.#now();
+    if (typeof now !== "number" || !Number.isFinite(now)) {
+      throw new SessionError({
+        code: "INVALID_OPTION",
+        message: `The now() clock returned ${describe(now)}; it must return ms since epoch.`,
+      });
+    }
+    return now;
+  }
+
+  #items() {
+    const items = this.store.items;
+    if (items === undefined) {
+      throw new SessionError({
+        code: "UNSUPPORTED",
+        message: `The ${this.store.name} store does not keep conversation items. Use a store with items support (memory, Redis).`,
+      });
+    }
+    return items;
+  }
+
+  #itemsRequest(session: SessionRef) {
+    const namespace = this.#key(session?.userId, session?.namespace);
+    if (typeof session.sessionId !== "string" || session.sessionId.length === 0) {
+      throw new SessionError({
+        code: "INVALID_SESSION_ID",
+        message: "session.sessionId must be a non-empty string; pass the session from resolve().",
+      });
+    }
+    return { namespace, userId: session.userId, sessionId: session.sessionId, now: this.#clock() };
+  }
+
+  /** Lets `SessionError`s through and wraps anything else a store throws, so callers can match on `code`. */
+  #guard<T>(operation: Promise<T>): Promise<T> {
+    return operation.catch((error: unknown) => {
+      if (SessionError.isInstance(error)) throw error;
+      throw new SessionError({
+        code: "STORE_ERROR",
+        source: this.store.name,
+        message: `The store failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`,
+        cause: error,
+      });
+    });
+  }
+}

@@ -1,0 +1,5 @@
+export { describeSessionStore, type SessionStoreSuiteOptions } from "./conformance.js";
+export { createFakeClock, type FakeClock, GUIDE_EPOCH } from "./fake-clock.js";
+export { hostileIds, invalidUserIds } from "./hostile-ids.js";
+export { type ModelBasedTestOptions, runModelBasedTest } from "./model.js";
+export { uniqueNamespace } from "./unique-namespace.js";

@@ -1,0 +1,25 @@
+// The whole test suite: lint, type-check, every package's tests, and the package checks
+// (build + publint + attw), then one total line. Old reports are removed first so the total
+// counts this run only.
+import { execSync } from "node:child_process";
+import { rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+rmSync(join(root, ".test-results"), { recursive: true, force: true });
+let failed = false;
+try {
+  execSync("pnpm turbo run lint typecheck test check:package --continue --output-logs=errors-only", {
+    cwd: root,
+    stdio: "inherit",
+  });
+} catch {
+  failed = true;
+}
+try {
+  execSync("node scripts/test-summary.mjs", { cwd: root, stdio: "inherit" });
+} catch {
+  failed = true;
+}
+process.exit(failed ? 1 : 0);
