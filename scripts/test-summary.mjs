@@ -12,7 +12,9 @@ for (const name of reports) {
   totals.passed += report.numPassedTests;
   totals.failed += report.numFailedTests;
   totals.skipped += report.numPendingTests + (report.numTodoTests ?? 0);
-  console.log(`${name.replace(/\.json$/, "").padEnd(24)} ${report.numPassedTests} passed, ${report.numFailedTests} failed`);
+  console.log(
+    `${name.replace(/\.json$/, "").padEnd(24)} ${report.numPassedTests} passed, ${report.numFailedTests} failed`,
+  );
 }
 console.log(`tests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 if (totals.passed === 0 || totals.failed > 0) process.exit(1);

@@ -1,12 +1,12 @@
 export { SessionError, type SessionErrorCode, type SessionErrorOptions } from "./errors.js";
 export { type MemoryStore, type MemoryStoreOptions, memoryStore } from "./memory-store.js";
+export { distinctSessionId, type SessionIdContext, type SessionIdFormat } from "./session-id.js";
 export {
   type ResolveOptions,
   type SessionInfo,
   SessionManager,
   type SessionManagerOptions,
 } from "./session-manager.js";
-export { distinctSessionId, type SessionIdContext, type SessionIdFormat } from "./session-id.js";
 export type {
   ItemsRequest,
   KeyAtTimeRequest,

@@ -42,7 +42,8 @@ export interface ResolveRequest extends SessionKey {
    * Proposes an id for a new session. Call it at most once per resolve, and only when a
    * session may be created; a store that cannot call back in the middle of an atomic
    * operation (a server-side script) may call it beforehand and discard the result.
-   * The store applies `distinctSessionId` to the proposal.
+   * The store applies `distinctSessionId` to the proposal. Call it as a method of the
+   * request (`request.proposeSessionId()`); it is not a detachable function.
    */
   proposeSessionId(): string;
 }

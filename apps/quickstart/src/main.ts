@@ -1,0 +1,3 @@
+import { runQuickstart } from "./story.js";
+
+await runQuickstart((line) => console.log(line));

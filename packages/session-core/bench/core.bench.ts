@@ -1,0 +1,112 @@
+// Core benchmarks: `pnpm bench` (or `pnpm --filter @threadline/session-core bench`).
+// Every rate is also shown as a ratio to a baseline measured in the same run, so the table
+// survives a noisy machine:
+// - "async Map lookup": the floor of any async get-or-create API (an awaited Map.get).
+// - "origin port": a line-by-line port of the origin Python SessionManager (dict of sessions,
+//   datetime-formatted ids), the peer we replace.
+// Imports the built package, not src: tsx compiles with keepNames, which wraps every closure
+// the library creates per call and would make it look several times slower than it is.
+import { memoryStore, SessionManager } from "@threadline/session-core";
+import { createFakeClock } from "@threadline/session-core/testing";
+import { formatRate, gc, opsPerSecond, printTable } from "./measure.js";
+
+const USERS = 10_000;
+const userIds = Array.from({ length: USERS }, (_, index) => `user-${index}`);
+
+// The origin's SessionManager, ported as written: one dict, a datetime string per new id.
+class OriginPort {
+  readonly #sessions = new Map<string, { sessionId: string; lastActivity: number; createdAt: number }>();
+  constructor(private readonly timeoutSeconds = 120) {}
+  async getOrCreateSession(userId: string, namespace = "default", forceNew = false): Promise<string> {
+    const now = Date.now();
+    const existing = this.#sessions.get(userId);
+    if (existing && !forceNew && (now - existing.lastActivity) / 1000 < this.timeoutSeconds) {
+      existing.lastActivity = now;
+      return existing.sessionId;
+    }
+    const iso = new Date(now).toISOString();
+    const stamp = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`;
+    const sessionId = `${namespace}-${userId}-${stamp}`;
+    this.#sessions.set(userId, { sessionId, lastActivity: now, createdAt: now });
+    return sessionId;
+  }
+}
+
+async function main(): Promise<void> {
+  const map = new Map(userIds.map((user) => [user, user]));
+  const asyncLookup = async (user: string) => map.get(user);
+  const baseline = await opsPerSecond((index) => asyncLookup(userIds[index % USERS] as string));
+
+  const origin = new OriginPort();
+  for (const user of userIds) await origin.getOrCreateSession(user);
+  const originHits = await opsPerSecond((index) => origin.getOrCreateSession(userIds[index % USERS] as string));
+  const originCreates = await opsPerSecond((index) => origin.getOrCreateSession(`new-${index}`), { rounds: 3 });
+
+  const sessions = new SessionManager();
+  for (const user of userIds) await sessions.getOrCreateSession(user);
+  const hits = await opsPerSecond((index) => sessions.getOrCreateSession(userIds[index % USERS] as string));
+  const resolveHits = await opsPerSecond((index) => sessions.resolve(userIds[index % USERS] as string));
+
+  // Creation: each call makes a session for a user never seen before. A fresh manager per
+  // round keeps the store from growing without bound.
+  let creator = new SessionManager();
+  let created = 0;
+  const creates = await opsPerSecond(
+    (index) => {
+      if (++created % 500_000 === 0) creator = new SessionManager();
+      return creator.getOrCreateSession(`new-${index}`);
+    },
+    { rounds: 3 },
+  );
+
+  const ratio = (rate: number) => `${(rate / baseline).toFixed(2)}×`;
+  console.log("\n@threadline/session-core — memory store, public async API, one call at a time\n");
+  printTable(
+    ["operation", "rate", "vs async Map lookup", "vs origin port"],
+    [
+      ["baseline: async Map lookup", formatRate(baseline), "1.00×", ""],
+      ["origin port: hit", formatRate(originHits), ratio(originHits), "1.00×"],
+      ["getOrCreateSession: hit", formatRate(hits), ratio(hits), `${(hits / originHits).toFixed(2)}×`],
+      ["resolve: hit", formatRate(resolveHits), ratio(resolveHits), `${(resolveHits / originHits).toFixed(2)}×`],
+      ["origin port: create", formatRate(originCreates), ratio(originCreates), "1.00×"],
+      ["getOrCreateSession: create", formatRate(creates), ratio(creates), `${(creates / originCreates).toFixed(2)}×`],
+    ],
+  );
+
+  await cleanupAndMemory();
+}
+
+async function cleanupAndMemory(): Promise<void> {
+  const total = 1_000_000;
+  const expired = total / 100;
+  const clock = createFakeClock();
+  gc();
+  const heapBefore = process.memoryUsage().heapUsed;
+  const store = memoryStore();
+  const sessions = new SessionManager({ store, now: clock.now });
+  for (let index = 0; index < expired; index++) await sessions.getOrCreateSession(`old-${index}`);
+  clock.advance(60);
+  for (let index = expired; index < total; index++) await sessions.getOrCreateSession(`user-${index}`);
+  gc();
+  const bytesPerSession = (process.memoryUsage().heapUsed - heapBefore) / total;
+
+  clock.advance(61); // the first 1 % are now idle for 121 s, the rest for 61 s
+  const started = performance.now();
+  const removed = await sessions.cleanupExpired();
+  const cleanupMs = performance.now() - started;
+  if (removed !== expired || store.size !== total - expired) throw new Error(`cleanup removed ${removed}`);
+
+  console.log(`\nAt ${total.toLocaleString("en")} sessions (memory store)\n`);
+  printTable(
+    ["measure", "value"],
+    [
+      [
+        `cleanupExpired: ${expired.toLocaleString("en")} expired of ${total.toLocaleString("en")}`,
+        `${cleanupMs.toFixed(2)} ms`,
+      ],
+      ["heap per session (ids ~30 chars, incl. the user id strings)", `${bytesPerSession.toFixed(0)} bytes`],
+    ],
+  );
+}
+
+await main();

@@ -1,0 +1,42 @@
+/** Runs `operation` repeatedly for about `seconds` and returns operations per second (best of `rounds`). */
+export async function opsPerSecond(
+  operation: (iteration: number) => Promise<unknown> | unknown,
+  options: { seconds?: number; rounds?: number; batch?: number } = {},
+): Promise<number> {
+  const seconds = options.seconds ?? 0.5;
+  const rounds = options.rounds ?? 5;
+  const batch = options.batch ?? 1000;
+  let iteration = 0;
+  let best = 0;
+  for (let round = 0; round < rounds; round++) {
+    let count = 0;
+    const started = performance.now();
+    let elapsed = 0;
+    while (elapsed < seconds * 1000) {
+      for (let index = 0; index < batch; index++) await operation(iteration++);
+      count += batch;
+      elapsed = performance.now() - started;
+    }
+    best = Math.max(best, count / (elapsed / 1000));
+  }
+  return best;
+}
+
+/** Prints rows as an aligned Markdown table (ready to paste into the README). */
+export function printTable(headers: string[], rows: string[][]): void {
+  const widths = headers.map((header, column) =>
+    Math.max(header.length, ...rows.map((row) => (row[column] ?? "").length)),
+  );
+  const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(" | ")} |`;
+  console.log(line(headers));
+  console.log(`|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`);
+  for (const row of rows) console.log(line(row));
+}
+
+export function formatRate(perSecond: number): string {
+  return perSecond >= 1e6 ? `${(perSecond / 1e6).toFixed(2)} M/s` : `${(perSecond / 1e3).toFixed(0)} k/s`;
+}
+
+export function gc(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
