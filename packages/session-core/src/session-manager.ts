@@ -1,7 +1,14 @@
 import { SessionError } from "./errors.js";
 import { memoryStore } from "./memory-store.js";
 import { type SessionIdContext, type SessionIdFormat, sessionIdGenerator } from "./session-id.js";
-import type { ResolvedSession, ResolveRequest, SessionRecord, SessionRef, SessionStore } from "./store.js";
+import type {
+  MaybePromise,
+  ResolvedSession,
+  ResolveRequest,
+  SessionRecord,
+  SessionRef,
+  SessionStore,
+} from "./store.js";
 import { assertValidId, describe, timeoutToMs } from "./validation.js";
 
 /** Options for {@link SessionManager}. */
@@ -82,7 +89,8 @@ export class SessionManager {
   async resolve(userId: string, namespace?: string, options?: ResolveOptions): Promise<ResolvedSession> {
     const request = this.#resolveRequest(userId, namespace, options);
     try {
-      return await this.store.resolve(request);
+      const session = this.store.resolve(request);
+      return isPromise(session) ? await session : session;
     } catch (error) {
       throw this.#storeError(error);
     }
@@ -93,7 +101,8 @@ export class SessionManager {
     // Same as `(await this.resolve(…)).sessionId`, one promise hop shorter: this is the hot path.
     const request = this.#resolveRequest(userId, namespace, options);
     try {
-      return (await this.store.resolve(request)).sessionId;
+      const session = this.store.resolve(request);
+      return (isPromise(session) ? await session : session).sessionId;
     } catch (error) {
       throw this.#storeError(error);
     }
@@ -102,7 +111,7 @@ export class SessionManager {
   /** Renews the user's live session. Returns false (and creates nothing) when there is none. */
   async updateActivity(userId: string, namespace?: string): Promise<boolean> {
     const ns = this.#key(userId, namespace);
-    const renewed = await this.#guard(
+    const renewed = await this.#guard(() =>
       this.store.touch({ namespace: ns, userId, now: this.#clock(), timeoutMs: this.#timeoutMs }),
     );
     return renewed !== null;
@@ -111,7 +120,7 @@ export class SessionManager {
   /** Ends the user's live session; the next call starts a new one with a different id. Returns whether there was one. */
   async closeSession(userId: string, namespace?: string): Promise<boolean> {
     const ns = this.#key(userId, namespace);
-    return this.#guard(this.store.delete({ namespace: ns, userId, now: this.#clock() }));
+    return this.#guard(() => this.store.delete({ namespace: ns, userId, now: this.#clock() }));
   }
 
   /**
@@ -119,15 +128,16 @@ export class SessionManager {
    * sessions expire by themselves (Redis) return 0: there is nothing left to remove.
    */
   async cleanupExpired(): Promise<number> {
-    if (this.store.sweep === undefined) return 0;
-    return this.#guard(this.store.sweep(this.#clock()));
+    const store = this.store;
+    if (store.sweep === undefined) return 0;
+    return this.#guard(() => store.sweep?.(this.#clock()) ?? 0);
   }
 
   /** The user's live session with its age and idle time, or `null` when there is none. Does not renew. */
   async getSessionInfo(userId: string, namespace?: string): Promise<SessionInfo | null> {
     const ns = this.#key(userId, namespace);
     const now = this.#clock();
-    const record = await this.#guard(this.store.get({ namespace: ns, userId, now }));
+    const record = await this.#guard(() => this.store.get({ namespace: ns, userId, now }));
     if (record === null) return null;
     return {
       ...record,
@@ -144,7 +154,7 @@ export class SessionManager {
         message: `limit must be a whole number ≥ 0, got ${describe(limit)}.`,
       });
     }
-    return this.#guard(this.#items().list(this.#itemsRequest(session), limit));
+    return this.#guard(() => this.#items().list(this.#itemsRequest(session), limit));
   }
 
   /** Appends conversation items (JSON values) to the session. Rejects with `SESSION_ENDED` once it has ended. */
@@ -153,17 +163,17 @@ export class SessionManager {
       throw new SessionError({ code: "INVALID_ITEMS", message: `items must be an array, got ${describe(items)}.` });
     }
     if (items.length === 0) return;
-    return this.#guard(this.#items().append(this.#itemsRequest(session), items));
+    return this.#guard(() => this.#items().append(this.#itemsRequest(session), items));
   }
 
   /** Removes and returns the session's newest item, or `undefined`. */
   async popItem(session: SessionRef): Promise<unknown> {
-    return this.#guard(this.#items().pop(this.#itemsRequest(session)));
+    return this.#guard(() => this.#items().pop(this.#itemsRequest(session)));
   }
 
   /** Removes all of the session's items. */
   async clearItems(session: SessionRef): Promise<void> {
-    return this.#guard(this.#items().clear(this.#itemsRequest(session)));
+    return this.#guard(() => this.#items().clear(this.#itemsRequest(session)));
   }
 
   #resolveRequest(userId: string, namespace: string | undefined, options: ResolveOptions | undefined): ResolveRequest {
@@ -212,10 +222,12 @@ export class SessionManager {
   }
 
   /** Lets `SessionError`s through and wraps anything else a store throws, so callers can match on `code`. */
-  #guard<T>(operation: Promise<T>): Promise<T> {
-    return operation.catch((error: unknown) => {
+  async #guard<T>(operation: () => MaybePromise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
       throw this.#storeError(error);
-    });
+    }
   }
 
   #storeError(error: unknown): SessionError {
@@ -227,6 +239,10 @@ export class SessionManager {
       cause: error,
     });
   }
+}
+
+function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
 }
 
 // A class rather than an object literal with a closure: one allocation per call on the hot

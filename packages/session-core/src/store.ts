@@ -7,6 +7,12 @@
  * they say so (e.g. a Redis store that uses the server's clock).
  */
 
+/**
+ * A value or a promise of it. Stores that answer from memory return plain values, which
+ * saves the manager a promise hop per call; stores that do I/O return promises.
+ */
+export type MaybePromise<T> = T | Promise<T>;
+
 /** Who a session belongs to. No two distinct pairs may share storage in any store. */
 export interface SessionKey {
   namespace: string;
@@ -128,7 +134,9 @@ export interface StoreCapabilities {
  * A place to keep sessions. Implement the required methods, declare `capabilities`, and run
  * the conformance suite from `@threadline/session-core/testing` against it.
  *
- * Failures: reject with a `SessionError` (`STORE_UNAVAILABLE` when the backend cannot be
+ * Methods may return plain values or promises (`MaybePromise`).
+ *
+ * Failures: reject (or throw) with a `SessionError` (`STORE_UNAVAILABLE` when the backend cannot be
  * reached, `STORE_ERROR` otherwise) rather than hang; never resolve with partial data.
  */
 export interface SessionStore {
@@ -145,32 +153,32 @@ export interface SessionStore {
    * from the previous session's (see `distinctSessionId`), with `isNew: true`.
    * Atomic when `capabilities.atomic`.
    */
-  resolve(request: ResolveRequest): Promise<ResolvedSession>;
+  resolve(request: ResolveRequest): MaybePromise<ResolvedSession>;
 
   /**
    * Renews the key's session only if it is live; never creates one. Returns the renewed
    * session, or `null` when there is none. Atomic when `capabilities.atomic`.
    */
-  touch(request: TouchRequest): Promise<SessionRecord | null>;
+  touch(request: TouchRequest): MaybePromise<SessionRecord | null>;
 
   /** The key's live session without renewing it, or `null` (expired counts as none). */
-  get(request: KeyAtTimeRequest): Promise<SessionRecord | null>;
+  get(request: KeyAtTimeRequest): MaybePromise<SessionRecord | null>;
 
   /**
    * Ends the key's live session. Returns whether there was one. The store may keep a
    * tombstone (the id, never the data) until the session would have expired, so the next
    * session's id differs. Atomic when `capabilities.atomic`.
    */
-  delete(request: KeyAtTimeRequest): Promise<boolean>;
+  delete(request: KeyAtTimeRequest): MaybePromise<boolean>;
 
   /**
    * Removes expired sessions and returns how many it removed. Costs in proportion to what
    * expired. Optional: stores with native expiry omit it.
    */
-  sweep?(now: number): Promise<number>;
+  sweep?(now: number): MaybePromise<number>;
 
   /** Lists live sessions, for dashboards. Optional; order is store-defined. */
-  list?(request: ListRequest): Promise<ListPage>;
+  list?(request: ListRequest): MaybePromise<ListPage>;
 
   /** Conversation items kept with sessions. Optional. */
   readonly items?: SessionItemStore;
