@@ -67,6 +67,7 @@ interface Entry {
 }
 
 interface ExpiryQueue {
+  readonly timeoutMs: number;
   head: Entry | undefined;
   tail: Entry | undefined;
 }
@@ -123,9 +124,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   function renew(entry: Entry, now: number, timeoutMs: number): void {
     entry.lastActivityAt = now;
     entry.expiresAt = now + timeoutMs;
-    let queue = queues.get(timeoutMs);
+    // Most renewals keep the timeout, so the entry's own queue saves a lookup.
+    let queue = entry.queue?.timeoutMs === timeoutMs ? entry.queue : queues.get(timeoutMs);
     if (queue === undefined) {
-      queue = { head: undefined, tail: undefined };
+      queue = { timeoutMs, head: undefined, tail: undefined };
       queues.set(timeoutMs, queue);
     }
     if (queue.tail === entry) return;
