@@ -1,0 +1,65 @@
+import type { SessionErrorCode } from "@threadline/session-core";
+
+// What the Durable Object store sends its object and gets back: JSON over the stub's fetch.
+// Plain fetch rather than RPC, so the class needs no `cloudflare:workers` import and the
+// package still loads on Node (where the KV store and Hono apps are tested).
+
+/** A request to the session object. `now` and `timeoutMs` are in ms, as in the store contract. */
+export type ObjectRequest =
+  | {
+      op: "resolve";
+      namespace: string;
+      userId: string;
+      now: number;
+      timeoutMs: number;
+      forceNew: boolean;
+      /** The proposed id, made before the call: the object cannot call back into the Worker. */
+      candidate: string;
+    }
+  | { op: "touch"; now: number; timeoutMs: number }
+  | { op: "get"; now: number }
+  | { op: "delete"; now: number }
+  | { op: "append"; sessionId: string; now: number; items: string[] }
+  | { op: "list"; sessionId: string; now: number; limit: number | null }
+  | { op: "pop"; sessionId: string; now: number }
+  | { op: "clear"; sessionId: string; now: number };
+
+/** The object's answer: a result, or a failure the store turns back into a `SessionError`. */
+export type ObjectResponse = { result: unknown } | { error: { code: SessionErrorCode; message: string } };
+
+/** The URL the store fetches; only the path (the operation) is read, for logs. */
+export const OBJECT_ORIGIN = "https://threadline-session.internal/";
+
+export function isObjectRequest(value: unknown): value is ObjectRequest {
+  if (typeof value !== "object" || value === null) return false;
+  const request = value as Record<string, unknown>;
+  if (typeof request.now !== "number") return false;
+  switch (request.op) {
+    case "resolve":
+      return (
+        typeof request.namespace === "string" &&
+        typeof request.userId === "string" &&
+        typeof request.timeoutMs === "number" &&
+        typeof request.forceNew === "boolean" &&
+        typeof request.candidate === "string"
+      );
+    case "touch":
+      return typeof request.timeoutMs === "number";
+    case "get":
+    case "delete":
+      return true;
+    case "append":
+      return (
+        typeof request.sessionId === "string" &&
+        Array.isArray(request.items) &&
+        request.items.every((item) => typeof item === "string")
+      );
+    case "list":
+      return typeof request.sessionId === "string" && (request.limit === null || typeof request.limit === "number");
+    case "pop":
+    case "clear":
+      return typeof request.sessionId === "string";
+    default:
+      return false;
+  }
+}

@@ -1,0 +1,20 @@
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { defineConfig, mergeConfig } from "vitest/config";
+import { sharedConfig } from "../../vitest.shared.js";
+
+export default mergeConfig(
+  sharedConfig,
+  defineConfig({
+    plugins: [
+      cloudflareTest({
+        main: "./test/worker.ts",
+        miniflare: {
+          compatibilityDate: "2026-04-01",
+          compatibilityFlags: ["nodejs_compat"],
+          kvNamespaces: ["SESSIONS"],
+          durableObjects: { SESSION_OBJECTS: "ThreadlineSessionObject" },
+        },
+      }),
+    ],
+  }),
+);
