@@ -1,0 +1,168 @@
+import { AIMessage, type BaseMessage, HumanMessage } from "@langchain/core/messages";
+import { RunnableLambda } from "@langchain/core/runnables";
+import { FakeListChatModel } from "@langchain/core/utils/testing";
+import { END, MemorySaver, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
+import { SessionManager } from "@threadline/session-core";
+import { createFakeClock } from "@threadline/session-core/testing";
+import { describe, expect, it } from "vitest";
+import { type RunRecord, sessionConfig, sessionConfigFor, ThreadlineCallbackHandler } from "../src/index.js";
+import { switchableStore } from "./support.js";
+
+// A one-node LangGraph agent whose state is the conversation; the checkpointer keeps it per thread_id.
+function chatGraph() {
+  const model = new FakeListChatModel({ responses: ["noted"] });
+  return new StateGraph(MessagesAnnotation)
+    .addNode("assistant", async (state, config) => ({ messages: [await model.invoke(state.messages, config)] }))
+    .addEdge(START, "assistant")
+    .addEdge("assistant", END)
+    .compile({ checkpointer: new MemorySaver() });
+}
+
+function contents(messages: BaseMessage[]): string[] {
+  return messages.map((message) => `${message.getType()}: ${String(message.content)}`);
+}
+
+describe("sessionConfig", () => {
+  it("returns one config with the handler, LangSmith thread metadata and the LangGraph thread id", async () => {
+    const clock = createFakeClock();
+    const handler = new ThreadlineCallbackHandler({ namespace: "support", now: clock.now });
+    const config = await sessionConfig(handler, { userId: "user-123" });
+    expect(config).toEqual({
+      callbacks: [handler],
+      metadata: {
+        session_id: "support-user-123-20250107-120000",
+        thread_id: "support-user-123-20250107-120000",
+        user_id: "user-123",
+      },
+      configurable: { thread_id: "support-user-123-20250107-120000" },
+    });
+    // The session exists before the run.
+    expect((await handler.sessionManager.getSessionInfo("user-123"))?.sessionId).toBe(config.metadata.session_id);
+  });
+
+  it("works from a bare manager (no callbacks), with namespace and forceNew", async () => {
+    const clock = createFakeClock();
+    const sessions = new SessionManager({ now: clock.now });
+    const first = await sessionConfig(sessions, { userId: "ada", namespace: "sales" });
+    expect(first).toEqual({
+      metadata: { session_id: "sales-ada-20250107-120000", thread_id: "sales-ada-20250107-120000", user_id: "ada" },
+      configurable: { thread_id: "sales-ada-20250107-120000" },
+    });
+    const forced = await sessionConfig(sessions, { userId: "ada", namespace: "sales", forceNew: true });
+    expect(forced.configurable.thread_id).not.toBe(first.configurable.thread_id);
+    expect(sessionConfigFor({ namespace: "x", userId: "u", sessionId: "s-1" })).toEqual({
+      metadata: { session_id: "s-1", thread_id: "s-1", user_id: "u" },
+      configurable: { thread_id: "s-1" },
+    });
+  });
+
+  it("rejects with a SessionError when the store is down (it runs in your code, before the run)", async () => {
+    const switchable = switchableStore();
+    switchable.down = true;
+    const handler = new ThreadlineCallbackHandler({ store: switchable.store });
+    await expect(sessionConfig(handler, { userId: "u" })).rejects.toMatchObject({
+      name: "SessionError",
+      code: "STORE_ERROR",
+    });
+    await expect(sessionConfig(handler, { userId: "  " })).rejects.toMatchObject({ code: "INVALID_USER_ID" });
+  });
+
+  it("spreads into invoke with other options and puts the run into the session", async () => {
+    const records: RunRecord[] = [];
+    const handler = new ThreadlineCallbackHandler({ onRecord: (record) => void records.push(record) });
+    const seenMetadata: Record<string, unknown>[] = [];
+    const chain = RunnableLambda.from((text: string, config) => {
+      seenMetadata.push({ ...config?.metadata });
+      return text;
+    });
+    const config = await sessionConfig(handler, { userId: "ada" });
+    await chain.invoke("hi", { ...config, runName: "greeting", tags: ["demo"] });
+    await handler.flush();
+    expect(seenMetadata[0]).toMatchObject(config.metadata);
+    expect(records[0]).toMatchObject({
+      name: "greeting",
+      userId: "ada",
+      sessionId: config.metadata.session_id,
+      tags: ["demo"],
+      metadata: config.metadata,
+    });
+  });
+});
+
+describe("LangGraph MemorySaver keyed by the helper's thread_id", () => {
+  it("remembers within a session, starts afresh after the inactivity timeout, never shares between users", async () => {
+    const clock = createFakeClock();
+    const records: RunRecord[] = [];
+    const handler = new ThreadlineCallbackHandler({
+      namespace: "chat",
+      inactivityTimeout: 120,
+      now: clock.now,
+      onRecord: (record) => void records.push(record),
+    });
+    const graph = chatGraph();
+    const say = async (userId: string, text: string) => {
+      const config = await sessionConfig(handler, { userId });
+      const state = await graph.invoke({ messages: [new HumanMessage(text)] }, config);
+      return { thread: config.configurable.thread_id, messages: contents(state.messages) };
+    };
+
+    const first = await say("ada", "my name is Ada");
+    expect(first.messages).toEqual(["human: my name is Ada", "ai: noted"]);
+    clock.advance(60);
+    const second = await say("ada", "what is my name?");
+    expect(second.thread).toBe(first.thread);
+    expect(second.messages).toEqual(["human: my name is Ada", "ai: noted", "human: what is my name?", "ai: noted"]);
+
+    // Another user in the same second gets their own thread.
+    const bob = await say("bob", "hello");
+    expect(bob.thread).not.toBe(first.thread);
+    expect(bob.messages).toEqual(["human: hello", "ai: noted"]);
+
+    // 121 s of silence: a new session, so a new thread with no memory.
+    clock.advance(121);
+    const later = await say("ada", "remember me?");
+    expect(later.thread).toBe("chat-ada-20250107-120301");
+    expect(later.thread).not.toBe(first.thread);
+    expect(later.messages).toEqual(["human: remember me?", "ai: noted"]);
+
+    // The old thread is still in the checkpointer, untouched by the new session.
+    const old = await graph.getState({ configurable: { thread_id: first.thread } });
+    expect(contents(old.values.messages as BaseMessage[])).toHaveLength(4);
+
+    await handler.flush();
+    expect(records.map((record) => [record.userId, record.sessionId, record.name])).toEqual([
+      ["ada", first.thread, "LangGraph"],
+      ["ada", first.thread, "LangGraph"],
+      ["bob", bob.thread, "LangGraph"],
+      ["ada", later.thread, "LangGraph"],
+    ]);
+  });
+
+  it("keeps concurrent users' graph runs and threads apart", async () => {
+    const records: RunRecord[] = [];
+    const handler = new ThreadlineCallbackHandler({ onRecord: (record) => void records.push(record) });
+    const graph = chatGraph();
+    const users = Array.from({ length: 20 }, (_, index) => `u${index}`);
+    for (const turn of [1, 2]) {
+      await Promise.all(
+        users.map(async (userId) =>
+          graph.invoke(
+            { messages: [new HumanMessage(`${userId} turn ${turn}`)] },
+            await sessionConfig(handler, { userId }),
+          ),
+        ),
+      );
+    }
+    await handler.flush();
+    for (const userId of users) {
+      const config = await sessionConfig(handler, { userId });
+      const state = await graph.getState(config);
+      const humans = (state.values.messages as BaseMessage[]).filter((message) => !(message instanceof AIMessage));
+      expect(humans.map((message) => message.content)).toEqual([`${userId} turn 1`, `${userId} turn 2`]);
+      expect(records.filter((record) => record.userId === userId).map((record) => record.sessionId)).toEqual([
+        config.metadata.session_id,
+        config.metadata.session_id,
+      ]);
+    }
+  });
+});
