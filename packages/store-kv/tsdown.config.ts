@@ -5,5 +5,4 @@ export default defineConfig({
   format: "esm",
   platform: "neutral",
   dts: true,
-  external: ["@threadline/session-core"],
 });

@@ -12,8 +12,6 @@ interface ObjectSession extends StoredSession {
    * object after the Worker read its clock, so this is never earlier than the true expiry.
    */
   localExpiresAt: number;
-  /** When the cleanup alarm is set for (object clock, ms). An alarm is pending while a session is stored. */
-  alarmAt: number;
   /** Conversation items stored under `item:0` … `item:{itemCount - 1}`, oldest first. */
   itemCount: number;
 }
@@ -38,19 +36,26 @@ class ObjectFailure extends Error {
  * Strictly consistent and atomic: the runtime runs one request at a time per object, the
  * session is loaded once per activation and every change is decided in memory before its
  * storage write, so concurrent requests of one user see one history. Each renewal is written
- * (exact renewal). An alarm deletes the object's storage once the session has expired; it
- * reads the object's own clock (`Date.now()`), the only place this package does.
+ * (exact renewal). While a session (or its tombstone) is stored an alarm is pending; it
+ * deletes the object's storage once the session has expired, by the object's own clock
+ * (`Date.now()`, the only clock this package reads), and otherwise moves itself to the expiry.
  *
  * Export it from your Worker's main module and bind it (see the README):
  * `export { ThreadlineSessionObject } from "@threadline/store-kv";`
  */
 export class ThreadlineSessionObject {
   readonly #storage: DurableObjectStorageLike;
+  readonly #clock: () => number;
   #session: ObjectSession | null = null;
 
-  /** Called by the runtime with the object's state; the environment is not used. */
-  constructor(state: DurableObjectStateLike, _env?: unknown) {
+  /**
+   * Called by the runtime with the object's state; the environment is not used. `clock`
+   * (ms since epoch, default `Date.now`) is for subclasses in tests and benchmarks that
+   * simulate time; the runtime never passes it.
+   */
+  constructor(state: DurableObjectStateLike, _env?: unknown, clock: () => number = Date.now) {
     this.#storage = state.storage;
+    this.#clock = clock;
     // The documented pattern: no request is delivered until the session is loaded.
     void state.blockConcurrencyWhile(async () => {
       this.#session = (await this.#storage.get<ObjectSession>(SESSION_KEY)) ?? null;
@@ -83,8 +88,7 @@ export class ThreadlineSessionObject {
   /** Deletes everything once the session has expired, or moves the alarm to the session's new expiry. */
   async alarm(): Promise<void> {
     const session = this.#session;
-    if (session !== null && session.localExpiresAt > Date.now()) {
-      await this.#save({ ...session, alarmAt: session.localExpiresAt });
+    if (session !== null && session.localExpiresAt > this.#clock()) {
       await this.#storage.setAlarm(session.localExpiresAt);
       return;
     }
@@ -122,12 +126,12 @@ export class ThreadlineSessionObject {
       return toResolved(next, false);
     }
     const created = nextSession(current, request, request.candidate, now, timeoutMs);
-    const localExpiresAt = Date.now() + timeoutMs;
-    // An alarm is pending while any session is stored; only the first one needs to set it.
-    const alarmAt = current?.alarmAt ?? localExpiresAt;
-    const next: ObjectSession = { ...created, localExpiresAt, alarmAt, itemCount: 0 };
+    const localExpiresAt = this.#clock() + timeoutMs;
+    const next: ObjectSession = { ...created, localExpiresAt, itemCount: 0 };
     const writes = [this.#save(next), this.#deleteItems(current?.itemCount ?? 0)];
-    if (current === null) writes.push(this.#storage.setAlarm(alarmAt));
+    // An alarm is pending while anything is stored, so only the first session sets one; the
+    // alarm moves itself to later expiries when it fires, instead of every renewal moving it.
+    if (current === null) writes.push(this.#storage.setAlarm(localExpiresAt));
     await Promise.all(writes); // no await in between: the runtime commits them as one batch
     return toResolved(next, true);
   }
@@ -195,8 +199,7 @@ export class ThreadlineSessionObject {
   #expiring(session: StoredSession, previous: ObjectSession, now: number): ObjectSession {
     return {
       ...session,
-      localExpiresAt: Date.now() + (session.expiresAt - now),
-      alarmAt: previous.alarmAt,
+      localExpiresAt: this.#clock() + (session.expiresAt - now),
       itemCount: previous.itemCount,
     };
   }
