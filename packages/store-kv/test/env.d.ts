@@ -20,3 +20,10 @@ declare module "cloudflare:test" {
   ): Promise<R>;
   export function runDurableObjectAlarm(stub: DurableObjectStubLike): Promise<boolean>;
 }
+
+declare module "cloudflare:workers" {
+  /** The test Worker's exports (vitest.config.ts `main`); `default` is its fetch handler. */
+  export const exports: {
+    default: { fetch(input: string, init?: { headers?: Record<string, string> }): Promise<Response> };
+  };
+}
