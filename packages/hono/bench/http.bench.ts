@@ -1,0 +1,191 @@
+// HTTP benchmark: `pnpm --filter @threadline/hono bench` (or `pnpm bench` at the root).
+//
+// Hono on @hono/node-server over loopback: bare Hono (the baseline), Hono + threadline with the
+// memory store (and Redis when available), and Hono with the two cookie-session peers,
+// @hono/session and hono-sessions. Each server runs in its own process and the load generator
+// (autocannon) in another, so nothing measures itself.
+//
+// Two measures per scenario:
+// - requests/s, as the client sees it. On a shared machine this moves with the neighbours, so the
+//   scenarios take turns for several rounds and each rate is divided by the bare-Hono rate of the
+//   same round (median over rounds);
+// - server CPU per request (the server process's user+system time over the requests it served):
+//   the cost of the middleware itself, steady even when the machine is busy.
+//
+// Imports the BUILT packages (turbo builds them first): tsx compiles with keepNames, which wraps
+// closures and would make library code look slower than it is.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface, type Interface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { type Identity, type Scenario, scenarios, USER_HEADER } from "./apps.js";
+import type { LoadConfig, LoadResult } from "./load.js";
+import { redisStoreFromEnvironment } from "./redis.js";
+import { median, printTable } from "./table.js";
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const WARMUP_SECONDS = 1;
+const CONNECTIONS = 32;
+const USERS = 1000;
+const BASELINE = "bare Hono";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+
+/** Runs a TypeScript file of this folder in a new Node process (tsx as a loader). */
+function spawnScript(file: string, args: string[], stdin: "pipe" | "ignore"): ChildProcess {
+  return spawn(process.execPath, ["--import", "tsx", join(here, file), ...args], {
+    stdio: [stdin, "pipe", "inherit"],
+  });
+}
+
+interface ServerStats {
+  cpuMicros: number;
+  requests: number;
+}
+
+class RunningServer {
+  readonly url: string;
+  /** Request headers of each simulated user. */
+  users: Array<Record<string, string>> = [];
+  readonly #process: ChildProcess;
+  readonly #lines: Interface;
+
+  private constructor(
+    readonly scenario: Scenario,
+    child: ChildProcess,
+    lines: Interface,
+    port: number,
+  ) {
+    this.#process = child;
+    this.#lines = lines;
+    this.url = `http://127.0.0.1:${port}`;
+  }
+
+  static async start(scenario: Scenario): Promise<RunningServer> {
+    const child = spawnScript("serve.ts", [scenario.name], "pipe");
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once("exit", (code) => reject(new Error(`${scenario.name}: server exited with ${code}`)));
+      lines.once("line", (line) => resolve((JSON.parse(line) as { port: number }).port));
+    });
+    const server = new RunningServer(scenario, child, lines, port);
+    server.users = await signIn(server.url, scenario.identity);
+    return server;
+  }
+
+  stats(): Promise<ServerStats> {
+    const answer = new Promise<ServerStats>((resolve) =>
+      this.#lines.once("line", (line) => resolve(JSON.parse(line) as ServerStats)),
+    );
+    this.#process.stdin?.write("stats\n");
+    return answer;
+  }
+
+  stop(): void {
+    this.#process.stdin?.end();
+  }
+}
+
+/** Header scenarios name the user in a header; cookie scenarios sign each user in once for a cookie. */
+async function signIn(url: string, identity: Identity): Promise<Array<Record<string, string>>> {
+  const users: Array<Record<string, string>> = [];
+  for (let index = 0; index < USERS; index++) {
+    const header = { [USER_HEADER]: `user-${index}` };
+    if (identity === "header") {
+      users.push(header);
+      continue;
+    }
+    const response = await fetch(`${url}/login`, { headers: header });
+    const cookies = response.headers.getSetCookie().map((cookie) => cookie.split(";")[0]);
+    if (!response.ok || cookies.length === 0) throw new Error(`sign-in failed: ${response.status}`);
+    users.push({ cookie: cookies.join("; ") });
+  }
+  return users;
+}
+
+interface Measurement extends LoadResult {
+  cpuMicrosPerRequest: number;
+}
+
+async function measure(server: RunningServer, directory: string, seconds: number): Promise<Measurement> {
+  const config: LoadConfig = { url: server.url, connections: CONNECTIONS, seconds, users: server.users };
+  const configPath = join(directory, "load.json");
+  writeFileSync(configPath, JSON.stringify(config));
+  const before = await server.stats();
+  const child = spawnScript("load.ts", [configPath], "ignore");
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const after = await server.stats();
+  if (code !== 0) throw new Error(`${server.scenario.name}: load generator exited with ${code}`);
+  const result = JSON.parse(output) as LoadResult;
+  if (result.failures > 0) throw new Error(`${server.scenario.name}: ${result.failures} failed requests`);
+  return { ...result, cpuMicrosPerRequest: (after.cpuMicros - before.cpuMicros) / (after.requests - before.requests) };
+}
+
+async function main(): Promise<void> {
+  const redisAvailable = (await redisStoreFromEnvironment()) !== undefined;
+  const selected = scenarios.filter((scenario) => redisAvailable || !scenario.name.includes("Redis"));
+  const directory = mkdtempSync(join(tmpdir(), "threadline-hono-bench-"));
+  const servers: RunningServer[] = [];
+  try {
+    for (const scenario of selected) servers.push(await RunningServer.start(scenario));
+    for (const server of servers) await measure(server, directory, WARMUP_SECONDS); // JIT, sessions created
+
+    const byScenario = new Map(selected.map((scenario) => [scenario.name, [] as Measurement[]]));
+    const ratios = new Map(selected.map((scenario) => [scenario.name, [] as number[]]));
+    for (let round = 0; round < ROUNDS; round++) {
+      const results = new Map<string, Measurement>();
+      // Rotate the order each round, so no scenario always runs first or after the same neighbour.
+      for (let offset = 0; offset < servers.length; offset++) {
+        const server = servers[(round + offset) % servers.length] as RunningServer;
+        const result = await measure(server, directory, SECONDS);
+        results.set(server.scenario.name, result);
+        process.stderr.write(
+          `round ${round + 1}/${ROUNDS} ${server.scenario.name}: ${result.requestsPerSecond.toFixed(0)} req/s, ${result.cpuMicrosPerRequest.toFixed(1)} µs CPU/request\n`,
+        );
+      }
+      const baseline = results.get(BASELINE)?.requestsPerSecond ?? Number.NaN;
+      for (const [name, result] of results) {
+        byScenario.get(name)?.push(result);
+        ratios.get(name)?.push(result.requestsPerSecond / baseline);
+      }
+    }
+
+    const medianOf = (name: string, pick: (measurement: Measurement) => number) =>
+      median((byScenario.get(name) ?? []).map(pick));
+    const baselineCpu = medianOf(BASELINE, (measurement) => measurement.cpuMicrosPerRequest);
+    console.log(
+      `\n@threadline/hono — GET / on @hono/node-server over loopback; ${CONNECTIONS} connections, ${USERS} users;` +
+        ` medians of ${ROUNDS} rounds × ${SECONDS} s; Node ${process.version}\n`,
+    );
+    printTable(
+      ["server", "requests/s", "vs bare Hono", "server CPU/request", "vs bare Hono (CPU)", "p99 latency"],
+      selected.map((scenario) => {
+        const cpu = medianOf(scenario.name, (measurement) => measurement.cpuMicrosPerRequest);
+        return [
+          scenario.name,
+          Math.round(medianOf(scenario.name, (measurement) => measurement.requestsPerSecond)).toLocaleString("en"),
+          `${(median(ratios.get(scenario.name) ?? []) * 100).toFixed(1)} %`,
+          `${cpu.toFixed(1)} µs`,
+          `${((baselineCpu / cpu) * 100).toFixed(1)} %`,
+          `${medianOf(scenario.name, (measurement) => measurement.latencyP99).toFixed(0)} ms`,
+        ];
+      }),
+    );
+    console.log(
+      '\n"vs bare Hono (CPU)" is the throughput a CPU-bound server would keep: bare CPU/request ÷ this CPU/request.',
+    );
+    if (!redisAvailable) console.log("(Redis row skipped: @threadline/store-redis is not available yet.)");
+  } finally {
+    for (const server of servers) server.stop();
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,45 @@
+// The load generator, in its own process: `tsx bench/load.ts <config.json>`. Runs autocannon
+// against one loopback server for a bounded time and prints one JSON line.
+import { readFileSync } from "node:fs";
+import autocannon from "autocannon";
+
+export interface LoadConfig {
+  url: string;
+  connections: number;
+  seconds: number;
+  /** Headers of each simulated user; requests go to the users in turn. */
+  users: Array<Record<string, string>>;
+}
+
+export interface LoadResult {
+  requestsPerSecond: number;
+  latencyP99: number;
+  failures: number;
+}
+
+const configPath = process.argv[2];
+if (configPath === undefined) throw new Error("usage: tsx bench/load.ts <config.json>");
+const config = JSON.parse(readFileSync(configPath, "utf8")) as LoadConfig;
+
+let next = 0;
+const result = await autocannon({
+  url: config.url,
+  connections: config.connections,
+  duration: config.seconds,
+  requests: [
+    {
+      method: "GET",
+      path: "/",
+      setupRequest: (request) => {
+        const headers = config.users[next++ % config.users.length];
+        return { ...request, headers: { ...request.headers, ...headers } };
+      },
+    },
+  ],
+});
+const output: LoadResult = {
+  requestsPerSecond: result["2xx"] / result.duration,
+  latencyP99: result.latency.p99,
+  failures: result.errors + result.timeouts + result.non2xx,
+};
+process.stdout.write(`${JSON.stringify(output)}\n`);
