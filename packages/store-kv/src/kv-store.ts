@@ -217,7 +217,8 @@ export function kvStore(options: KVStoreOptions): KVStore {
         request.namespace === undefined
           ? keyPrefix
           : `${keyPrefix}${await namespaceKeyPart(keyPrefix, request.namespace)}:`;
-      const limit = Math.min(1000, Math.max(1, Math.floor(request.limit ?? 100)));
+      const requested = request.limit ?? 100;
+      const limit = Number.isFinite(requested) ? Math.min(1000, Math.max(1, Math.floor(requested))) : 1000;
       let page: Awaited<ReturnType<KVNamespaceLike["list"]>>;
       try {
         page = await binding.list({ prefix, limit, cursor: request.cursor ?? null });
