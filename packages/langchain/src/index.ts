@@ -7,6 +7,7 @@ export type {
 } from "./handler-options.js";
 export type { RunKind, RunRecord, TokenUsage, ToolCallRecord } from "./run-record.js";
 export {
+  type HandlerSessionRunnableConfig,
   type SessionConfigOptions,
   type SessionConfigurable,
   type SessionMetadata,

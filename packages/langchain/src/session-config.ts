@@ -33,6 +33,9 @@ export type SessionRunnableConfig = RunnableConfig & {
   callbacks?: ThreadlineCallbackHandler[];
 };
 
+/** A {@link SessionRunnableConfig} made from a handler: `callbacks` holds it. */
+export type HandlerSessionRunnableConfig = SessionRunnableConfig & { callbacks: ThreadlineCallbackHandler[] };
+
 /** What {@link sessionConfig} resolves sessions with: a handler (preferred) or a bare manager. */
 export type SessionSource = ThreadlineCallbackHandler | SessionManager;
 
@@ -52,6 +55,14 @@ export type SessionSource = ThreadlineCallbackHandler | SessionManager;
  * await graph.invoke({ messages: [new HumanMessage("hi")] }, config);
  * await chain.invoke(input, { ...config, runName: "support-chat" });
  */
+export function sessionConfig(
+  source: ThreadlineCallbackHandler,
+  options: SessionConfigOptions,
+): Promise<HandlerSessionRunnableConfig>;
+export async function sessionConfig(
+  source: SessionSource,
+  options: SessionConfigOptions,
+): Promise<SessionRunnableConfig>;
 export async function sessionConfig(
   source: SessionSource,
   options: SessionConfigOptions,
@@ -68,6 +79,8 @@ export async function sessionConfig(
  * The config for a session you already resolved (for example to bind a
  * {@link SessionChatMessageHistory} to the same session). Synchronous; does not touch the store.
  */
+export function sessionConfigFor(session: SessionRef, handler: ThreadlineCallbackHandler): HandlerSessionRunnableConfig;
+export function sessionConfigFor(session: SessionRef, handler?: ThreadlineCallbackHandler): SessionRunnableConfig;
 export function sessionConfigFor(session: SessionRef, handler?: ThreadlineCallbackHandler): SessionRunnableConfig {
   const metadata: SessionMetadata = {
     session_id: session.sessionId,

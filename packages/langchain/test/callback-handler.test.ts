@@ -315,6 +315,23 @@ describe("ThreadlineCallbackHandler", () => {
     ]);
   });
 
+  it("flush() waits for background callbacks and a slow async onRecord", async () => {
+    const delivered: string[] = [];
+    const handler = new ThreadlineCallbackHandler({
+      onRecord: async (record) => {
+        await yieldTurns(20);
+        delivered.push(record.userId);
+      },
+    });
+    const echo = RunnableLambda.from((text: string) => text);
+    await Promise.all(
+      ["a", "b", "c"].map((userId) => echo.invoke(userId, { callbacks: [handler], metadata: { userId } })),
+    );
+    await handler.flush();
+    expect(delivered.sort()).toEqual(["a", "b", "c"]);
+    await handler.flush(); // nothing pending: returns at once
+  });
+
   it("warns by default instead of throwing", async () => {
     const switchable = switchableStore();
     switchable.down = true;

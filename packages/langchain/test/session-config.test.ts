@@ -1,3 +1,5 @@
+import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
+import { awaitAllCallbacks } from "@langchain/core/callbacks/promises";
 import { AIMessage, type BaseMessage, HumanMessage } from "@langchain/core/messages";
 import { RunnableLambda } from "@langchain/core/runnables";
 import { FakeListChatModel } from "@langchain/core/utils/testing";
@@ -76,7 +78,16 @@ describe("sessionConfig", () => {
       return text;
     });
     const config = await sessionConfig(handler, { userId: "ada" });
-    await chain.invoke("hi", { ...config, runName: "greeting", tags: ["demo"] });
+    const alsoCalled: string[] = [];
+    const extra = BaseCallbackHandler.fromMethods({ handleChainStart: () => void alsoCalled.push("start") });
+    await chain.invoke("hi", {
+      ...config,
+      callbacks: [...config.callbacks, extra],
+      runName: "greeting",
+      tags: ["demo"],
+    });
+    await awaitAllCallbacks();
+    expect(alsoCalled).toEqual(["start"]);
     await handler.flush();
     expect(seenMetadata[0]).toMatchObject(config.metadata);
     expect(records[0]).toMatchObject({
