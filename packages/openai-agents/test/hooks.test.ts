@@ -1,0 +1,237 @@
+import { Runner, setTracingDisabled } from "@openai/agents";
+import { createFakeClock } from "@threadline/session-core/testing";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { type RunRecord, SessionHooks } from "../src/index.js";
+import { echoAgent, triageAgents, USAGE_PER_CALL } from "./support/agents.js";
+
+beforeAll(() => setTracingDisabled(true));
+afterEach(() => vi.restoreAllMocks());
+
+function setup(options: ConstructorParameters<typeof SessionHooks>[0] = {}) {
+  const clock = createFakeClock();
+  const records: RunRecord[] = [];
+  const errors: unknown[] = [];
+  const hooks = new SessionHooks({
+    namespace: "support",
+    now: clock.now,
+    onRecord: (record) => {
+      records.push(record);
+    },
+    onError: (error) => errors.push(error),
+    ...options,
+  });
+  const runner = new Runner();
+  hooks.attach(runner);
+  return { clock, records, errors, hooks, runner };
+}
+
+describe("sessions per run", () => {
+  it("puts a run in the session of context.userId and renews it within the timeout", async () => {
+    const { clock, hooks, runner } = setup();
+    const agent = echoAgent();
+    const first = await runner.run(agent, "Hello", { context: { userId: "user-123" } });
+    expect((await hooks.sessionOf(first))?.sessionId).toBe("support-user-123-20250107-120000");
+
+    clock.advance(30);
+    const second = await runner.run(agent, "How are you?", { context: { userId: "user-123" } });
+    const session = await hooks.sessionOf(second);
+    expect(session).toMatchObject({ sessionId: "support-user-123-20250107-120000", isNew: false });
+    expect(session?.lastActivityAt).toBe(clock.now());
+  });
+
+  it("rolls over after the inactivity timeout (injected clock)", async () => {
+    const { clock, hooks, runner } = setup({ inactivityTimeout: 60 });
+    const agent = echoAgent();
+    const context = { userId: "user-quick" };
+    await runner.run(agent, "Quick question", { context });
+    const before = await hooks.sessionOf(context);
+    clock.advance(59);
+    await runner.run(agent, "Follow up", { context });
+    expect((await hooks.sessionOf(context))?.sessionId).toBe(before?.sessionId);
+    clock.advance(60);
+    await runner.run(agent, "Back again", { context });
+    const after = await hooks.sessionOf(context);
+    expect(after?.isNew).toBe(true);
+    expect(after?.sessionId).toBe("support-user-quick-20250107-120159");
+  });
+
+  it("uses setUserId() when the context names no user, and the context's user wins over it", async () => {
+    const { hooks, runner } = setup();
+    const agent = echoAgent();
+    hooks.setUserId("customer-456");
+    const fromSetter = await runner.run(agent, "Hi");
+    expect((await hooks.sessionOf(fromSetter))?.userId).toBe("customer-456");
+    const fromContext = await runner.run(agent, "Hi", { context: { userId: "user-789" } });
+    expect((await hooks.sessionOf(fromContext))?.userId).toBe("user-789");
+  });
+
+  it('falls back to "anonymous" with a single warning', async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const { hooks, runner } = setup();
+    const agent = echoAgent();
+    const first = await runner.run(agent, "Hello");
+    const second = await runner.run(agent, "How are you?");
+    expect((await hooks.sessionOf(first))?.sessionId).toBe("support-anonymous-20250107-120000");
+    expect((await hooks.sessionOf(second))?.sessionId).toBe("support-anonymous-20250107-120000");
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0]?.[0])).toContain('"anonymous"');
+  });
+
+  it("closeSession through the hooks (and the seed's hooks.sessionManager.closeSession) starts a new session", async () => {
+    const { hooks, runner } = setup();
+    const agent = echoAgent();
+    const context = { userId: "user-123" };
+    await runner.run(agent, "Hello", { context });
+    expect(await hooks.sessionManager.closeSession("user-123")).toBe(true);
+    await runner.run(agent, "New topic", { context });
+    const second = await hooks.sessionOf(context);
+    expect(second?.sessionId).toBe("support-user-123-20250107-120000-2");
+    expect(await hooks.closeSession("user-123")).toBe(true);
+    await runner.run(agent, "Another topic", { context });
+    expect((await hooks.sessionOf(context))?.sessionId).toBe("support-user-123-20250107-120000-3");
+  });
+
+  it("forceNew through the run wrapper starts a new session", async () => {
+    const { hooks } = setup();
+    const agent = echoAgent();
+    const first = await hooks.run(agent, "Hello", { userId: "user-123" });
+    const second = await hooks.run(agent, "Start over", { userId: "user-123", forceNew: true });
+    const [a, b] = [await hooks.sessionOf(first), await hooks.sessionOf(second)];
+    expect(b?.isNew).toBe(true);
+    expect(b?.sessionId).not.toBe(a?.sessionId);
+  });
+
+  it("lets a tool read its run's session during the run", async () => {
+    const { hooks, runner } = setup();
+    const { triage } = triageAgents();
+    let seenInTool: string | undefined;
+    runner.on("agent_tool_start", (runContext) => {
+      void hooks.sessionOf(runContext).then((session) => {
+        seenInTool = session?.sessionId;
+      });
+    });
+    await runner.run(triage, "I was charged twice", { context: { userId: "ana" } });
+    await hooks.flush();
+    expect(seenInTool).toBe("support-ana-20250107-120000");
+  });
+
+  it("keys sessions by the hooks' namespace", async () => {
+    const clock = createFakeClock();
+    const support = new SessionHooks({ namespace: "support", now: clock.now });
+    const sales = new SessionHooks({ namespace: "sales", sessionManager: support.sessionManager });
+    const runner = new Runner();
+    support.attach(runner);
+    sales.attach(runner);
+    const result = await runner.run(echoAgent(), "Hi", { context: { userId: "5511999999999" } });
+    expect((await support.sessionOf(result))?.sessionId).toBe("support-5511999999999-20250107-120000");
+    expect((await sales.sessionOf(result))?.sessionId).toBe("sales-5511999999999-20250107-120000");
+  });
+});
+
+describe("records", () => {
+  it("records agents, handoffs, tool calls with results, input, output and usage", async () => {
+    const { hooks, records, runner } = setup();
+    const { triage } = triageAgents();
+    const result = await runner.run(triage, "I was charged twice", { context: { userId: "ana" } });
+    await hooks.flush();
+    expect(records).toHaveLength(1);
+    const record = records[0] as RunRecord;
+    expect(record).toMatchObject({
+      sessionId: "support-ana-20250107-120000",
+      userId: "ana",
+      namespace: "support",
+      agents: ["Triage", "Billing"],
+      finalAgent: "Billing",
+      handoffs: [{ from: "Triage", to: "Billing" }],
+      input: "I was charged twice",
+      output: result.finalOutput,
+    });
+    // Handoffs are not tool calls: they are in `handoffs`.
+    expect(record.toolCalls).toEqual([
+      {
+        agent: "Triage",
+        tool: "lookup_account",
+        callId: expect.any(String),
+        arguments: JSON.stringify({ message: "I was charged twice" }),
+        result: "account of I was charged twice",
+      },
+      {
+        agent: "Billing",
+        tool: "refund",
+        callId: expect.any(String),
+        arguments: JSON.stringify({ account: "account of I was charged twice" }),
+        result: "refunded account of I was charged twice",
+      },
+    ]);
+    // 4 model calls: triage (tool, handoff), billing (tool, answer).
+    expect(record.usage).toEqual({
+      requests: 4,
+      inputTokens: 4 * USAGE_PER_CALL.inputTokens,
+      outputTokens: 4 * USAGE_PER_CALL.outputTokens,
+      totalTokens: 4 * USAGE_PER_CALL.totalTokens,
+      systemTokensEstimate: 12 + 4,
+    });
+    expect(record.startedAt).toBe(record.endedAt); // the fake clock did not move
+  });
+
+  it("a throwing or rejecting onRecord never breaks the run and reaches onError", async () => {
+    const errors: unknown[] = [];
+    const runner = new Runner();
+    const throwing = new SessionHooks({
+      onRecord: () => {
+        throw new Error("sync boom");
+      },
+      onError: (error) => errors.push(error),
+    }).attach(runner);
+    const rejecting = new SessionHooks({
+      onRecord: async () => {
+        throw new Error("async boom");
+      },
+      onError: (error) => errors.push(error),
+    }).attach(runner);
+    const result = await runner.run(echoAgent(), "Hello", { context: { userId: "u" } });
+    expect(result.finalOutput).toBe("Support Bot heard: Hello");
+    await throwing.flush();
+    await rejecting.flush();
+    expect(errors.map((error) => (error as Error).message).sort()).toEqual(["async boom", "sync boom"]);
+  });
+});
+
+describe("attaching", () => {
+  it("works attached to an agent only (and the agents it hands off to)", async () => {
+    const records: RunRecord[] = [];
+    const hooks = new SessionHooks({ namespace: "support", onRecord: (record) => void records.push(record) });
+    const { triage } = triageAgents();
+    hooks.attach(triage);
+    await new Runner().run(triage, "Refund please", { context: { userId: "bruno" } });
+    await hooks.flush();
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({
+      userId: "bruno",
+      agents: ["Triage", "Billing"],
+      handoffs: [{ from: "Triage", to: "Billing" }],
+      finalAgent: "Billing",
+    });
+    expect(records[0]?.toolCalls.map((call) => call.tool)).toEqual(["lookup_account", "refund"]);
+  });
+
+  it("counts every event once when attached to both the Runner and the agent", async () => {
+    const { hooks, records, runner } = setup();
+    const { triage } = triageAgents();
+    hooks.attach(triage).attach(runner).attach(runner);
+    await runner.run(triage, "Refund please", { context: { userId: "carla" } });
+    await hooks.flush();
+    expect(records).toHaveLength(1);
+    expect(records[0]?.agents).toEqual(["Triage", "Billing"]);
+    expect(records[0]?.handoffs).toHaveLength(1);
+    expect(records[0]?.toolCalls.map((call) => call.tool)).toEqual(["lookup_account", "refund"]);
+  });
+
+  it("detach stops the records", async () => {
+    const { hooks, records, runner } = setup();
+    hooks.detach(runner);
+    await runner.run(echoAgent(), "Hello", { context: { userId: "u" } });
+    await hooks.flush();
+    expect(records).toHaveLength(0);
+  });
+});
