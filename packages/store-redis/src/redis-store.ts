@@ -1,0 +1,159 @@
+import {
+  type KeyAtTimeRequest,
+  type ListPage,
+  type ListRequest,
+  type ResolvedSession,
+  type ResolveRequest,
+  SessionError,
+  type SessionItemStore,
+  type SessionRecord,
+  type SessionStore,
+  type TouchRequest,
+} from "@threadline/session-core";
+import { type ClientKind, type RedisClientLike, transportFor } from "./client.js";
+import { source } from "./failures.js";
+import { redisItemStore } from "./items.js";
+import { pairKeys } from "./keys.js";
+import { createLister } from "./list.js";
+import { readFlag, readRecord, readResolved } from "./replies.js";
+import { createScriptRunner } from "./script-runner.js";
+import { scripts } from "./scripts.js";
+
+/** Options for {@link redisStore}. */
+export interface RedisStoreOptions {
+  /**
+   * A connected client you own: ioredis `Redis` or `Cluster`, or node-redis `createClient()`
+   * or `createCluster()` (after `connect()`). The store never closes it.
+   */
+  client: RedisClientLike;
+  /**
+   * Prepended to every key. Must not contain `{` or `}` (the store puts the Cluster hash tag
+   * after it). Default `"threadline:"`.
+   */
+  keyPrefix?: string;
+  /**
+   * Whose clock decides liveness and timestamps.
+   * - `"server"` (default): the Redis server's clock (`TIME`, read inside each script), so app
+   *   instances whose clocks disagree still agree on when a session expires. The manager's
+   *   `now` is then only used to format new session ids.
+   * - `"app"`: the `now` the manager passes (its `now` option, `Date.now` by default). Use it
+   *   with a fake clock in tests, or when every instance's clock is trusted.
+   */
+  clock?: "server" | "app";
+  /**
+   * Milliseconds each operation may take, including the client's own reconnects, retries and
+   * offline queueing, before it rejects with `STORE_UNAVAILABLE`. Default 2000.
+   */
+  operationTimeoutMs?: number;
+  /**
+   * Milliseconds a session's record stays in Redis after it stopped being live (expired or
+   * closed): the key's TTL is `timeout + expiredRetentionMs`, renewed with every activity. It
+   * lets the next session of the user get a different id even within the same second and
+   * absorbs clock skew between app instances. Default 60000.
+   */
+  expiredRetentionMs?: number;
+}
+
+/** The Redis store, with what it recognised. */
+export interface RedisStore extends SessionStore {
+  resolve(request: ResolveRequest): Promise<ResolvedSession>;
+  touch(request: TouchRequest): Promise<SessionRecord | null>;
+  get(request: KeyAtTimeRequest): Promise<SessionRecord | null>;
+  delete(request: KeyAtTimeRequest): Promise<boolean>;
+  list(request: ListRequest): Promise<ListPage>;
+  readonly items: SessionItemStore;
+  /** Which client library and topology the store recognised. */
+  readonly clientKind: ClientKind;
+  /** Whose clock decides liveness: `"server"` or `"app"`. */
+  readonly clock: "server" | "app";
+}
+
+/**
+ * Sessions in Redis or Redis Cluster, shared by every process that uses the same Redis.
+ *
+ * Every `resolve` (get-or-create-and-renew), `touch` and `delete` is one Lua script run by
+ * EVALSHA: one command, one round trip, atomic on the node that owns the user's hash slot. So
+ * N concurrent first calls from any number of processes give one session, and a session closed
+ * or replaced within the same second still gets a new id. Sessions expire by themselves
+ * (sliding TTL), so `cleanupExpired()` has nothing to remove and returns 0.
+ *
+ * @example
+ * const sessions = new SessionManager({ store: redisStore({ client: new Redis(process.env.REDIS_URL) }) });
+ */
+export function redisStore(options: RedisStoreOptions): RedisStore {
+  const transport = transportFor(options?.client);
+  if (transport === undefined) {
+    throw invalidOption(
+      "client must be an ioredis Redis or Cluster, or a node-redis client or cluster (from createClient or createCluster).",
+    );
+  }
+  const keyPrefix = options.keyPrefix ?? "threadline:";
+  if (typeof keyPrefix !== "string" || /[{}]/.test(keyPrefix)) {
+    throw invalidOption(
+      `keyPrefix must be a string without "{" or "}" (the store adds the Cluster hash tag itself), got ${JSON.stringify(keyPrefix)}.`,
+    );
+  }
+  const clock = options.clock ?? "server";
+  if (clock !== "server" && clock !== "app") {
+    throw invalidOption(`clock must be "server" or "app", got ${JSON.stringify(clock)}.`);
+  }
+  const timeoutMs = options.operationTimeoutMs ?? 2000;
+  if (!(Number.isInteger(timeoutMs) && timeoutMs >= 1 && timeoutMs <= 2_147_483_647)) {
+    throw invalidOption(`operationTimeoutMs must be a whole number of milliseconds ≥ 1, got ${String(timeoutMs)}.`);
+  }
+  const retentionMs = options.expiredRetentionMs ?? 60_000;
+  if (!(Number.isInteger(retentionMs) && retentionMs >= 0)) {
+    throw invalidOption(`expiredRetentionMs must be a whole number of milliseconds ≥ 0, got ${String(retentionMs)}.`);
+  }
+
+  const run = createScriptRunner(transport, timeoutMs);
+  // "" tells the scripts to read the server's clock.
+  const nowArgument = clock === "server" ? () => "" : (now: number) => String(now);
+  const ttl = (timeoutMs: number) => String(timeoutMs + retentionMs);
+
+  // RedisStore extends SessionStore, so this checks the contract and the extras together.
+  return {
+    specificationVersion: "v1",
+    name: source,
+    capabilities: { atomic: true, exactRenewal: true, selfExpiring: true },
+    clientKind: transport.kind,
+    clock,
+    items: redisItemStore(run, keyPrefix, nowArgument),
+
+    resolve(request) {
+      const keys = pairKeys(keyPrefix, request.namespace, request.userId);
+      // The script cannot call back into JavaScript, so the id of a possible new session is
+      // proposed up front (the contract allows it) and discarded when the session is live.
+      const args = [
+        nowArgument(request.now),
+        String(request.timeoutMs),
+        request.forceNew ? "1" : "0",
+        request.proposeSessionId(),
+        ttl(request.timeoutMs),
+      ];
+      return run(scripts.resolve, [keys.session, keys.items], args).then((reply) => readResolved(reply, request));
+    },
+
+    async touch(request) {
+      const keys = pairKeys(keyPrefix, request.namespace, request.userId);
+      const args = [nowArgument(request.now), String(request.timeoutMs), ttl(request.timeoutMs)];
+      return readRecord(await run(scripts.touch, [keys.session, keys.items], args), request, "touch");
+    },
+
+    async get(request) {
+      const keys = pairKeys(keyPrefix, request.namespace, request.userId);
+      return readRecord(await run(scripts.get, [keys.session], [nowArgument(request.now)]), request, "get");
+    },
+
+    async delete(request) {
+      const keys = pairKeys(keyPrefix, request.namespace, request.userId);
+      return readFlag(await run(scripts.end, [keys.session, keys.items], [nowArgument(request.now)]), "delete");
+    },
+
+    list: createLister({ transport, run, keyPrefix, nowArgument, timeoutMs }),
+  } satisfies RedisStore;
+}
+
+function invalidOption(message: string): SessionError {
+  return new SessionError({ code: "INVALID_OPTION", source, message });
+}

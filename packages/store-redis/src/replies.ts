@@ -1,0 +1,63 @@
+import type { ResolvedSession, SessionKey, SessionRecord } from "@threadline/session-core";
+import { unexpectedReply } from "./failures.js";
+
+// Script replies are small arrays of strings and integers. Clients configured for Buffers or
+// string numbers still read correctly; anything else is a STORE_ERROR, never a wrong session.
+
+function text(value: unknown, operation: string, reply: unknown): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "object" && value !== null && value instanceof Uint8Array)
+    return new TextDecoder().decode(value);
+  throw unexpectedReply(operation, reply);
+}
+
+function milliseconds(value: unknown, operation: string, reply: unknown): number {
+  const number = typeof value === "number" ? value : Number(typeof value === "string" ? value : Number.NaN);
+  if (!Number.isFinite(number)) throw unexpectedReply(operation, reply);
+  return number;
+}
+
+/** `{isNew, id, created, last, expires}` from the resolve script. */
+export function readResolved(reply: unknown, key: SessionKey): ResolvedSession {
+  if (!Array.isArray(reply) || reply.length !== 5) throw unexpectedReply("resolve", reply);
+  return {
+    sessionId: text(reply[1], "resolve", reply),
+    namespace: key.namespace,
+    userId: key.userId,
+    createdAt: milliseconds(reply[2], "resolve", reply),
+    lastActivityAt: milliseconds(reply[3], "resolve", reply),
+    expiresAt: milliseconds(reply[4], "resolve", reply),
+    isNew: milliseconds(reply[0], "resolve", reply) === 1,
+  };
+}
+
+/** `{id, created, last, expires}` or nil from the touch and get scripts. */
+export function readRecord(reply: unknown, key: SessionKey, operation: string): SessionRecord | null {
+  if (reply === null || reply === undefined) return null;
+  if (!Array.isArray(reply) || reply.length !== 4) throw unexpectedReply(operation, reply);
+  return {
+    sessionId: text(reply[0], operation, reply),
+    namespace: key.namespace,
+    userId: key.userId,
+    createdAt: milliseconds(reply[1], operation, reply),
+    lastActivityAt: milliseconds(reply[2], operation, reply),
+    expiresAt: milliseconds(reply[3], operation, reply),
+  };
+}
+
+/** 1 or 0 from scripts that answer whether they acted. */
+export function readFlag(reply: unknown, operation: string): boolean {
+  return milliseconds(reply, operation, reply) === 1;
+}
+
+/** A list of JSON texts, parsed. */
+export function readItems(reply: unknown, operation: string): unknown[] {
+  if (!Array.isArray(reply)) throw unexpectedReply(operation, reply);
+  return reply.map((item) => JSON.parse(text(item, operation, reply)) as unknown);
+}
+
+/** One JSON text or nil, parsed. */
+export function readItem(reply: unknown, operation: string): unknown {
+  if (reply === null || reply === undefined) return undefined;
+  return JSON.parse(text(reply, operation, reply)) as unknown;
+}

@@ -1,0 +1,10 @@
+import { defineConfig } from "tsdown";
+
+// @threadline/session-core is a peer dependency, which tsdown leaves external; the Redis
+// clients are never imported (the store recognises them by shape).
+export default defineConfig({
+  entry: { index: "src/index.ts" },
+  format: "esm",
+  platform: "node",
+  dts: true,
+});
