@@ -30,6 +30,16 @@ function bare(): Served {
   return app;
 }
 
+/** The floor of any middleware: with one, Hono leaves its single-handler fast path for `compose`. */
+function emptyMiddleware(): Served {
+  const app = new Hono();
+  app.use(async (_c, next) => {
+    await next();
+  });
+  app.get("/", (c) => c.text(c.req.header(USER_HEADER) ?? ""));
+  return app;
+}
+
 function threadline(store: SessionStore): Served {
   const app = new Hono<SessionEnv>();
   app.use(
@@ -95,6 +105,7 @@ function honoSessions(): Served {
 
 export const scenarios: Scenario[] = [
   { name: "bare Hono", identity: "header", build: bare },
+  { name: "Hono + an empty middleware", identity: "header", build: emptyMiddleware },
   { name: "Hono + threadline (memory store)", identity: "header", build: () => threadline(memoryStore()) },
   {
     name: "Hono + threadline (Redis store)",

@@ -1,17 +1,23 @@
 import type { Context } from "hono";
 
+/** Keeps work alive after the response, as Workers' `ExecutionContext.waitUntil` does. */
+export type WaitUntil = (promise: Promise<unknown>) => void;
+
 /**
- * Hands work that must not delay the response to the runtime. On Workers that is
- * `executionCtx.waitUntil`, which keeps the isolate alive until the work is done; elsewhere
- * (Node, Bun, Deno) the promise simply runs on. Hono's `c.executionCtx` throws when the runtime
- * gave none, hence the guard. The promise must already handle its own rejection.
+ * The request's `waitUntil` on Workers, `undefined` elsewhere (Node, Bun, Deno), where a promise
+ * simply runs on. Hono's `c.executionCtx` throws when the runtime gave none, hence the guard.
  */
-export function runInBackground(c: Context, work: Promise<unknown>): void {
-  let executionContext: { waitUntil(promise: Promise<unknown>): void } | undefined;
+export function waitUntilOf(c: Context): WaitUntil | undefined {
+  let executionContext: { waitUntil(promise: Promise<unknown>): void };
   try {
     executionContext = c.executionCtx;
   } catch {
-    return; // not on Workers: nothing keeps the work alive, nothing needs to
+    return undefined;
   }
-  executionContext.waitUntil(work);
+  return (promise) => executionContext.waitUntil(promise);
+}
+
+/** Hands work that must not delay the response to the runtime. The promise must handle its own rejection. */
+export function runInBackground(c: Context, work: Promise<unknown>): void {
+  waitUntilOf(c)?.(work);
 }

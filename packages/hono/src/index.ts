@@ -6,6 +6,8 @@ export type {
   SessionEnv,
   SessionVariables,
   StoreErrorPolicy,
+  StoreFactory,
+  StoreFactoryTools,
   ThreadlineSession,
   ThreadlineSessionOptions,
 } from "./types.js";

@@ -1,6 +1,7 @@
 import { assertValidId, SessionError, SessionManager, type SessionStore } from "@threadline/session-core";
 import type { Context, Env } from "hono";
-import type { ThreadlineSessionOptions } from "./types.js";
+import { waitUntilOf } from "./background.js";
+import type { StoreFactory, ThreadlineSessionOptions } from "./types.js";
 
 /** A manager and the time its store is next due for a cleanup of expired sessions. */
 export interface ManagerSlot {
@@ -63,10 +64,10 @@ export function managerSource<E extends Env>(
   };
 }
 
-function storeFor<E extends Env>(build: (c: Context<E>) => SessionStore, c: Context<E>): SessionStore {
+function storeFor<E extends Env>(build: StoreFactory<E>, c: Context<E>): SessionStore {
   let store: SessionStore;
   try {
-    store = build(c);
+    store = build(c, { waitUntil: waitUntilOf(c) });
   } catch (error) {
     throw optionError(
       `The store function threw: ${error instanceof Error ? error.message : String(error)}. Check the binding it reads (c.env).`,

@@ -77,6 +77,18 @@ export type MissingUserPolicy<E extends Env> = "reject" | "anonymous" | ((c: Con
  */
 export type StoreErrorPolicy = "fail" | "continue";
 
+/** What a store function gets besides the context. */
+export interface StoreFactoryTools {
+  /**
+   * The request's `executionCtx.waitUntil` on Workers, for stores that write in the background
+   * (`kvStore({ binding, waitUntil })`); `undefined` on runtimes without one (Node, Bun, Deno).
+   */
+  waitUntil: ((promise: Promise<unknown>) => void) | undefined;
+}
+
+/** Builds the store for a request, typically from Workers bindings in `c.env`. */
+export type StoreFactory<E extends Env> = (c: Context<E>, tools: StoreFactoryTools) => SessionStore;
+
 /** Options for {@link threadlineSession}. */
 export interface ThreadlineSessionOptions<E extends Env = Env> {
   /**
@@ -97,11 +109,12 @@ export interface ThreadlineSessionOptions<E extends Env = Env> {
   idFormat?: SessionIdFormat;
   /**
    * Where sessions live: a store, or a function that returns the store for a request, e.g. from
-   * Workers bindings (`(c) => kvStore({ namespace: c.env.SESSIONS })`). The middleware keeps one
-   * manager per store object it sees, so return the same object for the same binding when you can.
-   * Default: one memory store per middleware. Not with `sessionManager`.
+   * Workers bindings: `(c, { waitUntil }) => kvStore({ binding: c.env.SESSIONS, waitUntil })`.
+   * The middleware keeps one manager per store object (in a WeakMap of this middleware), so a
+   * store you return again for the next request reuses its manager. Default: one memory store
+   * per middleware. Not with `sessionManager`.
    */
-  store?: SessionStore | ((c: Context<E>) => SessionStore);
+  store?: SessionStore | StoreFactory<E>;
   /** A manager you built yourself, e.g. to share with other adapters. Excludes `store`, `inactivityTimeout`, `now`, `idFormat`. */
   sessionManager?: SessionManager;
   /** What to do when `userId` returns no user. Default `"reject"` (401). */

@@ -77,6 +77,27 @@ describe("a store built per request from c.env (Workers bindings)", () => {
     expect(managers.size).toBe(2);
   });
 
+  it("hands the store function the request's waitUntil on Workers, and undefined elsewhere", async () => {
+    const store = memoryStore();
+    const seen: Array<((promise: Promise<unknown>) => void) | undefined> = [];
+    const app = whoamiApp(
+      threadlineSession({
+        userId: userFromHeader,
+        store: (_c, { waitUntil }) => {
+          seen.push(waitUntil);
+          return store;
+        },
+      }),
+    );
+    const context = executionContext();
+    await app.request("/whoami", asUser("user-1"), {}, context);
+    await app.request("/whoami", asUser("user-1"));
+    const background = Promise.resolve("renewal");
+    seen[0]?.(background);
+    expect(context.waited).toEqual([background]);
+    expect(seen[1]).toBeUndefined();
+  });
+
   it("reports a throwing store function as a configuration error (500), not a store outage", async () => {
     const app = whoamiApp(
       threadlineSession<{ Bindings: Partial<Bindings> }>({
