@@ -10,6 +10,12 @@ const STEPS = 2_000;
 /** Token usage every scripted reply reports, so records have something to add up. */
 export const USAGE_PER_CALL = { inputTokens: 10, outputTokens: 5, totalTokens: 15 };
 
+/** The scripted model of an agent built here, to inspect what it received. */
+export function modelOf(agent: Agent): ScriptedModel {
+  if (!(agent.model instanceof ScriptedModel)) throw new Error(`${agent.name} has no scripted model`);
+  return agent.model;
+}
+
 /** The model input as items (the SDK may pass a plain string). */
 export function itemsOf(input: string | AgentInputItem[]): AgentInputItem[] {
   return typeof input === "string" ? [{ role: "user", content: input }] : input;

@@ -1,0 +1,156 @@
+// A store outage must never break a run: listeners are not awaited by the SDK, a throw aborts
+// the run and a stray rejection crashes Node. Runs go on; onError gets a SessionError.
+import { Agent, Runner, setTracingDisabled, tool } from "@openai/agents";
+import { assistantMessage, functionCall } from "@openai/agents/testing";
+import { SessionError } from "@threadline/session-core";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { z } from "zod";
+import { type RunRecord, SessionHooks, type SessionHooksErrorContext } from "../src/index.js";
+import { echoAgent, replyingModel } from "./support/agents.js";
+import { flakyStore } from "./support/flaky-store.js";
+
+beforeAll(() => setTracingDisabled(true));
+afterEach(() => vi.restoreAllMocks());
+
+function setup() {
+  const flaky = flakyStore();
+  const records: RunRecord[] = [];
+  const failures: { error: unknown; context: SessionHooksErrorContext }[] = [];
+  const hooks = new SessionHooks({
+    namespace: "support",
+    store: flaky.store,
+    onRecord: (record) => {
+      records.push(record);
+    },
+    onError: (error, context) => failures.push({ error, context }),
+  });
+  const runner = new Runner();
+  hooks.attach(runner);
+  return { ...flaky, records, failures, hooks, runner };
+}
+
+/** An agent whose tool takes the store down in the middle of the run. */
+function agentThatBreaksTheStore(setDown: (down: boolean) => void): Agent {
+  const breakStore = tool({
+    name: "break_store",
+    description: "Takes the session store down.",
+    parameters: z.object({}),
+    execute: async () => {
+      setDown(true);
+      return "store is down";
+    },
+  });
+  return new Agent({
+    name: "Saboteur",
+    instructions: "Break things.",
+    tools: [breakStore],
+    model: replyingModel((input) =>
+      input.at(-1)?.type === "function_call_result"
+        ? [assistantMessage("finished anyway")]
+        : [functionCall("break_store", {}, { callId: `break-${input.length}` })],
+    ),
+  });
+}
+
+describe("store down", () => {
+  it("before the run (hooks): the run completes, onError sees a SessionError, the record has no session", async () => {
+    const { setDown, records, failures, hooks, runner } = setup();
+    setDown(true);
+    const result = await runner.run(echoAgent(), "Hello", { context: { userId: "ana" } });
+    expect(result.finalOutput).toBe("Support Bot heard: Hello");
+    await hooks.flush();
+    expect(failures).toHaveLength(1);
+    expect(SessionError.isInstance(failures[0]?.error)).toBe(true);
+    expect(failures[0]?.error).toMatchObject({ code: "STORE_UNAVAILABLE" });
+    expect(failures[0]?.context).toEqual({ operation: "resolve", userId: "ana" });
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ sessionId: null, userId: "ana", output: "Support Bot heard: Hello" });
+    expect(await hooks.sessionOf(result)).toBeUndefined();
+  });
+
+  it("mid-run (wrapper with memory): the run completes, the memory write fails into onError", async () => {
+    const { setDown, records, failures, hooks } = setup();
+    const result = await hooks.run(agentThatBreaksTheStore(setDown), "Go", { userId: "bruno" });
+    expect(result.finalOutput).toBe("finished anyway");
+    await hooks.flush();
+    expect(failures.length).toBeGreaterThanOrEqual(1);
+    for (const { error, context } of failures) {
+      expect(SessionError.isInstance(error)).toBe(true);
+      expect(context).toMatchObject({ operation: "memory", userId: "bruno", sessionId: expect.any(String) });
+    }
+    expect(records[0]).toMatchObject({ sessionId: expect.stringContaining("bruno"), output: "finished anyway" });
+  });
+
+  it("before the run (wrapper): the run completes without session, memory or trace group", async () => {
+    const { setDown, failures, hooks } = setup();
+    setDown(true);
+    const result = await hooks.run(echoAgent(), "Hello", { userId: "carla" });
+    expect(result.finalOutput).toBe("Support Bot heard: Hello");
+    expect(failures.map(({ context }) => context.operation)).toEqual(["resolve"]);
+    setDown(false);
+    // Back up: the next run gets a session again.
+    const next = await hooks.run(echoAgent(), "Hello again", { userId: "carla" });
+    expect((await hooks.sessionOf(next))?.userId).toBe("carla");
+  });
+
+  it("a store that throws synchronously is reported as a SessionError too", async () => {
+    const failures: unknown[] = [];
+    const { store } = flakyStore();
+    const hooks = new SessionHooks({
+      store: {
+        ...store,
+        resolve: () => {
+          throw new Error("socket closed");
+        },
+      },
+      onError: (error) => failures.push(error),
+    });
+    const runner = new Runner();
+    hooks.attach(runner);
+    const result = await runner.run(echoAgent(), "Hello", { context: { userId: "dora" } });
+    expect(result.finalOutput).toBe("Support Bot heard: Hello");
+    await hooks.flush();
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ code: "STORE_ERROR", name: "SessionError" });
+  });
+
+  it("by default logs the first failure of each kind once and keeps running", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    const flaky = flakyStore();
+    flaky.setDown(true);
+    const hooks = new SessionHooks({ store: flaky.store });
+    const runner = new Runner();
+    hooks.attach(runner);
+    for (const userId of ["a", "b", "c"]) {
+      const result = await runner.run(echoAgent(), "Hi", { context: { userId } });
+      expect(result.finalOutput).toBe("Support Bot heard: Hi");
+    }
+    await hooks.flush();
+    expect(log).toHaveBeenCalledTimes(1);
+    expect(String(log.mock.calls[0]?.[0])).toContain("[threadline] [openai-agents] resolve failed");
+  });
+
+  it("an invalid user id in the context is reported, never thrown into the run", async () => {
+    const { failures, hooks, runner } = setup();
+    const result = await runner.run(echoAgent(), "Hi", { context: { userId: 42 } });
+    expect(result.finalOutput).toBe("Support Bot heard: Hi");
+    await hooks.flush();
+    expect(failures[0]?.error).toMatchObject({ code: "INVALID_USER_ID" });
+  });
+
+  it("a throwing onError is swallowed", async () => {
+    const flaky = flakyStore();
+    flaky.setDown(true);
+    const hooks = new SessionHooks({
+      store: flaky.store,
+      onError: () => {
+        throw new Error("handler bug");
+      },
+    });
+    const runner = new Runner();
+    hooks.attach(runner);
+    const result = await runner.run(echoAgent(), "Hi", { context: { userId: "eva" } });
+    expect(result.finalOutput).toBe("Support Bot heard: Hi");
+    await hooks.flush();
+  });
+});
