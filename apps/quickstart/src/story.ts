@@ -1,5 +1,5 @@
 import { SessionManager } from "@threadline/session-core";
-import { createFakeClock, type FakeClock } from "@threadline/session-core/testing";
+import { createFakeClock, type FakeClock } from "@threadline/session-core/fake-clock";
 
 type Print = (line: string) => void;
 
