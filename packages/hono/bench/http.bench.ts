@@ -22,7 +22,7 @@ import { createInterface, type Interface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { type Identity, type Scenario, scenarios, USER_HEADER } from "./apps.js";
 import type { LoadConfig, LoadResult } from "./load.js";
-import { redisStoreFromEnvironment } from "./redis.js";
+import { type BenchRedis, REDIS_URL_VARIABLE, startRedisServer } from "./redis.js";
 import { median, printTable } from "./table.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -35,9 +35,15 @@ const BASELINE = "bare Hono";
 const here = fileURLToPath(new URL(".", import.meta.url));
 
 /** Runs a TypeScript file of this folder in a new Node process (tsx as a loader). */
-function spawnScript(file: string, args: string[], stdin: "pipe" | "ignore"): ChildProcess {
+function spawnScript(
+  file: string,
+  args: string[],
+  stdin: "pipe" | "ignore",
+  environment: Record<string, string> = {},
+): ChildProcess {
   return spawn(process.execPath, ["--import", "tsx", join(here, file), ...args], {
     stdio: [stdin, "pipe", "inherit"],
+    env: { ...process.env, ...environment },
   });
 }
 
@@ -64,8 +70,9 @@ class RunningServer {
     this.url = `http://127.0.0.1:${port}`;
   }
 
-  static async start(scenario: Scenario): Promise<RunningServer> {
-    const child = spawnScript("serve.ts", [scenario.name], "pipe");
+  static async start(scenario: Scenario, redis: BenchRedis | undefined): Promise<RunningServer> {
+    const environment: Record<string, string> = redis ? { [REDIS_URL_VARIABLE]: redis.url } : {};
+    const child = spawnScript("serve.ts", [scenario.name], "pipe", environment);
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     const port = await new Promise<number>((resolve, reject) => {
       child.once("exit", (code) => reject(new Error(`${scenario.name}: server exited with ${code}`)));
@@ -84,8 +91,12 @@ class RunningServer {
     return answer;
   }
 
-  stop(): void {
+  /** Closes the server's stdin, its signal to shut down, and waits for it to exit. */
+  async stop(): Promise<void> {
+    if (this.#process.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.#process.once("exit", resolve));
     this.#process.stdin?.end();
+    await exited;
   }
 }
 
@@ -129,12 +140,12 @@ async function measure(server: RunningServer, directory: string, seconds: number
 }
 
 async function main(): Promise<void> {
-  const redisAvailable = (await redisStoreFromEnvironment()) !== undefined;
-  const selected = scenarios.filter((scenario) => redisAvailable || !scenario.name.includes("Redis"));
+  const redis = await startRedisServer();
+  const selected = scenarios.filter((scenario) => redis !== undefined || !scenario.name.includes("Redis"));
   const directory = mkdtempSync(join(tmpdir(), "threadline-hono-bench-"));
   const servers: RunningServer[] = [];
   try {
-    for (const scenario of selected) servers.push(await RunningServer.start(scenario));
+    for (const scenario of selected) servers.push(await RunningServer.start(scenario, redis));
     for (const server of servers) await measure(server, directory, WARMUP_SECONDS); // JIT, sessions created
 
     const byScenario = new Map(selected.map((scenario) => [scenario.name, [] as Measurement[]]));
@@ -181,9 +192,10 @@ async function main(): Promise<void> {
     console.log(
       '\n"vs bare Hono (CPU)" is the throughput a CPU-bound server would keep: bare CPU/request ÷ this CPU/request.',
     );
-    if (!redisAvailable) console.log("(Redis row skipped: @threadline/store-redis is not available yet.)");
+    if (redis === undefined) console.log("(Redis row skipped: redis-server is not installed.)");
   } finally {
-    for (const server of servers) server.stop();
+    for (const server of servers) await server.stop();
+    await redis?.stop();
     rmSync(directory, { recursive: true, force: true });
   }
 }

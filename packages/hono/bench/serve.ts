@@ -12,7 +12,7 @@ const name = process.argv[2];
 const scenario = scenarios.find((candidate) => candidate.name === name);
 if (scenario === undefined) throw new Error(`unknown scenario ${String(name)}`);
 
-const redis = scenario.name.includes("Redis") ? await redisStoreFromEnvironment() : undefined;
+const redis = scenario.name.includes("Redis") ? redisStoreFromEnvironment() : undefined;
 const app = scenario.build({ redisStore: redis?.store });
 let requests = 0;
 const server = serve(
