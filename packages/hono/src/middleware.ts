@@ -28,7 +28,7 @@ const DEFAULT_HEADER = "X-Session-Id";
  *
  * @example
  * const app = new Hono<SessionEnv>();
- * app.use(threadlineSession({ namespace: "support", userId: (c) => c.get("jwtPayload")?.sub }));
+ * app.use(threadlineSession({ namespace: "support", userId: (c) => c.req.header("x-user-id") })); // set by your gateway
  * app.post("/chat", (c) => c.json({ sessionId: c.var.session.sessionId }));
  */
 export function threadlineSession<E extends Env = Env>(
@@ -43,7 +43,7 @@ export function threadlineSession<E extends Env = Env>(
 export function threadlineSession<E extends Env = Env>(options: ThreadlineSessionOptions<E>): MiddlewareHandler {
   if (typeof options !== "object" || options === null || typeof options.userId !== "function") {
     throw optionError(
-      'threadlineSession needs a userId resolver: threadlineSession({ userId: (c) => c.get("jwtPayload")?.sub }). The user id must come from the server side, never from a client-sent session id.',
+      'threadlineSession needs a userId resolver: threadlineSession({ userId: (c) => c.get("jwtPayload").sub }). The user id must come from the server side, never from a client-sent session id.',
     );
   }
   const resolveUserId = options.userId;
