@@ -138,7 +138,8 @@ export class RunTracker {
   }
 }
 
-function callIdOf(toolCall: protocol.ToolCallItem | undefined): string | undefined {
+/** The model's id for a tool call, when the tool kind has one. */
+export function callIdOf(toolCall: protocol.ToolCallItem | undefined): string | undefined {
   if (toolCall === undefined || !("callId" in toolCall)) return undefined;
   return typeof toolCall.callId === "string" ? toolCall.callId : undefined;
 }

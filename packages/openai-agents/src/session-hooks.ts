@@ -21,7 +21,7 @@ import {
 import { ErrorReporter, type SessionHooksErrorContext, source } from "./error-reporter.js";
 import { managerFrom, type SessionHooksOptions } from "./options.js";
 import { latestUserText, type RunRecord } from "./run-record.js";
-import { type EventSource, RunTracker, type UsageCounters } from "./run-tracker.js";
+import { callIdOf, type EventSource, RunTracker, type UsageCounters } from "./run-tracker.js";
 import { SessionMemory } from "./session-memory.js";
 
 /** Whatever `Runner.run` accepts as its starting agent. */
@@ -41,8 +41,8 @@ export interface SessionRunExtras<TContext> {
   /** Give this run conversation memory scoped to its session. Default: the hooks' `memory` option. */
   memory?: boolean;
   /**
-   * The Runner to run on; the hooks attach to it. Default: the Runner the hooks were last
-   * attached to, else one the hooks create on first use.
+   * The Runner to run on; the hooks listen to it from then on. Default: the Runner the hooks
+   * were last attached to, else one the hooks create on first use.
    */
   runner?: Runner;
 }
@@ -144,7 +144,7 @@ export class SessionHooks {
   attach(target: Attachable): this {
     if (target instanceof Runner) {
       this.#runner = target;
-      if (!this.#attached.has(target)) this.#listen(target, this.#runnerListeners());
+      this.#listenTo(target);
       return this;
     }
     for (const agent of reachableAgents(target)) {
@@ -190,8 +190,8 @@ export class SessionHooks {
     options: SessionRunOptions<TContext, TAgent> | SessionStreamRunOptions<TContext, TAgent> = {},
   ): Promise<RunResult<TContext, TAgent> | StreamedRunResult<TContext, TAgent>> {
     const { userId, context, forceNew, memory, runner: givenRunner, ...runOptions } = options;
-    const runner = givenRunner ?? this.#runner ?? new Runner();
-    this.attach(runner);
+    const runner = givenRunner ?? this.#runner ?? this.#ownRunner();
+    this.#listenTo(runner);
     const user = this.#userFor(userId ?? userIdIn(context));
     const runContext = new RunContext<TContext>(context ?? ({ userId: user } as TContext));
     const tracker = this.#startRun(runContext, user, forceNew === true);
@@ -386,7 +386,7 @@ export class SessionHooks {
   ) {
     const tracker = this.#runs.get(runContext);
     const toolCall = details?.toolCall;
-    if (tracker === undefined || tracker.isEcho(from, "agent_tool_start", toolCall ?? tool)) return;
+    if (tracker === undefined || tracker.isEcho(from, "agent_tool_start", callIdOf(toolCall) ?? tool)) return;
     tracker.toolStarted(agent.name, tool.name, toolCall);
   }
 
@@ -399,7 +399,7 @@ export class SessionHooks {
   ) {
     const tracker = this.#runs.get(runContext);
     const toolCall = details?.toolCall;
-    if (tracker === undefined || tracker.isEcho(from, "agent_tool_end", toolCall ?? tool)) return;
+    if (tracker === undefined || tracker.isEcho(from, "agent_tool_end", callIdOf(toolCall) ?? tool)) return;
     tracker.toolEnded(tool.name, result, toolCall);
   }
 
@@ -448,6 +448,17 @@ export class SessionHooks {
         details?: { toolCall?: protocol.ToolCallItem },
       ) => this.#safely(() => this.#toolEnded("agent", runContext, tool, result, details)),
     };
+  }
+
+  #listenTo(runner: Runner): void {
+    if (!this.#attached.has(runner)) this.#listen(runner, this.#runnerListeners());
+  }
+
+  /** The Runner for `run()` calls when the hooks were never attached to one. */
+  #ownRunner(): Runner {
+    const runner = new Runner();
+    this.#runner = runner;
+    return runner;
   }
 
   #listen(emitter: object, listeners: Listeners): void {

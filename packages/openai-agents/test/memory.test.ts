@@ -137,7 +137,8 @@ describe("memory scoped to the session", () => {
     given.on("agent_start", () => seen.push("given"));
     await hooks.run(agent, "One", { userId: "ana" });
     await hooks.run(agent, "Two", { userId: "ana", runner: given });
-    expect(seen).toEqual(["attached", "given"]);
+    await hooks.run(agent, "Three", { userId: "ana" });
+    expect(seen).toEqual(["attached", "given", "attached"]);
   });
 });
 

@@ -1,0 +1,165 @@
+// What the hooks and the run wrapper cost per run: `pnpm --filter @threadline/openai-agents bench`.
+// Every variant runs the same agent on the real Runner in the same process, interleaved round by
+// round, and is compared with that run with nothing attached. The model answers instantly, so
+// what is left is the SDK's own run loop plus what threadline adds. Tracing is off (it would cost
+// every variant alike). Memory store; 1,000 users in turn; conversations of 4 turns (the clock
+// jumps past the timeout every 4 rounds of users), so memory histories stay as short as real ones.
+// A reference row gives the SDK's own in-process `MemorySession` the same conversations.
+// Imports the BUILT packages (tsx's keepNames would distort the library's closures).
+import {
+  Agent,
+  MemorySession,
+  type Model,
+  type ModelResponse,
+  Runner,
+  setTracingDisabled,
+  Usage,
+} from "@openai/agents";
+import { assistantMessage } from "@openai/agents/testing";
+import { SessionHooks } from "@threadline/openai-agents";
+import { createFakeClock } from "@threadline/session-core/testing";
+
+const USERS = 1_000;
+const TURNS_PER_CONVERSATION = 4;
+const BATCH = 500;
+const ROUNDS = 15;
+const userIds = Array.from({ length: USERS }, (_, index) => `user-${index}`);
+
+/** Answers every request at once; the same model for every variant. */
+const instantModel: Model = {
+  async getResponse(): Promise<ModelResponse> {
+    return {
+      output: [assistantMessage("Happy to help.")],
+      usage: new Usage({ requests: 1, inputTokens: 12, outputTokens: 4, totalTokens: 16 }),
+    };
+  },
+  // biome-ignore lint/correctness/useYield: never called; the benchmark does not stream.
+  async *getStreamedResponse() {
+    throw new Error("not used");
+  },
+};
+
+interface Variant {
+  name: string;
+  /** Runs `BATCH` runs one after another (users in turn from `offset`) and waits for background work. */
+  batch(offset: number): Promise<void>;
+}
+
+function variants(): Variant[] {
+  const agent = new Agent({ name: "Support Bot", instructions: "You are helpful.", model: instantModel });
+  const clock = createFakeClock();
+  let conversationClock = 0;
+  /** Every TURNS_PER_CONVERSATION passes over all users, sessions expire and conversations restart. */
+  const tick = (runIndex: number) => {
+    const conversation = Math.floor(runIndex / (USERS * TURNS_PER_CONVERSATION));
+    if (conversation !== conversationClock) {
+      conversationClock = conversation;
+      clock.advance(121);
+    }
+  };
+  const each = (run: (userId: string, runIndex: number) => Promise<unknown>) => async (offset: number) => {
+    for (let index = 0; index < BATCH; index++) {
+      const runIndex = offset + index;
+      await run(userIds[runIndex % USERS] as string, runIndex);
+    }
+  };
+
+  const plainRunner = new Runner();
+  const hooksRunner = new Runner();
+  const hooks = new SessionHooks({ namespace: "bench", now: clock.now, onRecord: () => {} }).attach(hooksRunner);
+  const wrapperRunner = new Runner();
+  const wrapper = new SessionHooks({ namespace: "bench", now: clock.now, onRecord: () => {} }).attach(wrapperRunner);
+  const sdkMemoryRunner = new Runner();
+  const sdkMemories = new Map<string, { conversation: number; session: MemorySession }>();
+
+  return [
+    { name: "runner.run, nothing attached (baseline)", batch: each(() => plainRunner.run(agent, "Hello")) },
+    {
+      name: "hooks attached, context.userId",
+      batch: async (offset) => {
+        await each((userId) => hooksRunner.run(agent, "Hello", { context: { userId } }))(offset);
+        await hooks.flush();
+      },
+    },
+    {
+      name: "hooks.run(), memory off",
+      batch: async (offset) => {
+        await each((userId) => wrapper.run(agent, "Hello", { userId, memory: false }))(offset);
+        await wrapper.flush();
+      },
+    },
+    {
+      name: "hooks.run(), memory on (memory store)",
+      batch: async (offset) => {
+        await each((userId, runIndex) => {
+          tick(runIndex);
+          return wrapper.run(agent, "Hello", { userId });
+        })(offset);
+        await wrapper.flush();
+      },
+    },
+    {
+      name: "reference: runner.run + SDK MemorySession",
+      batch: each((userId, runIndex) => {
+        const conversation = Math.floor(runIndex / (USERS * TURNS_PER_CONVERSATION));
+        let memory = sdkMemories.get(userId);
+        if (memory === undefined || memory.conversation !== conversation) {
+          memory = { conversation, session: new MemorySession() };
+          sdkMemories.set(userId, memory);
+        }
+        return sdkMemoryRunner.run(agent, "Hello", { session: memory.session });
+      }),
+    },
+  ];
+}
+
+async function measure(): Promise<Map<string, number>> {
+  const all = variants();
+  const samples = new Map<string, number[]>(all.map((variant) => [variant.name, []]));
+  // Warm up every variant (JIT, first sessions), then interleave rounds so drift hits all alike.
+  for (const variant of all) await variant.batch(0);
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const variant of all) {
+      const started = performance.now();
+      await variant.batch(round * BATCH);
+      samples.get(variant.name)?.push(((performance.now() - started) * 1000) / BATCH);
+    }
+  }
+  return new Map([...samples].map(([name, values]) => [name, median(values)]));
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+function printTable(headers: string[], rows: string[][]): void {
+  const widths = headers.map((header, column) =>
+    Math.max(header.length, ...rows.map((row) => (row[column] ?? "").length)),
+  );
+  const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(" | ")} |`;
+  console.log(line(headers));
+  console.log(`|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`);
+  for (const row of rows) console.log(line(row));
+}
+
+async function main(): Promise<void> {
+  setTracingDisabled(true);
+  console.log(
+    `\n@threadline/openai-agents — per-run cost on the real Runner, instant model, memory store, median of ${ROUNDS} rounds × ${BATCH} runs\n`,
+  );
+  const results = await measure();
+  const baseline = results.get("runner.run, nothing attached (baseline)") ?? Number.NaN;
+  printTable(
+    ["variant", "µs per run", "added µs per run", "vs baseline"],
+    [...results].map(([name, micros]) => [
+      name,
+      micros.toFixed(1),
+      name.includes("baseline") ? "" : `${micros - baseline >= 0 ? "+" : ""}${(micros - baseline).toFixed(1)}`,
+      `${(micros / baseline).toFixed(2)}×`,
+    ]),
+  );
+  console.log(`\nNode ${process.version}, ${process.platform}/${process.arch}`);
+}
+
+await main();
