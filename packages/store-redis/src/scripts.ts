@@ -6,11 +6,12 @@ import { createHash } from "node:crypto";
 //
 // A session is a hash (KEYS[1]):
 //   id       the session id                      created  creation time (ms since epoch)
-//   last     last activity (ms)                  expires  when it stops being live (ms)
-//   ended    "1" once closed (a tombstone)       items    "1" once items may exist in KEYS[2]
-//   seq      sessions this key has had           b1..b4   the last distinct base ids, newest first
-// Liveness is `id present and not ended and now < expires`, decided here, never from the key's
-// TTL: the TTL (PEXPIRE, timeout plus a retention period) only collects old records.
+//   last     last activity (ms)                  expires  when it stops being live (ms); 0 once closed
+//   items    "1" once items may exist in KEYS[2] seq      sessions this key has had
+//   b1..b4   the last distinct base ids, newest first
+// Liveness is `id present and now < expires`, decided here, never from the key's TTL: the TTL
+// (PEXPIRE, timeout plus a retention period) only collects old records. A closed session keeps
+// its record, with expires 0, as a tombstone until then, so the next id still differs.
 //
 // ARGV[1] is always `now` in ms, or "" to read the Redis server's clock (TIME) instead.
 
@@ -24,12 +25,12 @@ end
 
 /** KEYS: session, items. ARGV: now, timeoutMs, forceNew ("1"/"0"), candidate id, ttlMs. Returns {isNew, id, created, last, expires}. */
 const resolve = `${clock}
-local record = redis.call('HMGET', KEYS[1], 'id', 'created', 'expires', 'ended', 'items')
+local record = redis.call('HMGET', KEYS[1], 'id', 'created', 'expires', 'items')
 local expires = now + tonumber(ARGV[2])
-if record[1] and ARGV[3] ~= '1' and not record[4] and now < tonumber(record[3]) then
+if record[1] and ARGV[3] ~= '1' and now < tonumber(record[3]) then
   redis.call('HSET', KEYS[1], 'last', now, 'expires', expires)
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
-  if record[5] then redis.call('PEXPIRE', KEYS[2], ARGV[5]) end
+  if record[4] then redis.call('PEXPIRE', KEYS[2], ARGV[5]) end
   return {0, record[1], tonumber(record[2]), now, expires}
 end
 local candidate = ARGV[4]
@@ -52,8 +53,10 @@ if record[1] then
       bases[kept] = base
     end
   end
-  if record[5] then redis.call('DEL', KEYS[2]) end
-  if record[4] or record[5] then redis.call('HDEL', KEYS[1], 'ended', 'items') end
+  if record[4] then
+    redis.call('DEL', KEYS[2])
+    redis.call('HDEL', KEYS[1], 'items')
+  end
 end
 redis.call('HSET', KEYS[1], 'id', id, 'created', now, 'last', now, 'expires', expires, 'seq', sequence,
   'b1', bases[1], 'b2', bases[2], 'b3', bases[3], 'b4', bases[4])
@@ -63,28 +66,28 @@ return {1, id, now, now, expires}
 
 /** KEYS: session, items. ARGV: now, timeoutMs, ttlMs. Returns {id, created, last, expires} or nil. */
 const touch = `${clock}
-local record = redis.call('HMGET', KEYS[1], 'id', 'created', 'expires', 'ended', 'items')
-if not record[1] or record[4] or now >= tonumber(record[3]) then return nil end
+local record = redis.call('HMGET', KEYS[1], 'id', 'created', 'expires', 'items')
+if not record[1] or now >= tonumber(record[3]) then return nil end
 local expires = now + tonumber(ARGV[2])
 redis.call('HSET', KEYS[1], 'last', now, 'expires', expires)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
-if record[5] then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
+if record[4] then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
 return {record[1], tonumber(record[2]), now, expires}
 `;
 
 /** KEYS: session. ARGV: now. Returns {id, created, last, expires} or nil. Read-only. */
 const get = `${clock}
-local record = redis.call('HMGET', KEYS[1], 'id', 'created', 'last', 'expires', 'ended')
-if not record[1] or record[5] or now >= tonumber(record[4]) then return nil end
+local record = redis.call('HMGET', KEYS[1], 'id', 'created', 'last', 'expires')
+if not record[1] or now >= tonumber(record[4]) then return nil end
 return {record[1], tonumber(record[2]), tonumber(record[3]), tonumber(record[4])}
 `;
 
 /** KEYS: session, items. ARGV: now. Returns 1 when a live session was ended, else 0. The record stays as a tombstone until its TTL. */
 const end = `${clock}
-local record = redis.call('HMGET', KEYS[1], 'id', 'expires', 'ended', 'items')
-if not record[1] or record[3] or now >= tonumber(record[2]) then return 0 end
-redis.call('HSET', KEYS[1], 'ended', '1')
-if record[4] then
+local record = redis.call('HMGET', KEYS[1], 'id', 'expires', 'items')
+if not record[1] or now >= tonumber(record[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'expires', '0')
+if record[3] then
   redis.call('HDEL', KEYS[1], 'items')
   redis.call('DEL', KEYS[2])
 end
@@ -94,8 +97,8 @@ return 1
 // Items scripts: KEYS session, items; ARGV now, sessionId, …. They act only while sessionId is
 // the pair's live session.
 const liveSession = `${clock}
-local record = redis.call('HMGET', KEYS[1], 'id', 'expires', 'ended')
-local live = record[1] == ARGV[2] and not record[3] and now < tonumber(record[2])
+local record = redis.call('HMGET', KEYS[1], 'id', 'expires')
+local live = record[1] == ARGV[2] and now < tonumber(record[2])
 `;
 
 /** ARGV: now, sessionId, item JSON…. Returns 1, or 0 when the session is not live. */

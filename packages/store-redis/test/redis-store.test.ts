@@ -1,0 +1,272 @@
+// What the conformance suite cannot see: one command per call on the server, surviving a
+// flushed script cache, keys and TTLs, the server clock, clusters, listing and bad options.
+import { SessionError, SessionManager } from "@threadline/session-core";
+import { createFakeClock, uniqueNamespace } from "@threadline/session-core/testing";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { redisStore } from "../src/index.js";
+import { pairKeys } from "../src/keys.js";
+import { connectCluster, connectSingle, flavors, type TestClient } from "./clients.js";
+import { type RedisServer, startRedisServer } from "./redis-server.js";
+
+// A server of this file's own: counting commands and flushing scripts must not see, or
+// disturb, the other test files.
+let server: RedisServer;
+beforeAll(async () => {
+  server = await startRedisServer();
+});
+afterAll(() => server.stop());
+
+async function commandCalls(connection: TestClient): Promise<Map<string, number>> {
+  const info = String(await connection.command(["INFO", "commandstats"]));
+  const calls = new Map<string, number>();
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(match[1] as string, Number(match[2]));
+  return calls;
+}
+
+function codeOf(error: unknown): string | undefined {
+  return SessionError.isInstance(error) ? error.code : undefined;
+}
+
+describe.each(["ioredis@5", "redis@5"] as const)("with %s on a server of its own", (flavor) => {
+  let connection: TestClient;
+  beforeAll(async () => {
+    connection = await connectSingle(flavor, server.url);
+  });
+  afterAll(() => connection.close());
+
+  it("sends exactly one EVALSHA per resolve, touch and close, and nothing else", async () => {
+    const sessions = new SessionManager({
+      store: redisStore({ client: connection.client }),
+      namespace: uniqueNamespace(),
+    });
+    await sessions.resolve("warm-up");
+    await sessions.updateActivity("warm-up");
+    await sessions.closeSession("warm-up");
+    await connection.command(["CONFIG", "RESETSTAT"]);
+    for (let index = 0; index < 20; index++) await sessions.resolve(`user-${index % 5}`);
+    for (let index = 0; index < 5; index++) await sessions.updateActivity(`user-${index}`);
+    for (let index = 0; index < 5; index++) await sessions.closeSession(`user-${index}`);
+    const calls = await commandCalls(connection);
+    expect(calls.get("evalsha")).toBe(30);
+    expect(calls.has("eval")).toBe(false);
+    // Everything else on the server ran inside those scripts (plus this INFO).
+    const topLevel = [...calls.keys()].filter((command) => ["get", "set", "hgetall", "exists"].includes(command));
+    expect(topLevel).toEqual([]);
+  });
+
+  it("survives SCRIPT FLUSH: NOSCRIPT falls back to EVAL once, then EVALSHA works again", async () => {
+    const sessions = new SessionManager({
+      store: redisStore({ client: connection.client }),
+      namespace: uniqueNamespace(),
+    });
+    const first = await sessions.getOrCreateSession("user");
+    await connection.command(["SCRIPT", "FLUSH"]);
+    await connection.command(["CONFIG", "RESETSTAT"]);
+    expect(await sessions.getOrCreateSession("user")).toBe(first);
+    expect(await sessions.getOrCreateSession("user")).toBe(first);
+    const calls = await commandCalls(connection);
+    expect(calls.get("eval")).toBe(1);
+    expect(calls.get("evalsha")).toBe(2); // the failed one and the last one
+  });
+
+  it("keeps a closed session's record as a tombstone with a TTL, and expires items with the session", async () => {
+    const namespace = uniqueNamespace();
+    const store = redisStore({ client: connection.client, expiredRetentionMs: 5_000 });
+    const sessions = new SessionManager({ store, namespace, inactivityTimeout: 30 });
+    const keys = pairKeys("threadline:", namespace, "user");
+    const session = await sessions.resolve("user");
+    const ttl = Number(await connection.command(["PTTL", keys.session]));
+    expect(ttl).toBeGreaterThan(30_000);
+    expect(ttl).toBeLessThanOrEqual(35_000);
+    await sessions.addItems(session, ["hello"]);
+    expect(Number(await connection.command(["PTTL", keys.items]))).toBeGreaterThan(30_000);
+    await connection.command(["PEXPIRE", keys.items, "1000"]); // a renewal must extend it again
+    await sessions.resolve("user");
+    expect(Number(await connection.command(["PTTL", keys.items]))).toBeGreaterThan(30_000);
+
+    expect(await sessions.closeSession("user")).toBe(true);
+    expect(Number(await connection.command(["EXISTS", keys.session]))).toBe(1);
+    expect(Number(await connection.command(["EXISTS", keys.items]))).toBe(0);
+    expect(Number(await connection.command(["PTTL", keys.session]))).toBeGreaterThan(0);
+    const next = await sessions.resolve("user");
+    expect(next.sessionId).not.toBe(session.sessionId);
+  });
+
+  it("reports a key of the wrong type as STORE_ERROR, not as unavailable", async () => {
+    const namespace = uniqueNamespace();
+    await connection.command(["SET", pairKeys("threadline:", namespace, "user").session, "not a hash"]);
+    const sessions = new SessionManager({ store: redisStore({ client: connection.client }), namespace });
+    const error = await sessions.resolve("user").catch((caught: unknown) => caught);
+    expect(codeOf(error)).toBe("STORE_ERROR");
+    expect((error as Error).message).toMatch(/^\[threadline\] \[redis\] Redis rejected resolve: .*WRONGTYPE/);
+  });
+
+  it("lists sessions of namespaces full of glob characters without mixing them up", async () => {
+    const base = uniqueNamespace();
+    const store = redisStore({ client: connection.client, clock: "app" });
+    const clock = createFakeClock();
+    const namespaces = [`${base}*`, `${base}[a]`, `${base}?`, `${base}\\`, `${base}{x}`, base];
+    for (const namespace of namespaces) {
+      const sessions = new SessionManager({ store, namespace, now: clock.now });
+      await sessions.resolve("user-1");
+      await sessions.resolve("user-2");
+    }
+    for (const namespace of namespaces) {
+      const page = await store.list({ now: clock.now(), namespace });
+      expect(page.sessions.map((session) => session.userId).sort()).toEqual(["user-1", "user-2"]);
+      expect(page.sessions.every((session) => session.namespace === namespace)).toBe(true);
+    }
+    const error = await store.list({ now: clock.now(), cursor: "not a cursor" }).catch((caught: unknown) => caught);
+    expect(codeOf(error)).toBe("INVALID_OPTION");
+  });
+});
+
+describe("the server clock", () => {
+  let connection: TestClient;
+  beforeAll(async () => {
+    connection = await connectSingle("ioredis@5", server.url);
+  });
+  afterAll(() => connection.close());
+
+  it("makes app instances with skewed clocks agree, and stamps sessions with Redis time", async () => {
+    const namespace = uniqueNamespace();
+    const store = redisStore({ client: connection.client }); // clock: "server" is the default
+    expect(store.clock).toBe("server");
+    const hourAhead = new SessionManager({ store, namespace, now: () => Date.now() + 3_600_000 });
+    const hourBehind = new SessionManager({ store, namespace, now: () => Date.now() - 3_600_000 });
+    const before = Date.now();
+    const first = await hourAhead.resolve("user");
+    const second = await hourBehind.resolve("user");
+    const after = Date.now();
+    expect(second.sessionId).toBe(first.sessionId);
+    expect(second.isNew).toBe(false);
+    // Redis runs on this machine, so its clock is ours (to the millisecond TIME truncates to).
+    expect(first.createdAt).toBeGreaterThanOrEqual(before - 1);
+    expect(second.lastActivityAt).toBeLessThanOrEqual(after + 1);
+    expect(second.expiresAt).toBe(second.lastActivityAt + 120_000);
+  });
+
+  it("expires sessions by Redis time even when the app clock stands still", async () => {
+    const frozen = createFakeClock();
+    const sessions = new SessionManager({
+      store: redisStore({ client: connection.client }),
+      namespace: uniqueNamespace(),
+      now: frozen.now,
+      inactivityTimeout: 0.15,
+    });
+    const first = await sessions.resolve("user");
+    expect((await sessions.resolve("user")).sessionId).toBe(first.sessionId);
+    // The one real wait in these tests: the server clock is what is under test.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const next = await sessions.resolve("user");
+    expect(next.isNew).toBe(true);
+    expect(next.sessionId).not.toBe(first.sessionId);
+  });
+});
+
+describe("on the cluster", () => {
+  let connection: TestClient;
+  beforeAll(async () => {
+    connection = await connectCluster("redis@5", inject("clusterNodes"));
+  });
+  afterAll(() => connection.close());
+
+  it("puts a user's session and items in one slot, and spreads users over every master", async () => {
+    const slotOf = async (key: string) => Number(await connection.command(["CLUSTER", "KEYSLOT", key]));
+    for (const userId of ["alice", "{tag}", "}{", "a}b{c", "%7B"]) {
+      const keys = pairKeys("threadline:", "ns", userId);
+      expect(await slotOf(keys.items)).toBe(await slotOf(keys.session));
+    }
+    const slots = await Promise.all(
+      Array.from({ length: 30 }, (_, index) => slotOf(pairKeys("threadline:", "ns", `}user-${index}`).session)),
+    );
+    expect(new Set(slots).size).toBeGreaterThan(20);
+  });
+
+  it("lists the sessions on every master, page by page", async () => {
+    const namespace = uniqueNamespace();
+    const clock = createFakeClock();
+    const store = redisStore({ client: connection.client, clock: "app" });
+    const sessions = new SessionManager({ store, namespace, now: clock.now });
+    const users = Array.from({ length: 40 }, (_, index) => `user-${index}`);
+    for (const user of users) await sessions.resolve(user);
+    await sessions.closeSession("user-0");
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await store.list({ now: clock.now(), namespace, limit: 6, ...(cursor ? { cursor } : {}) });
+      expect(page.sessions.length).toBeLessThanOrEqual(6);
+      seen.push(...page.sessions.map((session) => session.userId));
+      cursor = page.cursor;
+      pages++;
+    } while (cursor !== undefined && pages < 100);
+    expect(seen.sort()).toEqual(users.slice(1).sort());
+    clock.advance(120);
+    expect((await store.list({ now: clock.now(), namespace })).sessions).toEqual([]);
+  });
+});
+
+describe("clients", () => {
+  it.each(flavors)("recognises %s on a single node and on the cluster", async (flavor) => {
+    const single = await connectSingle(flavor, server.url);
+    const cluster = await connectCluster(flavor, inject("clusterNodes"));
+    try {
+      const library = flavor.startsWith("ioredis") ? "ioredis" : "node-redis";
+      expect(redisStore({ client: single.client }).clientKind).toBe(library);
+      expect(redisStore({ client: cluster.client }).clientKind).toBe(`${library}-cluster`);
+    } finally {
+      await Promise.all([single.close(), cluster.close()]);
+    }
+  });
+
+  it("works through an ioredis client that has a keyPrefix of its own", async () => {
+    const connection = await connectSingle("ioredis@5", server.url, { keyPrefix: "app:" });
+    try {
+      const namespace = uniqueNamespace();
+      const clock = createFakeClock();
+      const store = redisStore({ client: connection.client, clock: "app" });
+      const sessions = new SessionManager({ store, namespace, now: clock.now });
+      const session = await sessions.resolve("user");
+      const raw = await connectSingle("ioredis@5", server.url);
+      expect(Number(await raw.command(["EXISTS", `app:${pairKeys("threadline:", namespace, "user").session}`]))).toBe(
+        1,
+      );
+      await raw.close();
+      expect((await store.list({ now: clock.now(), namespace })).sessions).toMatchObject([
+        { sessionId: session.sessionId, userId: "user", namespace },
+      ]);
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it("rejects bad options with INVALID_OPTION", async () => {
+    const connection = await connectSingle("ioredis@5", server.url);
+    const client = connection.client;
+    try {
+      const attempts: Array<() => unknown> = [
+        () => redisStore({ client: {} as never }),
+        () => redisStore(undefined as never),
+        () => redisStore({ client, keyPrefix: "{app}:" }),
+        () => redisStore({ client, keyPrefix: 5 as never }),
+        () => redisStore({ client, clock: "local" as never }),
+        () => redisStore({ client, operationTimeoutMs: 0 }),
+        () => redisStore({ client, operationTimeoutMs: 1.5 }),
+        () => redisStore({ client, expiredRetentionMs: -1 }),
+      ];
+      for (const attempt of attempts) {
+        let caught: unknown;
+        try {
+          attempt();
+        } catch (error) {
+          caught = error;
+        }
+        expect(codeOf(caught)).toBe("INVALID_OPTION");
+        expect((caught as Error).message).toMatch(/^\[threadline\] \[redis\] /);
+      }
+    } finally {
+      await connection.close();
+    }
+  });
+});
