@@ -33,7 +33,7 @@ export function notification(messages: Array<{ id: string; from: string; text: s
 }
 
 /** A signed POST request init, as WhatsApp sends it. */
-export async function signedDelivery(body: unknown, secret = APP_SECRET): Promise<RequestInit> {
+export async function signedDelivery(body: unknown, secret: string = APP_SECRET): Promise<RequestInit> {
   const raw = typeof body === "string" ? body : JSON.stringify(body);
   return {
     method: "POST",

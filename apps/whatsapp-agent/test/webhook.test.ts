@@ -1,21 +1,21 @@
-import { SessionManager } from "@threadline/session-core";
 import { describe, expect, it } from "vitest";
 import { createWhatsAppApp, type DeliveryResult } from "../src/app.js";
+import { createBot } from "../src/bot.js";
 import { memoryDeduplicator } from "../src/deduplicator.js";
 import { parseNotification } from "../src/payload.js";
 import { APP_SECRET, notification, signedDelivery, VERIFY_TOKEN } from "./notification.js";
 
 function setup() {
-  const sessions = new SessionManager({ namespace: "whatsapp" });
+  const bot = createBot();
+  const sessions = bot.hooks.sessionManager;
   const sent: Array<{ to: string; text: string }> = [];
   let answered = 0;
   const app = createWhatsAppApp({
     verifyToken: VERIFY_TOKEN,
     appSecret: APP_SECRET,
-    respond: async (message) => {
+    respond: (message) => {
       answered++;
-      const session = await sessions.resolve(message.from);
-      return { text: `echo: ${message.text}`, sessionId: session.sessionId };
+      return bot.respond(message);
     },
     send: async (to, text) => {
       sent.push({ to, text });
@@ -62,7 +62,9 @@ describe("POST /webhook", () => {
         sessionId: expect.stringMatching(/^whatsapp-5511999999999-/),
       },
     ]);
-    expect(sent).toEqual([{ to: "5511999999999", text: "echo: oi" }]);
+    expect(sent).toEqual([
+      { to: "5511999999999", text: "Hi! I can help with bills and with the app. What do you need?" },
+    ]);
   });
 
   it("rejects a bad or missing signature with 401 and processes nothing", async () => {

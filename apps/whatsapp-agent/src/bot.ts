@@ -1,0 +1,40 @@
+import { setTracingDisabled } from "@openai/agents";
+import { SessionHooks } from "@threadline/openai-agents";
+import type { SessionStore } from "@threadline/session-core";
+import { createAgents } from "./agents.js";
+import type { AgentReply } from "./app.js";
+import type { IncomingMessage } from "./payload.js";
+
+/** Options for {@link createBot}. */
+export interface BotOptions {
+  /** Where sessions and conversation memory live. Default: memory (one process). */
+  store?: SessionStore;
+  /** A real OpenAI model name; offline rules when omitted. */
+  model?: string;
+  /** Seconds of silence before a phone number's next message starts a new conversation. Default 120. */
+  inactivityTimeout?: number;
+  now?: () => number;
+}
+
+/** The agent behind the webhook: one threadline session (and memory) per phone number. */
+export function createBot(options: BotOptions = {}): {
+  hooks: SessionHooks;
+  respond: (message: IncomingMessage) => Promise<AgentReply>;
+} {
+  if (options.model === undefined) setTracingDisabled(true);
+  const triage = createAgents(options.model);
+  const hooks = new SessionHooks({
+    namespace: "whatsapp",
+    inactivityTimeout: options.inactivityTimeout ?? 120,
+    ...(options.store ? { store: options.store } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
+  return {
+    hooks,
+    async respond(message) {
+      const result = await hooks.run(triage, message.text, { userId: message.from });
+      const session = await hooks.sessionOf(result);
+      return { text: String(result.finalOutput ?? ""), sessionId: session?.sessionId ?? "none" };
+    },
+  };
+}
