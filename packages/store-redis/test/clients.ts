@@ -64,19 +64,19 @@ export type IoredisOptions = Ioredis5Options & Ioredis6Options;
 export async function connectSingle(flavor: Flavor, url: string, ioredis: IoredisOptions = {}): Promise<TestClient> {
   switch (flavor) {
     case "ioredis@5":
-      return ioredisClient(new Ioredis5(url, ioredis));
+      return ioredisClient(new (await import("ioredis")).Redis(url, ioredis));
     case "ioredis@6":
-      return ioredisClient(new Ioredis6(url, ioredis));
+      return ioredisClient(new (await import("ioredis-v6")).Redis(url, ioredis));
     case "redis@4": {
-      const client = createNodeRedis4({ url });
+      const client = (await import("redis-v4")).createClient({ url });
       return nodeRedisClient(client, (args) => client.sendCommand(args));
     }
     case "redis@5": {
-      const client = createNodeRedis5({ url });
+      const client = (await import("redis")).createClient({ url });
       return nodeRedisClient(client, (args) => client.sendCommand(args));
     }
     case "redis@6": {
-      const client = createNodeRedis6({ url });
+      const client = (await import("redis-v6")).createClient({ url });
       return nodeRedisClient(client, (args) => client.sendCommand(args));
     }
   }
@@ -91,19 +91,19 @@ export async function connectCluster(flavor: Flavor, nodes: readonly string[]): 
   const rootNodes = nodes.map((address) => ({ url: `redis://${address}` }));
   switch (flavor) {
     case "ioredis@5":
-      return ioredisClient(new Ioredis5Cluster(hosts));
+      return ioredisClient(new (await import("ioredis")).Cluster(hosts));
     case "ioredis@6":
-      return ioredisClient(new Ioredis6Cluster(hosts));
+      return ioredisClient(new (await import("ioredis-v6")).Cluster(hosts));
     case "redis@4": {
-      const client = createNodeRedis4Cluster({ rootNodes });
+      const client = (await import("redis-v4")).createCluster({ rootNodes });
       return nodeRedisClient(client, (args) => client.sendCommand(args[1], false, args));
     }
     case "redis@5": {
-      const client = createNodeRedis5Cluster({ rootNodes });
+      const client = (await import("redis")).createCluster({ rootNodes });
       return nodeRedisClient(client, (args) => client.sendCommand(args[1], false, args));
     }
     case "redis@6": {
-      const client = createNodeRedis6Cluster({ rootNodes });
+      const client = (await import("redis-v6")).createCluster({ rootNodes });
       return nodeRedisClient(client, (args) => client.sendCommand(args[1], false, args));
     }
   }
