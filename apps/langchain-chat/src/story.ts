@@ -14,7 +14,7 @@ import {
   ThreadlineCallbackHandler,
 } from "@threadline/langchain";
 import { SessionManager } from "@threadline/session-core";
-import { createFakeClock } from "@threadline/session-core/testing";
+import { createFakeClock } from "@threadline/session-core/fake-clock";
 
 /** LangChain's fake chat model with the story's replies, in the order the story asks. */
 export function scriptedChatModel(): FakeListChatModel {
