@@ -235,3 +235,51 @@ describe("attaching", () => {
     expect(records).toHaveLength(0);
   });
 });
+
+describe("the run wrapper's user", () => {
+  it("takes context.userId when no userId is given, and userId wins over it", async () => {
+    const { hooks } = setup();
+    const agent = echoAgent();
+    const context = { userId: "from-context", plan: "pro" };
+    const fromContext = await hooks.run(agent, "Hi", { context });
+    expect((await hooks.sessionOf(fromContext))?.userId).toBe("from-context");
+    expect(fromContext.runContext.context).toBe(context); // the app's own object reaches tools
+    const explicit = await hooks.run(agent, "Hi", { userId: "explicit", context });
+    expect((await hooks.sessionOf(explicit))?.userId).toBe("explicit");
+  });
+});
+
+describe("robustness", () => {
+  it("a listener that fails reports to onError instead of throwing into the emitter", async () => {
+    const { errors, runner } = setup();
+    // A malformed event: the SDK never sends a null context, but nothing a listener meets may escape it.
+    expect(() => runner.emit("agent_start", null as never, null as never)).not.toThrow();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(TypeError);
+  });
+
+  it("rejects conflicting or invalid options at construction", () => {
+    const sessionManager = new SessionHooks().sessionManager;
+    expect(() => new SessionHooks({ sessionManager, inactivityTimeout: 30 })).toThrow(
+      /either sessionManager or inactivityTimeout/,
+    );
+    expect(() => new SessionHooks({ sessionManager, store: sessionManager.store })).toThrow(
+      /either sessionManager or store/,
+    );
+    expect(() => new SessionHooks({ namespace: "" })).toThrow(expect.objectContaining({ code: "INVALID_NAMESPACE" }));
+    expect(() => new SessionHooks({ inactivityTimeout: 0 })).toThrow(
+      expect.objectContaining({ code: "INVALID_TIMEOUT" }),
+    );
+    expect(() => new SessionHooks().setUserId("  ")).toThrow(expect.objectContaining({ code: "INVALID_USER_ID" }));
+  });
+
+  it("detaching an agent stops its events", async () => {
+    const records: RunRecord[] = [];
+    const hooks = new SessionHooks({ onRecord: (record) => void records.push(record) });
+    const agent = echoAgent();
+    hooks.attach(agent).detach(agent);
+    await new Runner().run(agent, "Hello", { context: { userId: "u" } });
+    await hooks.flush();
+    expect(records).toEqual([]);
+  });
+});
