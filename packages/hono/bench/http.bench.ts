@@ -6,9 +6,9 @@
 // (autocannon) in another, so nothing measures itself.
 //
 // Two measures per scenario:
-// - requests/s, as the client sees it. On a shared machine this moves with the neighbours, so the
-//   scenarios take turns for several rounds and each rate is divided by the bare-Hono rate of the
-//   same round (median over rounds);
+// - requests/s, as the client sees it. On a shared machine this moves with the neighbours, so
+//   each scenario runs right next to bare Hono (alternately before and after), and its rate is
+//   divided by that bare-Hono rate (median over rounds);
 // - server CPU per request (the server process's user+system time over the requests it served):
 //   the cost of the middleware itself, steady even when the machine is busy.
 //
@@ -21,12 +21,13 @@ import { join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { type Identity, type Scenario, scenarios, USER_HEADER } from "./apps.js";
+import { microsecondsPerRequest } from "./in-process.js";
 import type { LoadConfig, LoadResult } from "./load.js";
 import { type BenchRedis, REDIS_URL_VARIABLE, startRedisServer } from "./redis.js";
 import { median, printTable } from "./table.js";
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const WARMUP_SECONDS = 1;
 const CONNECTIONS = 32;
 const USERS = 1000;
@@ -149,50 +150,68 @@ async function main(): Promise<void> {
     for (const server of servers) await measure(server, directory, WARMUP_SECONDS); // JIT, sessions created
 
     const byScenario = new Map(selected.map((scenario) => [scenario.name, [] as Measurement[]]));
-    const ratios = new Map(selected.map((scenario) => [scenario.name, [] as number[]]));
+    // Paired ratios to bare Hono; bare Hono's own row is 1 by definition.
+    const rateRatios = new Map(selected.map((scenario) => [scenario.name, scenario.name === BASELINE ? [1] : []]));
+    const cpuRatios = new Map(selected.map((scenario) => [scenario.name, scenario.name === BASELINE ? [1] : []]));
+    const baseline = servers.find((server) => server.scenario.name === BASELINE) as RunningServer;
+    const others = servers.filter((server) => server !== baseline);
     for (let round = 0; round < ROUNDS; round++) {
-      const results = new Map<string, Measurement>();
-      // Rotate the order each round, so no scenario always runs first or after the same neighbour.
-      for (let offset = 0; offset < servers.length; offset++) {
-        const server = servers[(round + offset) % servers.length] as RunningServer;
-        const result = await measure(server, directory, SECONDS);
-        results.set(server.scenario.name, result);
+      // Each scenario is measured right next to bare Hono, alternately before and after it, so
+      // a neighbour's load that comes and goes hits both sides of the ratio alike.
+      for (let offset = 0; offset < others.length; offset++) {
+        const server = others[(round + offset) % others.length] as RunningServer;
+        const [first, second] = round % 2 === 0 ? [baseline, server] : [server, baseline];
+        const firstResult = await measure(first, directory, SECONDS);
+        const secondResult = await measure(second, directory, SECONDS);
+        const [bare, result] = first === baseline ? [firstResult, secondResult] : [secondResult, firstResult];
+        byScenario.get(BASELINE)?.push(bare);
+        byScenario.get(server.scenario.name)?.push(result);
+        rateRatios.get(server.scenario.name)?.push(result.requestsPerSecond / bare.requestsPerSecond);
+        cpuRatios.get(server.scenario.name)?.push(bare.cpuMicrosPerRequest / result.cpuMicrosPerRequest);
         process.stderr.write(
-          `round ${round + 1}/${ROUNDS} ${server.scenario.name}: ${result.requestsPerSecond.toFixed(0)} req/s, ${result.cpuMicrosPerRequest.toFixed(1)} µs CPU/request\n`,
+          `round ${round + 1}/${ROUNDS} ${server.scenario.name}: ${result.requestsPerSecond.toFixed(0)} req/s` +
+            ` (bare ${bare.requestsPerSecond.toFixed(0)}), ${result.cpuMicrosPerRequest.toFixed(1)} µs CPU/request` +
+            ` (bare ${bare.cpuMicrosPerRequest.toFixed(1)})\n`,
         );
-      }
-      const baseline = results.get(BASELINE)?.requestsPerSecond ?? Number.NaN;
-      for (const [name, result] of results) {
-        byScenario.get(name)?.push(result);
-        ratios.get(name)?.push(result.requestsPerSecond / baseline);
       }
     }
 
     const medianOf = (name: string, pick: (measurement: Measurement) => number) =>
       median((byScenario.get(name) ?? []).map(pick));
-    const baselineCpu = medianOf(BASELINE, (measurement) => measurement.cpuMicrosPerRequest);
     console.log(
       `\n@threadline/hono — GET / on @hono/node-server over loopback; ${CONNECTIONS} connections, ${USERS} users;` +
-        ` medians of ${ROUNDS} rounds × ${SECONDS} s; Node ${process.version}\n`,
+        ` ${ROUNDS} rounds of ${SECONDS} s next to bare Hono, medians; Node ${process.version}\n`,
     );
+    const percent = (values: number[] | undefined) => `${(median(values ?? []) * 100).toFixed(1)} %`;
     printTable(
       ["server", "requests/s", "vs bare Hono", "server CPU/request", "vs bare Hono (CPU)", "p99 latency"],
-      selected.map((scenario) => {
-        const cpu = medianOf(scenario.name, (measurement) => measurement.cpuMicrosPerRequest);
-        return [
-          scenario.name,
-          Math.round(medianOf(scenario.name, (measurement) => measurement.requestsPerSecond)).toLocaleString("en"),
-          `${(median(ratios.get(scenario.name) ?? []) * 100).toFixed(1)} %`,
-          `${cpu.toFixed(1)} µs`,
-          `${((baselineCpu / cpu) * 100).toFixed(1)} %`,
-          `${medianOf(scenario.name, (measurement) => measurement.latencyP99).toFixed(0)} ms`,
-        ];
-      }),
+      selected.map((scenario) => [
+        scenario.name,
+        Math.round(medianOf(scenario.name, (measurement) => measurement.requestsPerSecond)).toLocaleString("en"),
+        percent(rateRatios.get(scenario.name)),
+        `${medianOf(scenario.name, (measurement) => measurement.cpuMicrosPerRequest).toFixed(1)} µs`,
+        percent(cpuRatios.get(scenario.name)),
+        `${medianOf(scenario.name, (measurement) => measurement.latencyP99).toFixed(0)} ms`,
+      ]),
     );
     console.log(
       '\n"vs bare Hono (CPU)" is the throughput a CPU-bound server would keep: bare CPU/request ÷ this CPU/request.',
     );
     if (redis === undefined) console.log("(Redis row skipped: redis-server is not installed.)");
+
+    // With every server idle again: the same apps in this process, without sockets.
+    const inProcess = selected.filter((scenario) => !scenario.name.includes("Redis"));
+    const costs = new Map<string, number>();
+    for (const scenario of inProcess) costs.set(scenario.name, await microsecondsPerRequest(scenario));
+    const bareCost = costs.get(BASELINE) ?? Number.NaN;
+    console.log("\nIn process (app.fetch with prebuilt requests, no socket), best of 15 rounds:\n");
+    printTable(
+      ["server", "time/request", "added to bare Hono"],
+      inProcess.map((scenario) => {
+        const cost = costs.get(scenario.name) ?? Number.NaN;
+        return [scenario.name, `${cost.toFixed(2)} µs`, `${(cost - bareCost).toFixed(2)} µs`];
+      }),
+    );
   } finally {
     for (const server of servers) await server.stop();
     await redis?.stop();
