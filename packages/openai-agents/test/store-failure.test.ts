@@ -77,7 +77,11 @@ describe("store down", () => {
     expect(failures).toHaveLength(1);
     expect(SessionError.isInstance(failures[0]?.error)).toBe(true);
     expect(failures[0]?.error).toMatchObject({ code: "STORE_UNAVAILABLE" });
-    expect(failures[0]?.context).toEqual({ operation: "memory", userId: "bruno", sessionId: expect.stringContaining("bruno") });
+    expect(failures[0]?.context).toEqual({
+      operation: "memory",
+      userId: "bruno",
+      sessionId: expect.stringContaining("bruno"),
+    });
     expect(records[0]).toMatchObject({ sessionId: expect.stringContaining("bruno"), output: "finished anyway" });
   });
 
