@@ -13,6 +13,10 @@ export const sharedConfig = defineConfig({
   ssr: { resolve: { conditions: sourceConditions } },
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+    // CI machines have two cores and run several packages' tests at once: generous limits keep
+    // a slow moment from failing a correct test (no test waits on time: clocks are injected).
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
     reporters: ["default", "json"],
     outputFile: { json: `../../.test-results/${packageName}.json` },
   },

@@ -1,6 +1,7 @@
 // The whole test suite: lint, type-check, every package's tests, and the package checks
 // (build + publint + attw), then one total line. Old reports are removed first so the total
-// counts this run only.
+// counts this run only. Two tasks at a time: CI has two cores, and test suites that start
+// servers and workerd time out when ten run at once.
 import { execSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -10,7 +11,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 rmSync(join(root, ".test-results"), { recursive: true, force: true });
 let failed = false;
 try {
-  execSync("pnpm turbo run lint typecheck test check:package --continue --output-logs=errors-only", {
+  execSync("pnpm turbo run lint typecheck test check:package --continue --concurrency=2 --output-logs=errors-only", {
     cwd: root,
     stdio: "inherit",
   });
