@@ -102,11 +102,13 @@ export function threadlineSession<E extends Env = Env>(options: ThreadlineSessio
     try {
       session = new RequestSession(await slot.manager.resolve(userId, namespace), anonymous, slot.manager);
     } catch (error) {
-      const code = SessionError.isInstance(error) ? error.code : undefined;
-      if (code === "INVALID_USER_ID") return invalidUserResponse(c, (error as SessionError).message);
-      if (!isStoreFailure(code)) throw error; // a configuration mistake: Hono's error handler answers 500
-      reportSafely(error as SessionError, c);
-      if (onStoreError === "fail") return storeFailureResponse(c, code);
+      // The manager turns whatever a store throws into a SessionError; anything else is a bug
+      // for Hono's error handler, as are configuration mistakes (500).
+      if (!SessionError.isInstance(error)) throw error;
+      if (error.code === "INVALID_USER_ID") return invalidUserResponse(c, error.message);
+      if (!isStoreFailure(error.code)) throw error;
+      reportSafely(error, c);
+      if (onStoreError === "fail") return storeFailureResponse(c, error.code);
       return next();
     }
     c.set("session", session);
@@ -117,7 +119,7 @@ export function threadlineSession<E extends Env = Env>(options: ThreadlineSessio
   });
 }
 
-function isStoreFailure(code: SessionErrorCode | undefined): code is "STORE_UNAVAILABLE" | "STORE_ERROR" {
+function isStoreFailure(code: SessionErrorCode): code is "STORE_UNAVAILABLE" | "STORE_ERROR" {
   return code === "STORE_UNAVAILABLE" || code === "STORE_ERROR";
 }
 
