@@ -1,9 +1,7 @@
 import {
-  Agent,
   type AgentInputItem,
   getCurrentTrace,
   type NonStreamRunOptions,
-  type protocol,
   RunContext,
   Runner,
   type RunResult,
@@ -11,21 +9,21 @@ import {
   type StreamRunOptions,
   withTrace,
 } from "@openai/agents";
-import {
-  assertValidId,
-  type ResolvedSession,
-  type ResolveOptions,
-  SessionError,
-  type SessionManager,
-} from "@threadline/session-core";
+import { assertValidId, type ResolvedSession, SessionError, type SessionManager } from "@threadline/session-core";
 import { ErrorReporter, type SessionHooksErrorContext, source } from "./error-reporter.js";
+import {
+  agentListeners,
+  type Listeners,
+  listen,
+  type RunnableAgent,
+  reachableAgents,
+  runnerListeners,
+  unlisten,
+} from "./listeners.js";
 import { managerFrom, type SessionHooksOptions } from "./options.js";
-import { latestUserText, type RunRecord } from "./run-record.js";
-import { callIdOf, type EventSource, RunTracker, type UsageCounters } from "./run-tracker.js";
+import { latestUserText } from "./run-record.js";
+import { RunRegistry, userIdIn } from "./run-registry.js";
 import { SessionMemory } from "./session-memory.js";
-
-/** Whatever `Runner.run` accepts as its starting agent. */
-type RunnableAgent = Parameters<Runner["run"]>[0];
 
 /** What the run wrapper adds to the SDK's run options. */
 export interface SessionRunExtras<TContext> {
@@ -63,25 +61,6 @@ export type SessionStreamRunOptions<TContext, TAgent extends RunnableAgent> = Om
 
 type Attachable = Runner | RunnableAgent;
 
-interface Listeners {
-  agent_start: (...args: never[]) => void;
-  agent_end: (...args: never[]) => void;
-  agent_handoff: (...args: never[]) => void;
-  agent_tool_start: (...args: never[]) => void;
-  agent_tool_end: (...args: never[]) => void;
-}
-
-interface NamedAgent {
-  readonly name: string;
-  readonly instructions: unknown;
-}
-
-interface NamedTool {
-  readonly name: string;
-}
-
-const FORCE_NEW: ResolveOptions = { forceNew: true };
-
 /**
  * Per-user sessions for the OpenAI Agents SDK: the origin's `MonkAIRunHooks`, safe for many
  * users at once. Attach to a `Runner` (or an `Agent`); every run lands in its user's session,
@@ -104,13 +83,9 @@ export class SessionHooks {
   readonly sessionManager: SessionManager;
   /** The namespace of every session these hooks resolve. */
   readonly namespace: string;
-  readonly #now: () => number;
   readonly #memory: boolean;
-  readonly #onRecord: ((record: RunRecord) => void | Promise<void>) | undefined;
   readonly #errors: ErrorReporter;
-  readonly #runs = new WeakMap<object, RunTracker>();
-  readonly #runsByContext = new WeakMap<object, RunTracker>();
-  readonly #pending = new Set<Promise<unknown>>();
+  readonly #registry: RunRegistry;
   readonly #attached = new WeakMap<object, Listeners>();
   #runner: Runner | undefined;
   #userId: string | undefined;
@@ -121,10 +96,16 @@ export class SessionHooks {
     this.sessionManager = managerFrom(options);
     this.namespace = options.namespace ?? this.sessionManager.namespace;
     assertValidId(this.namespace, "namespace");
-    this.#now = options.now ?? Date.now;
     this.#memory = options.memory ?? true;
-    this.#onRecord = options.onRecord;
     this.#errors = new ErrorReporter(options.onError);
+    this.#registry = new RunRegistry({
+      sessionManager: this.sessionManager,
+      namespace: this.namespace,
+      now: options.now ?? Date.now,
+      onRecord: options.onRecord,
+      errors: this.#errors,
+      userFor: (contextUserId) => this.#userFor(contextUserId),
+    });
   }
 
   /**
@@ -148,7 +129,7 @@ export class SessionHooks {
       return this;
     }
     for (const agent of reachableAgents(target)) {
-      if (!this.#attached.has(agent)) this.#listen(agent, this.#agentListeners(agent));
+      if (!this.#attached.has(agent)) this.#listen(agent, agentListeners(this.#registry, agent));
     }
     return this;
   }
@@ -160,8 +141,7 @@ export class SessionHooks {
       const listeners = this.#attached.get(emitter);
       if (listeners === undefined) continue;
       this.#attached.delete(emitter);
-      const events = emitter as unknown as EventTarget;
-      for (const event of eventNames) events.off(event, listeners[event]);
+      unlisten(emitter, listeners);
     }
     if (this.#runner === target) this.#runner = undefined;
     return this;
@@ -193,8 +173,9 @@ export class SessionHooks {
     const runner = givenRunner ?? this.#runner ?? this.#ownRunner();
     this.#listenTo(runner);
     const user = this.#userFor(userId ?? userIdIn(context));
+    // Without a context of the app's, the run's context is `{ userId }`, which tools can read.
     const runContext = new RunContext<TContext>(context ?? ({ userId: user } as TContext));
-    const tracker = this.#startRun(runContext, user, forceNew === true);
+    const tracker = this.#registry.start(runContext, user, forceNew === true);
     tracker.input = typeof input === "string" ? input : latestUserText(input);
     const session = await tracker.ready;
 
@@ -227,7 +208,7 @@ export class SessionHooks {
   async sessionOf(
     run: RunContext<unknown> | { readonly runContext: RunContext<unknown> } | object,
   ): Promise<ResolvedSession | undefined> {
-    const tracker = this.#trackerOf(run);
+    const tracker = this.#registry.find(run);
     if (tracker === undefined) return undefined;
     return (await tracker.ready) ?? undefined;
   }
@@ -241,40 +222,15 @@ export class SessionHooks {
    * Waits for everything the listeners started and the SDK does not await: session resolutions
    * and record deliveries. Call before exit, or before asserting on records in tests.
    */
-  async flush(): Promise<void> {
-    while (this.#pending.size > 0) await Promise.allSettled(this.#pending);
+  flush(): Promise<void> {
+    return this.#registry.flush();
   }
 
-  // ---- per-run state -------------------------------------------------------------------------
+  // ---- internals -----------------------------------------------------------------------------
 
   /** The run's user: its own, else `setUserId()`'s, else `"anonymous"`. Not validated here: resolving reports a bad id. */
   #userFor(runUserId: unknown): unknown {
     return runUserId ?? this.#userId ?? this.#anonymous();
-  }
-
-  #startRun(runContext: RunContext<unknown>, user: unknown, forceNew: boolean): RunTracker {
-    const resolving = this.#resolve(user, forceNew);
-    const tracker = new RunTracker(
-      typeof user === "string" ? user : String(user),
-      this.namespace,
-      this.#now(),
-      resolving,
-      (error) => this.#report(error, { operation: "resolve", userId: typeof user === "string" ? user : undefined }),
-    );
-    this.#track(tracker.ready);
-    this.#runs.set(runContext, tracker);
-    const context: unknown = runContext.context;
-    if (typeof context === "object" && context !== null) this.#runsByContext.set(context, tracker);
-    return tracker;
-  }
-
-  #resolve(userId: unknown, forceNew: boolean): Promise<ResolvedSession> {
-    try {
-      assertValidId(userId, "userId");
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.sessionManager.resolve(userId, this.namespace, forceNew ? FORCE_NEW : undefined);
   }
 
   #anonymous(): string {
@@ -285,13 +241,6 @@ export class SessionHooks {
       );
     }
     return "anonymous";
-  }
-
-  #trackerOf(run: object): RunTracker | undefined {
-    const direct = this.#runs.get(run) ?? this.#runsByContext.get(run);
-    if (direct !== undefined) return direct;
-    const runContext: unknown = (run as { runContext?: unknown }).runContext;
-    return typeof runContext === "object" && runContext !== null ? this.#runs.get(runContext) : undefined;
   }
 
   #memoryFor(requested: boolean | undefined, session: ResolvedSession): boolean {
@@ -311,147 +260,12 @@ export class SessionHooks {
     return false;
   }
 
-  #track(promise: Promise<unknown>): void {
-    this.#pending.add(promise);
-    const forget = () => this.#pending.delete(promise);
-    promise.then(forget, forget);
-  }
-
   readonly #report = (error: unknown, context: SessionHooksErrorContext): void => {
     this.#errors.report(error, context);
   };
 
-  /** Runs a listener body; a throw would abort the user's run, so it is reported instead. */
-  #safely(body: () => void): void {
-    try {
-      body();
-    } catch (error) {
-      this.#report(error, { operation: "listener" });
-    }
-  }
-
-  // ---- lifecycle events ----------------------------------------------------------------------
-
-  #agentStarted(from: EventSource, runContext: RunContext<unknown>, agent: NamedAgent, turnInput?: AgentInputItem[]) {
-    let tracker = this.#runs.get(runContext);
-    if (tracker === undefined || tracker.ended) {
-      tracker = this.#startRun(runContext, this.#userFor(userIdIn(runContext.context)), false);
-    }
-    if (tracker.isEcho(from, "agent_start", agent)) return;
-    tracker.agentStarted(agent.name, agent.instructions, turnInput);
-  }
-
-  #agentEnded(runContext: RunContext<unknown>, agent: NamedAgent, output: string) {
-    const tracker = this.#runs.get(runContext);
-    // Unknown run: the hooks were attached after it started. Ended: this is the other emitter's copy.
-    if (tracker === undefined || tracker.ended) return;
-    tracker.ended = true;
-    if (this.#onRecord === undefined) return;
-    // Read now: the usage object keeps counting if the app reuses the RunContext for another run.
-    const usage = runContext.usage;
-    const counters: UsageCounters = {
-      requests: usage.requests,
-      inputTokens: usage.inputTokens,
-      outputTokens: usage.outputTokens,
-      totalTokens: usage.totalTokens,
-    };
-    this.#track(this.#deliver(tracker, agent.name, output, counters, this.#now()));
-  }
-
-  async #deliver(tracker: RunTracker, finalAgent: string, output: string, counters: UsageCounters, endedAt: number) {
-    await tracker.ready;
-    try {
-      await this.#onRecord?.(tracker.toRecord(finalAgent, output, counters, endedAt));
-    } catch (error) {
-      this.#report(error, {
-        operation: "record",
-        userId: tracker.userId,
-        ...(tracker.session ? { sessionId: tracker.session.sessionId } : {}),
-      });
-    }
-  }
-
-  #handedOff(from: EventSource, runContext: RunContext<unknown>, fromAgent: NamedAgent, toAgent: NamedAgent) {
-    const tracker = this.#runs.get(runContext);
-    if (tracker === undefined || tracker.isEcho(from, "agent_handoff", toAgent)) return;
-    tracker.handedOff(fromAgent.name, toAgent.name);
-  }
-
-  #toolStarted(
-    from: EventSource,
-    runContext: RunContext<unknown>,
-    agent: NamedAgent,
-    tool: NamedTool,
-    details: { toolCall?: protocol.ToolCallItem } | undefined,
-  ) {
-    const tracker = this.#runs.get(runContext);
-    const toolCall = details?.toolCall;
-    if (tracker === undefined || tracker.isEcho(from, "agent_tool_start", callIdOf(toolCall) ?? tool)) return;
-    tracker.toolStarted(agent.name, tool.name, toolCall);
-  }
-
-  #toolEnded(
-    from: EventSource,
-    runContext: RunContext<unknown>,
-    tool: NamedTool,
-    result: string,
-    details: { toolCall?: protocol.ToolCallItem } | undefined,
-  ) {
-    const tracker = this.#runs.get(runContext);
-    const toolCall = details?.toolCall;
-    if (tracker === undefined || tracker.isEcho(from, "agent_tool_end", callIdOf(toolCall) ?? tool)) return;
-    tracker.toolEnded(tool.name, result, toolCall);
-  }
-
-  #runnerListeners(): Listeners {
-    return {
-      agent_start: (runContext: RunContext<unknown>, agent: NamedAgent, turnInput?: AgentInputItem[]) =>
-        this.#safely(() => this.#agentStarted("runner", runContext, agent, turnInput)),
-      agent_end: (runContext: RunContext<unknown>, agent: NamedAgent, output: string) =>
-        this.#safely(() => this.#agentEnded(runContext, agent, output)),
-      agent_handoff: (runContext: RunContext<unknown>, fromAgent: NamedAgent, toAgent: NamedAgent) =>
-        this.#safely(() => this.#handedOff("runner", runContext, fromAgent, toAgent)),
-      agent_tool_start: (
-        runContext: RunContext<unknown>,
-        agent: NamedAgent,
-        tool: NamedTool,
-        details?: { toolCall?: protocol.ToolCallItem },
-      ) => this.#safely(() => this.#toolStarted("runner", runContext, agent, tool, details)),
-      agent_tool_end: (
-        runContext: RunContext<unknown>,
-        _agent: NamedAgent,
-        tool: NamedTool,
-        result: string,
-        details?: { toolCall?: protocol.ToolCallItem },
-      ) => this.#safely(() => this.#toolEnded("runner", runContext, tool, result, details)),
-    };
-  }
-
-  /** The same events as emitted on one agent: the SDK leaves the agent out of the arguments. */
-  #agentListeners(agent: NamedAgent): Listeners {
-    return {
-      agent_start: (runContext: RunContext<unknown>, _agent: NamedAgent, turnInput?: AgentInputItem[]) =>
-        this.#safely(() => this.#agentStarted("agent", runContext, agent, turnInput)),
-      agent_end: (runContext: RunContext<unknown>, output: string) =>
-        this.#safely(() => this.#agentEnded(runContext, agent, output)),
-      agent_handoff: (runContext: RunContext<unknown>, nextAgent: NamedAgent) =>
-        this.#safely(() => this.#handedOff("agent", runContext, agent, nextAgent)),
-      agent_tool_start: (
-        runContext: RunContext<unknown>,
-        tool: NamedTool,
-        details?: { toolCall?: protocol.ToolCallItem },
-      ) => this.#safely(() => this.#toolStarted("agent", runContext, agent, tool, details)),
-      agent_tool_end: (
-        runContext: RunContext<unknown>,
-        tool: NamedTool,
-        result: string,
-        details?: { toolCall?: protocol.ToolCallItem },
-      ) => this.#safely(() => this.#toolEnded("agent", runContext, tool, result, details)),
-    };
-  }
-
   #listenTo(runner: Runner): void {
-    if (!this.#attached.has(runner)) this.#listen(runner, this.#runnerListeners());
+    if (!this.#attached.has(runner)) this.#listen(runner, runnerListeners(this.#registry));
   }
 
   /** The Runner for `run()` calls when the hooks were never attached to one. */
@@ -463,32 +277,6 @@ export class SessionHooks {
 
   #listen(emitter: object, listeners: Listeners): void {
     this.#attached.set(emitter, listeners);
-    const events = emitter as unknown as EventTarget;
-    for (const event of eventNames) events.on(event, listeners[event]);
+    listen(emitter, listeners);
   }
-}
-
-const eventNames = ["agent_start", "agent_end", "agent_handoff", "agent_tool_start", "agent_tool_end"] as const;
-
-/** The `on`/`off` surface shared by `Runner` and `Agent`, with the listener types erased. */
-interface EventTarget {
-  on(event: (typeof eventNames)[number], listener: (...args: never[]) => void): unknown;
-  off(event: (typeof eventNames)[number], listener: (...args: never[]) => void): unknown;
-}
-
-/** `context.userId` when the run context is an object that has one. */
-function userIdIn(context: unknown): unknown {
-  return typeof context === "object" && context !== null ? (context as { userId?: unknown }).userId : undefined;
-}
-
-/** The agent and every agent reachable through handoffs, each once. */
-function reachableAgents(start: RunnableAgent): RunnableAgent[] {
-  const found = new Set<RunnableAgent>();
-  const queue: RunnableAgent[] = [start];
-  for (let agent = queue.pop(); agent !== undefined; agent = queue.pop()) {
-    if (found.has(agent)) continue;
-    found.add(agent);
-    for (const handoff of agent.handoffs) queue.push(handoff instanceof Agent ? handoff : handoff.agent);
-  }
-  return [...found];
 }
