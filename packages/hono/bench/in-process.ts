@@ -1,19 +1,15 @@
-// The middleware's own cost without a socket: each app's `fetch` called in this process with
-// prebuilt requests, best of several rounds (the least disturbed by neighbours). Steadier than
-// requests/s on a shared machine, and the floor the HTTP numbers approach on a quiet one.
-import { type Scenario, USER_HEADER } from "./apps.js";
+// The app's own cost without a socket, measured inside a server process (so only that app's code
+// is warm there, as in production): `app.fetch` with prebuilt requests, one per user per round.
+import { type Identity, type Served, USER_HEADER } from "./apps.js";
 
 const USERS = 1000;
-const ROUNDS = 15;
-const REQUESTS_PER_ROUND = 2 * USERS;
 
-/** Microseconds per request, best of {@link ROUNDS} rounds. */
-export async function microsecondsPerRequest(scenario: Scenario): Promise<number> {
-  const app = scenario.build({});
+/** Builds one GET / request per user; cookie scenarios sign each user in through the app first. */
+async function prebuiltRequests(app: Served, identity: Identity): Promise<Request[]> {
   const requests: Request[] = [];
   for (let index = 0; index < USERS; index++) {
     const header = { [USER_HEADER]: `user-${index}` };
-    if (scenario.identity === "header") {
+    if (identity === "header") {
       requests.push(new Request("http://bench.local/", { headers: header }));
       continue;
     }
@@ -24,14 +20,20 @@ export async function microsecondsPerRequest(scenario: Scenario): Promise<number
       .join("; ");
     requests.push(new Request("http://bench.local/", { headers: { cookie } }));
   }
-  let best = Number.POSITIVE_INFINITY;
-  for (let round = 0; round < ROUNDS; round++) {
+  return requests;
+}
+
+/** Returns a function that runs one round and answers microseconds per request. */
+export function inProcessRounds(app: Served, identity: Identity): () => Promise<number> {
+  let requests: Promise<Request[]> | undefined;
+  return async () => {
+    requests ??= prebuiltRequests(app, identity);
+    const prepared = await requests;
     const started = performance.now();
-    for (let index = 0; index < REQUESTS_PER_ROUND; index++) {
-      const response = await app.fetch(requests[index % USERS] as Request);
-      if (response.status !== 200) throw new Error(`${scenario.name}: status ${response.status}`);
+    for (const request of prepared) {
+      const response = await app.fetch(request);
+      if (response.status !== 200) throw new Error(`status ${response.status}`);
     }
-    best = Math.min(best, ((performance.now() - started) * 1000) / REQUESTS_PER_ROUND);
-  }
-  return best;
+    return ((performance.now() - started) * 1000) / prepared.length;
+  };
 }

@@ -1,11 +1,14 @@
 // One benchmark server in its own process: `tsx bench/serve.ts "<scenario name>"`.
-// Prints `{"port":N}` once listening on a free loopback port. Each `stats` line on stdin is
-// answered with `{"cpuMicros":…,"requests":…}` (this process's CPU time and requests served so
-// far). Exits when its stdin closes (the orchestrator ended or died), so no server outlives it.
+// Prints `{"port":N}` once listening on a free loopback port, then answers commands on stdin,
+// one JSON line each:
+// - `stats`: `{"cpuMicros":…,"requests":…}`, this process's CPU time and requests served so far;
+// - `in-process`: `{"microsPerRequest":…}`, one round of the app called without a socket.
+// Exits when its stdin closes (the orchestrator ended or died), so no server outlives it.
 import type { AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
 import { serve } from "@hono/node-server";
 import { scenarios } from "./apps.js";
+import { inProcessRounds } from "./in-process.js";
 import { redisStoreFromEnvironment } from "./redis.js";
 
 const name = process.argv[2];
@@ -29,11 +32,16 @@ const server = serve(
   },
 );
 
+const inProcessRound = inProcessRounds(app, scenario.identity);
+const answer = (value: object): void => void process.stdout.write(`${JSON.stringify(value)}\n`);
 const commands = createInterface({ input: process.stdin });
 commands.on("line", (line) => {
-  if (line !== "stats") return;
-  const cpu = process.cpuUsage();
-  process.stdout.write(`${JSON.stringify({ cpuMicros: cpu.user + cpu.system, requests })}\n`);
+  if (line === "stats") {
+    const cpu = process.cpuUsage();
+    answer({ cpuMicros: cpu.user + cpu.system, requests });
+  } else if (line === "in-process") {
+    void inProcessRound().then((microsPerRequest) => answer({ microsPerRequest }));
+  }
 });
 commands.on("close", () => {
   server.close();
