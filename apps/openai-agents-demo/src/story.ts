@@ -3,7 +3,7 @@
 // so "10 minutes later" takes no time; the agents are scripted unless OPENAI_API_KEY is set.
 import { Runner } from "@openai/agents";
 import { type RunRecord, SessionHooks } from "@threadline/openai-agents";
-import { createFakeClock, type FakeClock } from "@threadline/session-core/testing";
+import { createFakeClock, type FakeClock } from "@threadline/session-core/fake-clock";
 import { createAgents, type DemoAgents, type ModelMode } from "./agents.js";
 
 type Print = (line: string) => void;

@@ -20,7 +20,7 @@ import {
 import { assistantMessage } from "@openai/agents/testing";
 import { SessionHooks, SessionMemory } from "@threadline/openai-agents";
 import { SessionManager } from "@threadline/session-core";
-import { createFakeClock } from "@threadline/session-core/testing";
+import { createFakeClock } from "@threadline/session-core/fake-clock";
 
 const USERS = 1_000;
 const TURNS_PER_CONVERSATION = 4;
