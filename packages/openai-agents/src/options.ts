@@ -12,7 +12,7 @@ export interface SessionHooksOptions {
   sessionManager?: SessionManager;
   /** Where sessions (and the run wrapper's memory) live. Default: a memory store. Not with `sessionManager`. */
   store?: SessionStore;
-  /** The clock (ms since epoch) for new sessions and record timestamps. Default `Date.now`. */
+  /** The clock (ms since epoch) for new sessions and record timestamps. Default `Date.now`. Not with `sessionManager`: its clock is used. */
   now?: () => number;
   /**
    * Give runs started with `hooks.run()` an Agents `Session` (conversation memory) scoped to the

@@ -101,7 +101,8 @@ export class SessionHooks {
     this.#registry = new RunRegistry({
       sessionManager: this.sessionManager,
       namespace: this.namespace,
-      now: options.now ?? Date.now,
+      // The manager's clock, so records agree with session times even for an injected manager.
+      now: () => this.sessionManager.now(),
       onRecord: options.onRecord,
       errors: this.#errors,
       userFor: (contextUserId) => this.#userFor(contextUserId),

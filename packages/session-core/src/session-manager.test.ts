@@ -63,6 +63,13 @@ describe("SessionManager options", () => {
     expect(codeOf(() => new SessionManager({ store: oldStore }))).toBe("INVALID_OPTION");
   });
 
+  it("exposes its clock so adapters record times that agree with sessions", () => {
+    const clock = createFakeClock();
+    const sessions = new SessionManager({ now: clock.now });
+    clock.advance(42);
+    expect(sessions.now()).toBe(clock.now());
+  });
+
   it("rejects a clock that returns something other than a finite number", async () => {
     const sessions = new SessionManager({ now: () => Number.NaN });
     expect(await rejectionCode(sessions.resolve("user"))).toBe("INVALID_OPTION");

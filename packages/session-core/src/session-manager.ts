@@ -96,6 +96,14 @@ export class SessionManager {
     }
   }
 
+  /**
+   * The manager's clock, in ms since epoch: `Date.now` or the `now` you injected. Adapters read
+   * it so the times they record agree with the sessions' times.
+   */
+  now(): number {
+    return this.#clock();
+  }
+
   /** The user's session id, creating or renewing the session as {@link resolve} does. */
   async getOrCreateSession(userId: string, namespace?: string, options?: ResolveOptions): Promise<string> {
     // Same as `(await this.resolve(…)).sessionId`, one promise hop shorter: this is the hot path.
