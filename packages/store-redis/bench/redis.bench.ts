@@ -22,7 +22,8 @@ import { startRedisServer } from "../test/redis-server.js";
 import { formatMs, formatRate, type Measurement, measure, printTable } from "./measure.js";
 
 const USERS = 10_000;
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const ROUNDS = 3;
 const users = Array.from({ length: USERS }, (_, index) => `user-${index}`);
 
 /** What the benchmark needs from a client, whichever library. */
@@ -107,10 +108,26 @@ async function benchClient(client: BenchClient): Promise<string[][]> {
   const user = (index: number) => users[index % USERS] as string;
   const rows: string[][] = [];
   for (const concurrency of [1, 64]) {
-    const options = { concurrency, seconds: SECONDS };
-    const get = await measure(() => client.get("bench:get"), options);
-    const peer = await measure((index) => naive.resolve(user(index)), options);
-    const ours = await measure((index) => redis.resolve(user(index)), options);
+    // Rounds alternate the three workloads, and each keeps its best round, so a burst of
+    // load from elsewhere on the machine does not land on one workload only.
+    const options = { concurrency, seconds: SECONDS / ROUNDS };
+    const workloads = {
+      get: () => client.get("bench:get"),
+      peer: (index: number) => naive.resolve(user(index)),
+      ours: (index: number) => redis.resolve(user(index)),
+    };
+    const best: Record<keyof typeof workloads, Measurement | undefined> = {
+      get: undefined,
+      peer: undefined,
+      ours: undefined,
+    };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const name of ["get", "peer", "ours"] as const) {
+        const result = await measure(workloads[name], options);
+        if (best[name] === undefined || result.rate > best[name].rate) best[name] = result;
+      }
+    }
+    const get = best.get as Measurement;
     const row = (name: string, result: Measurement) => [
       `${client.name}: ${name}`,
       String(concurrency),
@@ -119,7 +136,11 @@ async function benchClient(client: BenchClient): Promise<string[][]> {
       formatMs(result.p99),
       `${(result.rate / get.rate).toFixed(2)}×`,
     ];
-    rows.push(row("GET (baseline)", get), row("two-round-trip store", peer), row("redisStore resolve", ours));
+    rows.push(
+      row("GET (baseline)", get),
+      row("two-round-trip store", best.peer as Measurement),
+      row("redisStore resolve", best.ours as Measurement),
+    );
   }
   return rows;
 }
@@ -164,7 +185,7 @@ async function main(): Promise<void> {
     await nodeRedis.close();
 
     console.log(
-      `\n@threadline/store-redis — SessionManager.resolve on ${USERS.toLocaleString("en")} existing users, local redis-server, ${SECONDS} s per row\n`,
+      `\n@threadline/store-redis — SessionManager.resolve on ${USERS.toLocaleString("en")} existing users, local redis-server, best of ${ROUNDS} alternating rounds of ${(SECONDS / ROUNDS).toFixed(1)} s per row\n`,
     );
     printTable(["workload", "concurrency", "rate", "p50", "p99", "vs GET"], rows);
     console.log("\nCommands on the server per resolve (INFO commandstats)\n");

@@ -1,9 +1,7 @@
 // Real clients of every supported library, single node and cluster, as users create them.
-import { Redis as Ioredis5, Cluster as Ioredis5Cluster, type RedisOptions as Ioredis5Options } from "ioredis";
-import { Redis as Ioredis6, Cluster as Ioredis6Cluster, type RedisOptions as Ioredis6Options } from "ioredis-v6";
-import { createClient as createNodeRedis5, createCluster as createNodeRedis5Cluster } from "redis";
-import { createClient as createNodeRedis4, createCluster as createNodeRedis4Cluster } from "redis-v4";
-import { createClient as createNodeRedis6, createCluster as createNodeRedis6Cluster } from "redis-v6";
+// Libraries load on first use, so a race worker only pays for the one it needs.
+import type { RedisOptions as Ioredis5Options } from "ioredis";
+import type { RedisOptions as Ioredis6Options } from "ioredis-v6";
 import type { RedisClientLike } from "../src/index.js";
 
 /** A client library and major version under test. */
@@ -60,23 +58,45 @@ async function nodeRedisClient(
 /** Client settings for a test (the same for ioredis 5 and 6). */
 export type IoredisOptions = Ioredis5Options & Ioredis6Options;
 
-/** Connects to one Redis server. `ioredis` options apply to ioredis clients only. */
-export async function connectSingle(flavor: Flavor, url: string, ioredis: IoredisOptions = {}): Promise<TestClient> {
+/** How a test connects: extra ioredis options, or the settings the README recommends. */
+export interface ConnectOptions {
+  ioredis?: IoredisOptions;
+  /** The README's fail-fast settings: no offline queue, one retry, connected before use. */
+  recommended?: boolean;
+}
+
+/** The README's recommended ioredis settings. */
+export const recommendedIoredis: IoredisOptions = {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  lazyConnect: true,
+};
+
+/** Connects to one Redis server. */
+export async function connectSingle(flavor: Flavor, url: string, options: ConnectOptions = {}): Promise<TestClient> {
+  const ioredis = { ...(options.recommended ? recommendedIoredis : {}), ...options.ioredis };
+  const nodeRedis = { url, ...(options.recommended ? { disableOfflineQueue: true } : {}) };
   switch (flavor) {
-    case "ioredis@5":
-      return ioredisClient(new (await import("ioredis")).Redis(url, ioredis));
-    case "ioredis@6":
-      return ioredisClient(new (await import("ioredis-v6")).Redis(url, ioredis));
+    case "ioredis@5": {
+      const client = new (await import("ioredis")).Redis(url, ioredis);
+      if (options.recommended) await client.connect();
+      return ioredisClient(client);
+    }
+    case "ioredis@6": {
+      const client = new (await import("ioredis-v6")).Redis(url, ioredis);
+      if (options.recommended) await client.connect();
+      return ioredisClient(client);
+    }
     case "redis@4": {
-      const client = (await import("redis-v4")).createClient({ url });
+      const client = (await import("redis-v4")).createClient(nodeRedis);
       return nodeRedisClient(client, (args) => client.sendCommand(args));
     }
     case "redis@5": {
-      const client = (await import("redis")).createClient({ url });
+      const client = (await import("redis")).createClient(nodeRedis);
       return nodeRedisClient(client, (args) => client.sendCommand(args));
     }
     case "redis@6": {
-      const client = (await import("redis-v6")).createClient({ url });
+      const client = (await import("redis-v6")).createClient(nodeRedis);
       return nodeRedisClient(client, (args) => client.sendCommand(args));
     }
   }

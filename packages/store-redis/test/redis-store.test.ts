@@ -221,7 +221,7 @@ describe("clients", () => {
   });
 
   it("works through an ioredis client that has a keyPrefix of its own", async () => {
-    const connection = await connectSingle("ioredis@5", server.url, { keyPrefix: "app:" });
+    const connection = await connectSingle("ioredis@5", server.url, { ioredis: { keyPrefix: "app:" } });
     try {
       const namespace = uniqueNamespace();
       const clock = createFakeClock();
