@@ -92,6 +92,42 @@ describe.each(["ioredis@5", "redis@5"] as const)("with %s on a server of its own
     expect(next.sessionId).not.toBe(session.sessionId);
   });
 
+  it("never reuses an older session's id when a proposal stamped earlier arrives late", async () => {
+    const store = redisStore({ client: connection.client, clock: "app" });
+    const namespace = uniqueNamespace();
+    const request = (candidate: string, forceNew: boolean) => ({
+      namespace,
+      userId: "user",
+      now: 1_736_251_200_000,
+      timeoutMs: 120_000,
+      forceNew,
+      proposeSessionId: () => candidate,
+    });
+    // Process A stamps 12:00:00, process B 12:00:01, then A's second call (stamped 12:00:00
+    // before the second turned) reaches Redis last.
+    const first = await store.resolve(request("ns-user-120000", false));
+    const second = await store.resolve(request("ns-user-120001", true));
+    const third = await store.resolve(request("ns-user-120000", true));
+    const fourth = await store.resolve(request("ns-user-120001", true));
+    const ids = [first, second, third, fourth].map((session) => session.sessionId);
+    expect(ids).toEqual(["ns-user-120000", "ns-user-120001", "ns-user-120000-3", "ns-user-120001-4"]);
+  });
+
+  it("appends long batches of items in order, in one call", async () => {
+    const sessions = new SessionManager({
+      store: redisStore({ client: connection.client }),
+      namespace: uniqueNamespace(),
+    });
+    const session = await sessions.resolve("user");
+    const items = Array.from({ length: 2_500 }, (_, index) => ({ index, text: "x".repeat(index % 7) }));
+    await connection.command(["CONFIG", "RESETSTAT"]);
+    await sessions.addItems(session, items);
+    expect((await commandCalls(connection)).get("evalsha")).toBe(1);
+    expect(await sessions.getItems(session)).toEqual(items);
+    expect(await sessions.getItems(session, 2)).toEqual(items.slice(-2));
+    expect(await sessions.getItems(session, 0)).toEqual([]);
+  });
+
   it("reports a key of the wrong type as STORE_ERROR, not as unavailable", async () => {
     const namespace = uniqueNamespace();
     await connection.command(["SET", pairKeys("threadline:", namespace, "user").session, "not a hash"]);
