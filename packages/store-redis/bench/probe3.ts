@@ -1,0 +1,15 @@
+import { SessionManager } from "@threadline/session-core";
+import { redisStore } from "@threadline/store-redis";
+import { createClient } from "redis";
+import { startRedisServer } from "../test/redis-server.js";
+import { measure } from "./measure.js";
+const server = await startRedisServer();
+const c = createClient({ url: server.url }); await c.connect();
+const m = new SessionManager({ store: redisStore({ client: c }), namespace: "bench" });
+const users = Array.from({ length: 10000 }, (_, i) => `user-${i}`);
+for (const u of users) await m.resolve(u);
+const mode = process.argv[2];
+const r = await measure(mode === "get" ? () => c.get("k") : (i) => m.resolve(users[i % 10000] as string), { concurrency: 64, seconds: 3 });
+const info = await c.info("commandstats"); const cpu = await c.info("cpu");
+console.log(mode, r.rate | 0, info.split("\n").filter(l => /evalsha|cmdstat_get/.test(l)).join(" "), cpu.split("\n").filter(l=>/used_cpu_(user|sys):/.test(l)).join(" "));
+await c.disconnect(); await server.stop();
