@@ -56,11 +56,17 @@ export interface RedisStoreOptions {
 
 /** The Redis store, with what it recognised. */
 export interface RedisStore extends SessionStore {
+  /** Get-or-create-and-renew as one EVALSHA, atomic across every process. Renews: `lastActivityAt = now`, TTL slid. */
   resolve(request: ResolveRequest): Promise<ResolvedSession>;
+  /** Renews the live session as one EVALSHA, atomic; never creates one. */
   touch(request: TouchRequest): Promise<SessionRecord | null>;
+  /** The live session without renewing it (one read-only script call). */
   get(request: KeyAtTimeRequest): Promise<SessionRecord | null>;
+  /** Ends the live session as one EVALSHA, atomic, keeping a tombstone (no items) until the key's TTL. */
   delete(request: KeyAtTimeRequest): Promise<boolean>;
+  /** Live sessions by SCAN (never KEYS), every master on a cluster; at most `limit` (default 100) per page. */
   list(request: ListRequest): Promise<ListPage>;
+  /** Conversation items in a list beside the session, same Cluster slot, gone with the session. */
   readonly items: SessionItemStore;
   /** Which client library and topology the store recognised. */
   readonly clientKind: ClientKind;
@@ -97,19 +103,22 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   if (clock !== "server" && clock !== "app") {
     throw invalidOption(`clock must be "server" or "app", got ${JSON.stringify(clock)}.`);
   }
-  const timeoutMs = options.operationTimeoutMs ?? 2000;
-  if (!(Number.isInteger(timeoutMs) && timeoutMs >= 1 && timeoutMs <= 2_147_483_647)) {
-    throw invalidOption(`operationTimeoutMs must be a whole number of milliseconds ≥ 1, got ${String(timeoutMs)}.`);
+  const operationTimeoutMs = options.operationTimeoutMs ?? 2000;
+  if (!(Number.isInteger(operationTimeoutMs) && operationTimeoutMs >= 1 && operationTimeoutMs <= 2_147_483_647)) {
+    throw invalidOption(
+      `operationTimeoutMs must be a whole number of milliseconds ≥ 1, got ${String(operationTimeoutMs)}.`,
+    );
   }
   const retentionMs = options.expiredRetentionMs ?? 60_000;
   if (!(Number.isInteger(retentionMs) && retentionMs >= 0)) {
     throw invalidOption(`expiredRetentionMs must be a whole number of milliseconds ≥ 0, got ${String(retentionMs)}.`);
   }
 
-  const run = createScriptRunner(transport, timeoutMs);
-  // "" tells the scripts to read the server's clock.
-  const nowArgument = clock === "server" ? () => "" : (now: number) => String(now);
-  const ttl = (timeoutMs: number) => String(timeoutMs + retentionMs);
+  const run = createScriptRunner(transport, operationTimeoutMs);
+  // "" tells the scripts to read the server's clock. Redis keeps whole milliseconds.
+  const nowArgument = clock === "server" ? () => "" : (now: number) => String(Math.floor(now));
+  // The key's TTL: the inactivity timeout plus the retention, slid on every activity.
+  const ttl = (inactivityTimeoutMs: number) => String(inactivityTimeoutMs + retentionMs);
 
   // RedisStore extends SessionStore, so this checks the contract and the extras together.
   return {
@@ -150,7 +159,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       return readFlag(await run(scripts.end, [keys.session, keys.items], [nowArgument(request.now)]), "delete");
     },
 
-    list: createLister({ transport, run, keyPrefix, nowArgument, timeoutMs }),
+    list: createLister({ transport, run, keyPrefix, nowArgument, timeoutMs: operationTimeoutMs }),
   } satisfies RedisStore;
 }
 

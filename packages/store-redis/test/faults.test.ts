@@ -11,8 +11,10 @@ import { connectSingle, type TestClient } from "./clients.js";
 import { type RedisServer, startRedisServer } from "./redis-server.js";
 
 const TIMEOUT_MS = 300;
-// A call must settle within the store's timeout plus this much (timers on a busy machine run late).
-const SCHEDULING_SLACK_MS = 1_000;
+// A call must settle within the store's timeout plus this much: timers run late on a machine
+// busy with other test suites, and the point is "bounded", not "punctual". Without the store's
+// timeout a paused Redis would hold these calls forever.
+const SCHEDULING_SLACK_MS = 2_000;
 
 interface Outcome {
   ok: boolean;

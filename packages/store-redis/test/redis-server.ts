@@ -179,6 +179,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
       await waitUntil(
         async () => (await rawCommand(node.port, "CLUSTER INFO")).includes("cluster_state:ok"),
         `cluster state ok on ${node.port}`,
+        30_000,
       );
     }
   } catch (error) {

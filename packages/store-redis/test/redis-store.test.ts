@@ -188,12 +188,12 @@ describe("the server clock", () => {
       store: redisStore({ client: connection.client }),
       namespace: uniqueNamespace(),
       now: frozen.now,
-      inactivityTimeout: 0.15,
+      inactivityTimeout: 1,
     });
     const first = await sessions.resolve("user");
     expect((await sessions.resolve("user")).sessionId).toBe(first.sessionId);
     // The one real wait in these tests: the server clock is what is under test.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, 1_050));
     const next = await sessions.resolve("user");
     expect(next.isNew).toBe(true);
     expect(next.sessionId).not.toBe(first.sessionId);
