@@ -15,6 +15,7 @@ export interface IoredisLikeClient {
  * store uses. Any node-redis client satisfies it.
  */
 export interface NodeRedisLikeClient {
+  /** Only recognised: the store sends EVALSHA through `sendCommand`. */
   evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   /** `sendCommand(args)` on a client, `sendCommand(firstKey, isReadonly, args)` on a cluster. */
   sendCommand(...args: never[]): Promise<unknown>;
@@ -74,7 +75,7 @@ function ioredisTransport(client: IoredisClient): ScriptTransport {
   const isCluster = client.isCluster === true && typeof client.nodes === "function";
   // ioredis prefixes the keys of every command (EVALSHA's KEYS included) but not SCAN's
   // pattern or results, so listing adds and strips the client's own prefix.
-  const clientPrefix = (isCluster ? client.options?.redisOptions?.keyPrefix : client.options?.keyPrefix) ?? "";
+  const clientPrefix = client.options?.keyPrefix || client.options?.redisOptions?.keyPrefix || "";
   const target = (node: IoredisNode, address: string): ScanTarget => ({
     address,
     async scan(cursor, pattern, count) {

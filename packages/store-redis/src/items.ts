@@ -2,9 +2,8 @@ import { type ItemsRequest, SessionError, type SessionItemStore } from "@threadl
 import { source } from "./failures.js";
 import { pairKeys } from "./keys.js";
 import { readFlag, readItem, readItems } from "./replies.js";
-import { type Script, scripts } from "./scripts.js";
-
-type Run = (script: Script, keys: string[], args: string[]) => Promise<unknown>;
+import type { RunScript } from "./script-runner.js";
+import { scripts } from "./scripts.js";
 
 /**
  * Conversation items as JSON text in a Redis list beside the session hash, under the same
@@ -13,7 +12,11 @@ type Run = (script: Script, keys: string[], args: string[]) => Promise<unknown>;
  * the session's TTL on every write and renewal, and is deleted when the session ends or is
  * replaced.
  */
-export function redisItemStore(run: Run, keyPrefix: string, nowArgument: (now: number) => string): SessionItemStore {
+export function redisItemStore(
+  run: RunScript,
+  keyPrefix: string,
+  nowArgument: (now: number) => string,
+): SessionItemStore {
   const keysOf = (request: ItemsRequest) => {
     const keys = pairKeys(keyPrefix, request.namespace, request.userId);
     return [keys.session, keys.items];

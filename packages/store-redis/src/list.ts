@@ -3,10 +3,8 @@ import type { ScriptTransport } from "./client.js";
 import { source } from "./failures.js";
 import { parseSessionKey, sessionKeyPattern } from "./keys.js";
 import { readRecord } from "./replies.js";
-import { bounded } from "./script-runner.js";
-import { type Script, scripts } from "./scripts.js";
-
-type Run = (script: Script, keys: string[], args: string[]) => Promise<unknown>;
+import { bounded, type RunScript } from "./script-runner.js";
+import { scripts } from "./scripts.js";
 
 /** Where a listing stands: which master (by position), the SCAN cursor of its current batch, and the last key returned from that batch. */
 interface Position {
@@ -22,7 +20,7 @@ const SCAN_COUNT = 100;
 
 export interface ListerOptions {
   transport: ScriptTransport;
-  run: Run;
+  run: RunScript;
   keyPrefix: string;
   nowArgument: (now: number) => string;
   timeoutMs: number;

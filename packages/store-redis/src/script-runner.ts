@@ -2,16 +2,16 @@ import type { ScriptTransport } from "./client.js";
 import { isNoScript, timeoutError, toSessionError } from "./failures.js";
 import type { Script } from "./scripts.js";
 
+/** Runs one script with its keys and arguments and returns Redis's raw reply. */
+export type RunScript = (script: Script, keys: string[], args: string[]) => Promise<unknown>;
+
 /**
  * Runs a script as one EVALSHA. When Redis answers NOSCRIPT (its script cache was flushed, or
  * it restarted) the same call is sent as EVAL, which also reloads the script, so the next
  * EVALSHA works again. Every call settles within `timeoutMs`, whatever the client's own retry
  * and queueing settings: a Redis that is down or paused gives `STORE_UNAVAILABLE`, never a hang.
  */
-export function createScriptRunner(
-  transport: ScriptTransport,
-  timeoutMs: number,
-): (script: Script, keys: string[], args: string[]) => Promise<unknown> {
+export function createScriptRunner(transport: ScriptTransport, timeoutMs: number): RunScript {
   return (script, keys, args) =>
     new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(timeoutError(script.name, timeoutMs)), timeoutMs);
