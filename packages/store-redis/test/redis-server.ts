@@ -70,7 +70,7 @@ export function rawCommand(port: number, command: string, timeoutMs = 1000): Pro
     socket.on("connect", () => socket.write(`${command}\r\n`));
     socket.on("data", (chunk) => {
       reply += chunk.toString("utf8");
-      if (reply.endsWith("\r\n")) {
+      if (isComplete(reply)) {
         clearTimeout(timer);
         socket.end();
         resolve(reply);
@@ -81,6 +81,15 @@ export function rawCommand(port: number, command: string, timeoutMs = 1000): Pro
       reject(error);
     });
   });
+}
+
+// A simple reply (+OK, -ERR, :1) ends at its first CRLF; a bulk reply ($n) after n more bytes.
+function isComplete(reply: string): boolean {
+  const headerEnd = reply.indexOf("\r\n");
+  if (headerEnd === -1) return false;
+  if (!reply.startsWith("$")) return true;
+  const length = Number(reply.slice(1, headerEnd));
+  return length < 0 || Buffer.byteLength(reply) >= headerEnd + 2 + length + 2;
 }
 
 async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
@@ -100,7 +109,17 @@ process.once("exit", () => {
 
 /** Starts a redis-server with nothing on disk on a free loopback port (or the given one). */
 export async function startRedisServer(options: { port?: number; cluster?: boolean } = {}): Promise<RedisServer> {
-  const port = options.port ?? (await freePort(options.cluster));
+  // A free port can be taken by someone else before redis-server binds it: try another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOn(options.port ?? (await freePort(options.cluster)), options.cluster === true);
+    } catch (error) {
+      if (options.port !== undefined || attempt === 3) throw error;
+    }
+  }
+}
+
+async function startOn(port: number, cluster: boolean): Promise<RedisServer> {
   const directory = mkdtempSync(join(tmpdir(), "threadline-redis-"));
   const args = [
     "--port",
@@ -115,7 +134,7 @@ export async function startRedisServer(options: { port?: number; cluster?: boole
     directory,
     "--loglevel",
     "warning",
-    ...(options.cluster ? ["--cluster-enabled", "yes", "--cluster-node-timeout", "5000"] : []),
+    ...(cluster ? ["--cluster-enabled", "yes", "--cluster-node-timeout", "5000"] : []),
   ];
   let child: ChildProcess | undefined;
 
@@ -124,7 +143,18 @@ export async function startRedisServer(options: { port?: number; cluster?: boole
     running.add(started);
     started.once("exit", () => running.delete(started));
     child = started;
-    await waitUntil(async () => (await rawCommand(port, "PING", 200)).startsWith("+PONG"), `redis-server on ${port}`);
+    const deadline = Date.now() + 10_000;
+    while (!(await rawCommand(port, "PING", 200).catch(() => "")).startsWith("+PONG")) {
+      if (started.exitCode !== null) throw new Error(`redis-server could not start on port ${port}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for redis-server on ${port}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    // Make sure the server answering is ours, never one that already held the port.
+    const info = await rawCommand(port, "INFO server");
+    if (!info.includes(`process_id:${started.pid}\r\n`)) {
+      started.kill("SIGKILL");
+      throw new Error(`port ${port} is held by another Redis; not using it`);
+    }
   }
 
   async function exit(signal: NodeJS.Signals): Promise<void> {
