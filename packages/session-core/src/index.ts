@@ -1,4 +1,5 @@
 export { SessionError, type SessionErrorCode, type SessionErrorOptions } from "./errors.js";
+export { encodeItems } from "./items.js";
 export { type MemoryStore, type MemoryStoreOptions, memoryStore } from "./memory-store.js";
 export { distinctSessionId, type SessionIdContext, type SessionIdFormat } from "./session-id.js";
 export {

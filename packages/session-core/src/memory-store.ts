@@ -1,4 +1,5 @@
 import { SessionError } from "./errors.js";
+import { encodeItems } from "./items.js";
 import { distinctSessionId } from "./session-id.js";
 import type {
   ItemsRequest,
@@ -182,7 +183,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
           message: `Session ${request.sessionId} is not the live session of this user any more; its items were not stored. Resolve the session again and write to the new one.`,
         });
       }
-      const encoded = newItems.map(encodeItem);
+      const encoded = encodeItems(newItems, source);
       if (entry.items) entry.items.push(...encoded);
       else entry.items = encoded;
     },
@@ -348,23 +349,4 @@ function toSession(entry: Entry, isNew: boolean): ResolvedSession {
     expiresAt: entry.expiresAt,
     isNew,
   };
-}
-
-function encodeItem(item: unknown): string {
-  let text: string | undefined;
-  let cause: unknown;
-  try {
-    text = JSON.stringify(item) as string | undefined;
-  } catch (error) {
-    cause = error; // circular structures, BigInt
-  }
-  if (text === undefined) {
-    throw new SessionError({
-      code: "INVALID_ITEMS",
-      source,
-      message: `Conversation items must be JSON-serializable values, got ${describe(item)}. Nothing was stored.`,
-      cause,
-    });
-  }
-  return text;
 }

@@ -1,4 +1,5 @@
 import {
+  encodeItems,
   type ItemsRequest,
   type KeyAtTimeRequest,
   type ResolvedSession,
@@ -91,7 +92,7 @@ export function durableObjectStore(options: DurableObjectStoreOptions): DurableO
 
   const items: SessionItemStore = {
     async append(request: ItemsRequest, newItems: readonly unknown[]): Promise<void> {
-      const encoded = newItems.map(encodeItem);
+      const encoded = encodeItems(newItems, source);
       await call(request, { op: "append", sessionId: request.sessionId, now: request.now, items: encoded });
     },
     async list(request: ItemsRequest, limit?: number): Promise<unknown[]> {
@@ -153,23 +154,4 @@ function parseResponse(text: string): ObjectResponse | undefined {
     // Not JSON: reported by the caller with the status.
   }
   return undefined;
-}
-
-function encodeItem(item: unknown): string {
-  let text: string | undefined;
-  let cause: unknown;
-  try {
-    text = JSON.stringify(item) as string | undefined;
-  } catch (error) {
-    cause = error; // circular structures, BigInt
-  }
-  if (text === undefined) {
-    throw new SessionError({
-      code: "INVALID_ITEMS",
-      source,
-      message: `Conversation items must be JSON-serializable values, got ${describeValue(item)}. Nothing was stored.`,
-      cause,
-    });
-  }
-  return text;
 }
