@@ -140,13 +140,20 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         request.proposeSessionId(),
         ttl(request.timeoutMs),
       ];
-      return run(scripts.resolve, [keys.session, keys.items], args).then((reply) => readResolved(reply, request));
+      return run(scripts.resolve, [keys.session, keys.items], args).then((reply) =>
+        readResolved(reply, request, request.timeoutMs),
+      );
     },
 
     async touch(request) {
       const keys = pairKeys(keyPrefix, request.namespace, request.userId);
       const args = [nowArgument(request.now), String(request.timeoutMs), ttl(request.timeoutMs)];
-      return readRecord(await run(scripts.touch, [keys.session, keys.items], args), request, "touch");
+      return readRecord(
+        await run(scripts.touch, [keys.session, keys.items], args),
+        request,
+        "touch",
+        request.timeoutMs,
+      );
     },
 
     async get(request) {

@@ -17,31 +17,42 @@ function milliseconds(value: unknown, operation: string, reply: unknown): number
   return number;
 }
 
-/** `{isNew, id, created, last, expires}` from the resolve script. */
-export function readResolved(reply: unknown, key: SessionKey): ResolvedSession {
-  if (!Array.isArray(reply) || reply.length !== 5) throw unexpectedReply("resolve", reply);
+/** `{isNew, id, created, last}` from the resolve script; the session expires `timeoutMs` after `last`. */
+export function readResolved(reply: unknown, key: SessionKey, timeoutMs: number): ResolvedSession {
+  if (!Array.isArray(reply) || reply.length !== 4) throw unexpectedReply("resolve", reply);
+  const lastActivityAt = milliseconds(reply[3], "resolve", reply);
   return {
     sessionId: text(reply[1], "resolve", reply),
     namespace: key.namespace,
     userId: key.userId,
     createdAt: milliseconds(reply[2], "resolve", reply),
-    lastActivityAt: milliseconds(reply[3], "resolve", reply),
-    expiresAt: milliseconds(reply[4], "resolve", reply),
+    lastActivityAt,
+    expiresAt: lastActivityAt + timeoutMs,
     isNew: milliseconds(reply[0], "resolve", reply) === 1,
   };
 }
 
-/** `{id, created, last, expires}` or nil from the touch and get scripts. */
-export function readRecord(reply: unknown, key: SessionKey, operation: string): SessionRecord | null {
+/**
+ * `{id, created, last}` (touch, which knows its timeout) or `{id, created, last, timeout}`
+ * (get), or nil when there is no live session.
+ */
+export function readRecord(
+  reply: unknown,
+  key: SessionKey,
+  operation: string,
+  timeoutMs?: number,
+): SessionRecord | null {
   if (reply === null || reply === undefined) return null;
-  if (!Array.isArray(reply) || reply.length !== 4) throw unexpectedReply(operation, reply);
+  const length = timeoutMs === undefined ? 4 : 3;
+  if (!Array.isArray(reply) || reply.length !== length) throw unexpectedReply(operation, reply);
+  const lastActivityAt = milliseconds(reply[2], operation, reply);
   return {
     sessionId: text(reply[0], operation, reply),
     namespace: key.namespace,
     userId: key.userId,
     createdAt: milliseconds(reply[1], operation, reply),
-    lastActivityAt: milliseconds(reply[2], operation, reply),
-    expiresAt: milliseconds(reply[3], operation, reply),
+    lastActivityAt,
+    expiresAt: lastActivityAt + (timeoutMs ?? milliseconds(reply[3], operation, reply)),
   };
 }
 

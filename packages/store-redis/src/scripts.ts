@@ -6,32 +6,37 @@ import { createHash } from "node:crypto";
 //
 // A session is a hash (KEYS[1]):
 //   id       the session id                      created  creation time (ms since epoch)
-//   last     last activity (ms)                  expires  when it stops being live (ms); 0 once closed
+//   last     last activity (ms)                  timeout  the inactivity timeout of that activity (ms)
 //   items    "1" once items may exist in KEYS[2] seq      sessions this key has had
 //   b1..b4   the last distinct base ids, newest first
-// Liveness is `id present and now < expires`, decided here, never from the key's TTL: the TTL
-// (PEXPIRE, timeout plus a retention period) only collects old records. A closed session keeps
-// its record, with expires 0, as a tombstone until then, so the next id still differs.
+// Liveness is `id present and now < last + timeout` (expiresAt is their sum), decided here,
+// never from the key's TTL: the TTL (PEXPIRE, timeout plus a retention period) only collects
+// old records. A closed session keeps its record, with last and timeout 0, as a tombstone
+// until then, so the next id still differs.
 //
-// ARGV[1] is always `now` in ms, or "" to read the Redis server's clock (TIME) instead.
+// Times travel as decimal strings and are stored as given: Redis formats a Lua number it is
+// handed with sprintf, which cost a renewal about a tenth of its server time.
+//
+// ARGV[1] is always `now` in whole ms, or "" to read the Redis server's clock (TIME) instead.
 
 const clock = `
-local now = tonumber(ARGV[1])
-if now == nil then
+local now = ARGV[1]
+if now == '' then
   local time = redis.call('TIME')
-  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+  local micro = time[2]
+  now = time[1] .. string.sub(string.rep('0', 6 - #micro) .. micro, 1, 3)
 end
+local nowMs = tonumber(now)
 `;
 
-/** KEYS: session, items. ARGV: now, timeoutMs, forceNew ("1"/"0"), candidate id, ttlMs. Returns {isNew, id, created, last, expires}. */
+/** KEYS: session, items. ARGV: now, timeoutMs, forceNew ("1"/"0"), candidate id, ttlMs. Returns {isNew, id, created, last}. */
 const resolve = `${clock}
-local record = redis.call('HMGET', KEYS[1], 'id', 'created', 'expires', 'items')
-local expires = now + tonumber(ARGV[2])
-if record[1] and ARGV[3] ~= '1' and now < tonumber(record[3]) then
-  redis.call('HSET', KEYS[1], 'last', now, 'expires', expires)
+local record = redis.call('HMGET', KEYS[1], 'id', 'created', 'last', 'timeout', 'items')
+if record[1] and ARGV[3] ~= '1' and nowMs < tonumber(record[3]) + tonumber(record[4]) then
+  redis.call('HSET', KEYS[1], 'last', now, 'timeout', ARGV[2])
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
-  if record[4] then redis.call('PEXPIRE', KEYS[2], ARGV[5]) end
-  return {0, record[1], tonumber(record[2]), now, expires}
+  if record[5] then redis.call('PEXPIRE', KEYS[2], ARGV[5]) end
+  return {0, record[1], record[2], now}
 end
 local candidate = ARGV[4]
 local id = candidate
@@ -53,41 +58,40 @@ if record[1] then
       bases[kept] = base
     end
   end
-  if record[4] then
+  if record[5] then
     redis.call('DEL', KEYS[2])
     redis.call('HDEL', KEYS[1], 'items')
   end
 end
-redis.call('HSET', KEYS[1], 'id', id, 'created', now, 'last', now, 'expires', expires, 'seq', sequence,
+redis.call('HSET', KEYS[1], 'id', id, 'created', now, 'last', now, 'timeout', ARGV[2], 'seq', tostring(sequence),
   'b1', bases[1], 'b2', bases[2], 'b3', bases[3], 'b4', bases[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return {1, id, now, now, expires}
+return {1, id, now, now}
 `;
 
-/** KEYS: session, items. ARGV: now, timeoutMs, ttlMs. Returns {id, created, last, expires} or nil. */
+/** KEYS: session, items. ARGV: now, timeoutMs, ttlMs. Returns {id, created, last} or nil. */
 const touch = `${clock}
-local record = redis.call('HMGET', KEYS[1], 'id', 'created', 'expires', 'items')
-if not record[1] or now >= tonumber(record[3]) then return nil end
-local expires = now + tonumber(ARGV[2])
-redis.call('HSET', KEYS[1], 'last', now, 'expires', expires)
+local record = redis.call('HMGET', KEYS[1], 'id', 'created', 'last', 'timeout', 'items')
+if not record[1] or nowMs >= tonumber(record[3]) + tonumber(record[4]) then return nil end
+redis.call('HSET', KEYS[1], 'last', now, 'timeout', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
-if record[4] then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
-return {record[1], tonumber(record[2]), now, expires}
+if record[5] then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
+return {record[1], record[2], now}
 `;
 
-/** KEYS: session. ARGV: now. Returns {id, created, last, expires} or nil. Read-only. */
+/** KEYS: session. ARGV: now. Returns {id, created, last, timeout} or nil. Read-only. */
 const get = `${clock}
-local record = redis.call('HMGET', KEYS[1], 'id', 'created', 'last', 'expires')
-if not record[1] or now >= tonumber(record[4]) then return nil end
-return {record[1], tonumber(record[2]), tonumber(record[3]), tonumber(record[4])}
+local record = redis.call('HMGET', KEYS[1], 'id', 'created', 'last', 'timeout')
+if not record[1] or nowMs >= tonumber(record[3]) + tonumber(record[4]) then return nil end
+return record
 `;
 
 /** KEYS: session, items. ARGV: now. Returns 1 when a live session was ended, else 0. The record stays as a tombstone until its TTL. */
 const end = `${clock}
-local record = redis.call('HMGET', KEYS[1], 'id', 'expires', 'items')
-if not record[1] or now >= tonumber(record[2]) then return 0 end
-redis.call('HSET', KEYS[1], 'expires', '0')
-if record[3] then
+local record = redis.call('HMGET', KEYS[1], 'id', 'last', 'timeout', 'items')
+if not record[1] or nowMs >= tonumber(record[2]) + tonumber(record[3]) then return 0 end
+redis.call('HSET', KEYS[1], 'last', '0', 'timeout', '0')
+if record[4] then
   redis.call('HDEL', KEYS[1], 'items')
   redis.call('DEL', KEYS[2])
 end
@@ -97,8 +101,8 @@ return 1
 // Items scripts: KEYS session, items; ARGV now, sessionId, …. They act only while sessionId is
 // the pair's live session.
 const liveSession = `${clock}
-local record = redis.call('HMGET', KEYS[1], 'id', 'expires')
-local live = record[1] == ARGV[2] and now < tonumber(record[2])
+local record = redis.call('HMGET', KEYS[1], 'id', 'last', 'timeout')
+local live = record[1] == ARGV[2] and nowMs < tonumber(record[2]) + tonumber(record[3])
 `;
 
 /** ARGV: now, sessionId, item JSON…. Returns 1, or 0 when the session is not live. */
