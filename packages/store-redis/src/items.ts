@@ -1,4 +1,4 @@
-import { type ItemsRequest, SessionError, type SessionItemStore } from "@threadline/session-core";
+import { encodeItems, type ItemsRequest, SessionError, type SessionItemStore } from "@threadline/session-core";
 import { source } from "./failures.js";
 import { pairKeys } from "./keys.js";
 import { readFlag, readItem, readItems } from "./replies.js";
@@ -25,7 +25,7 @@ export function redisItemStore(
   return {
     async append(request, items) {
       // Encode everything before sending anything: a bad item stores none of the batch.
-      const encoded = items.map(encodeItem);
+      const encoded = encodeItems(items, source);
       if (encoded.length === 0) return;
       const reply = await run(scripts.appendItems, keysOf(request), [
         nowArgument(request.now),
@@ -55,23 +55,4 @@ export function redisItemStore(
       await run(scripts.clearItems, keysOf(request), [nowArgument(request.now), request.sessionId]);
     },
   };
-}
-
-function encodeItem(item: unknown): string {
-  let text: string | undefined;
-  let cause: unknown;
-  try {
-    text = JSON.stringify(item) as string | undefined;
-  } catch (error) {
-    cause = error; // circular structures, BigInt
-  }
-  if (text === undefined) {
-    throw new SessionError({
-      code: "INVALID_ITEMS",
-      source,
-      message: `Conversation items must be JSON-serializable values, got ${typeof item}. Nothing was stored.`,
-      cause,
-    });
-  }
-  return text;
 }
