@@ -20,9 +20,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { type RedisServer, startRedisServer } from "@threadline/store-redis/testing";
 import { type Identity, type Scenario, scenarios, USER_HEADER } from "./apps.js";
 import type { LoadConfig, LoadResult } from "./load.js";
-import { type BenchRedis, REDIS_URL_VARIABLE, startRedisServer } from "./redis.js";
+import { REDIS_URL_VARIABLE } from "./redis.js";
 import { median, printTable } from "./table.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
@@ -71,8 +72,8 @@ class RunningServer {
     this.url = `http://127.0.0.1:${port}`;
   }
 
-  static async start(scenario: Scenario, redis: BenchRedis | undefined): Promise<RunningServer> {
-    const environment: Record<string, string> = redis ? { [REDIS_URL_VARIABLE]: redis.url } : {};
+  static async start(scenario: Scenario, redis: RedisServer): Promise<RunningServer> {
+    const environment: Record<string, string> = { [REDIS_URL_VARIABLE]: redis.url };
     const child = spawnScript("serve.ts", [scenario.name], "pipe", environment);
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     const port = await new Promise<number>((resolve, reject) => {
@@ -141,17 +142,17 @@ async function measure(server: RunningServer, directory: string, seconds: number
 
 async function main(): Promise<void> {
   const redis = await startRedisServer();
-  const selected = scenarios.filter((scenario) => redis !== undefined || !scenario.name.includes("Redis"));
+
   const directory = mkdtempSync(join(tmpdir(), "threadline-hono-bench-"));
   const servers: RunningServer[] = [];
   try {
-    for (const scenario of selected) servers.push(await RunningServer.start(scenario, redis));
+    for (const scenario of scenarios) servers.push(await RunningServer.start(scenario, redis));
     for (const server of servers) await measure(server, directory, WARMUP_SECONDS); // JIT, sessions created
 
-    const byScenario = new Map(selected.map((scenario) => [scenario.name, [] as Measurement[]]));
+    const byScenario = new Map(scenarios.map((scenario) => [scenario.name, [] as Measurement[]]));
     // Paired ratios to bare Hono; bare Hono's own row is 1 by definition.
-    const rateRatios = new Map(selected.map((scenario) => [scenario.name, scenario.name === BASELINE ? [1] : []]));
-    const cpuRatios = new Map(selected.map((scenario) => [scenario.name, scenario.name === BASELINE ? [1] : []]));
+    const rateRatios = new Map(scenarios.map((scenario) => [scenario.name, scenario.name === BASELINE ? [1] : []]));
+    const cpuRatios = new Map(scenarios.map((scenario) => [scenario.name, scenario.name === BASELINE ? [1] : []]));
     const baseline = servers.find((server) => server.scenario.name === BASELINE) as RunningServer;
     const others = servers.filter((server) => server !== baseline);
     for (let round = 0; round < ROUNDS; round++) {
@@ -184,7 +185,7 @@ async function main(): Promise<void> {
     const percent = (values: number[] | undefined) => `${(median(values ?? []) * 100).toFixed(1)} %`;
     printTable(
       ["server", "requests/s", "vs bare Hono", "server CPU/request", "vs bare Hono (CPU)", "p99 latency"],
-      selected.map((scenario) => [
+      scenarios.map((scenario) => [
         scenario.name,
         Math.round(medianOf(scenario.name, (measurement) => measurement.requestsPerSecond)).toLocaleString("en"),
         percent(rateRatios.get(scenario.name)),
@@ -196,7 +197,6 @@ async function main(): Promise<void> {
     console.log(
       '\n"vs bare Hono (CPU)" is the throughput a CPU-bound server would keep: bare CPU/request ÷ this CPU/request.',
     );
-    if (redis === undefined) console.log("(Redis row skipped: redis-server is not installed.)");
 
     // With the load generator gone: each app called inside its own server process, no socket.
     // The servers take turns round by round; each keeps its best round, the least disturbed.
@@ -213,14 +213,14 @@ async function main(): Promise<void> {
     );
     printTable(
       ["server", "time/request", "added to bare Hono"],
-      selected.map((scenario) => {
+      scenarios.map((scenario) => {
         const cost = best.get(scenario.name) ?? Number.NaN;
         return [scenario.name, `${cost.toFixed(2)} µs`, `${(cost - bareCost).toFixed(2)} µs`];
       }),
     );
   } finally {
     for (const server of servers) await server.stop();
-    await redis?.stop();
+    await redis.stop();
     rmSync(directory, { recursive: true, force: true });
   }
 }

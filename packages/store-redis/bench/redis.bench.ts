@@ -18,7 +18,7 @@ import {
 import { redisStore } from "@threadline/store-redis";
 import { Redis } from "ioredis";
 import { createClient } from "redis";
-import { startRedisServer } from "../test/redis-server.js";
+import { startRedisServer } from "../src/testing/redis-server.js";
 import { formatMs, formatRate, type Measurement, measure, printTable } from "./measure.js";
 
 const USERS = 10_000;

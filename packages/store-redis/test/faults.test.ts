@@ -7,8 +7,8 @@ import { SessionError, SessionManager } from "@threadline/session-core";
 import { uniqueNamespace } from "@threadline/session-core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redisStore } from "../src/index.js";
+import { type RedisServer, startRedisServer } from "../src/testing/redis-server.js";
 import { connectSingle, type TestClient } from "./clients.js";
-import { type RedisServer, startRedisServer } from "./redis-server.js";
 
 const TIMEOUT_MS = 300;
 // A call must settle within the store's timeout plus this much: timers run late on a machine

@@ -2,7 +2,12 @@
 // run, and stops them afterwards. REDIS_URL points the single-node tests at another server
 // instead; tests then only add keys under fresh random namespaces and never flush anything.
 import type { TestProject } from "vitest/node";
-import { type RedisCluster, type RedisServer, startRedisCluster, startRedisServer } from "./redis-server.js";
+import {
+  type RedisCluster,
+  type RedisServer,
+  startRedisCluster,
+  startRedisServer,
+} from "../src/testing/redis-server.js";
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -5,8 +5,8 @@ import { createFakeClock, uniqueNamespace } from "@threadline/session-core/testi
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { redisStore } from "../src/index.js";
 import { pairKeys } from "../src/keys.js";
+import { type RedisServer, startRedisServer } from "../src/testing/redis-server.js";
 import { connectCluster, connectSingle, flavors, type TestClient } from "./clients.js";
-import { type RedisServer, startRedisServer } from "./redis-server.js";
 
 // A server of this file's own: counting commands and flushing scripts must not see, or
 // disturb, the other test files.

@@ -1,5 +1,5 @@
-// Starts and stops real redis-server processes on free loopback ports, for tests and the
-// benchmark. Nothing here ever talks to a Redis it did not start.
+// Starts and stops real redis-server processes on free loopback ports, for tests and
+// benchmarks (`@threadline/store-redis/testing`). Nothing here ever talks to a Redis it did not start.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createConnection, createServer } from "node:net";

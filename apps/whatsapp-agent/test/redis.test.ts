@@ -1,0 +1,45 @@
+import { type RedisServer, startRedisServer } from "@threadline/store-redis/testing";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { DeliveryResult } from "../src/app.js";
+import { appFromEnvironment } from "../src/config.js";
+import { notification, signedDelivery } from "./notification.js";
+
+// With REDIS_URL, two instances of the app behind a load balancer are one bot: sessions,
+// memory and message dedupe live in Redis (a redis-server of the test's own, on a free port).
+let redis: RedisServer;
+beforeAll(async () => {
+  redis = await startRedisServer();
+});
+afterAll(async () => {
+  await redis.stop();
+});
+
+it("shares sessions, memory and dedupe between instances through Redis", async () => {
+  const environment = { REDIS_URL: redis.url, WHATSAPP_APP_SECRET: "redis-test-secret" };
+  const instances = [appFromEnvironment(environment), appFromEnvironment(environment)];
+  const [first, second] = instances.map(({ app }) => app);
+  const deliver = async (app: typeof first, id: string, text: string) => {
+    const init = await signedDelivery(notification([{ id, from: "5511999999999", text }]), "redis-test-secret");
+    const response = await app?.request("/webhook", init);
+    return ((await response?.json()) as { results: DeliveryResult[] }).results[0];
+  };
+  const log = console.log;
+  const printed: string[] = [];
+  console.log = (line: string) => printed.push(line); // the offline sender prints replies
+  try {
+    const hello = await deliver(first, `wamid.${crypto.randomUUID()}`, "oi");
+    const billing = await deliver(second, `wamid.${crypto.randomUUID()}`, "my invoice is wrong");
+    expect(billing?.sessionId).toBe(hello?.sessionId);
+    // The second instance's specialist sees the turn the first instance stored.
+    expect(printed.at(-1)).toBe(
+      "  -> 5511999999999: Billing here. I can see your 1 earlier message in this conversation.",
+    );
+    expect(hello?.sessionId).toMatch(/^whatsapp-5511999999999-/);
+    const retryId = `wamid.${crypto.randomUUID()}`;
+    expect((await deliver(first, retryId, "refund"))?.status).toBe("answered");
+    expect((await deliver(second, retryId, "refund"))?.status).toBe("duplicate");
+  } finally {
+    console.log = log;
+    for (const instance of instances) await instance.close();
+  }
+});

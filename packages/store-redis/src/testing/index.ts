@@ -1,0 +1,1 @@
+export { type RedisCluster, type RedisServer, startRedisCluster, startRedisServer } from "./redis-server.js";
