@@ -77,7 +77,9 @@ export function utcStamp(now: number): string {
 /**
  * The id a store gives a new session: the candidate, unless it equals the base id of the
  * session it replaces, in which case the store's creation counter is appended so the two
- * differ. Exported for store authors; a server-side script must apply the same rule.
+ * differ. Exported for store authors; a server-side script must apply the same rule. Stores
+ * shared by processes whose proposals can arrive late (skewed clocks) should compare against a
+ * few recent base ids, not only the previous one; the Redis store keeps four.
  *
  * @param candidate the id the manager proposed for the new session
  * @param previousBaseId the candidate the previous session of this key was created from, if the store still remembers it
