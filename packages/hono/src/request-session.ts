@@ -33,6 +33,6 @@ export class RequestSession implements ThreadlineSession {
   }
 
   close(): Promise<boolean> {
-    return this.#manager.closeSession(this.userId, this.namespace);
+    return this.#manager.closeSession(this.userId, this.namespace, { sessionId: this.sessionId });
   }
 }

@@ -28,10 +28,10 @@ export interface ThreadlineSession {
   /** The manager that resolved the session, for conversation items (`manager.addItems(session, items)`) and the like. */
   readonly manager: SessionManager;
   /**
-   * Ends the user's live session now; their next request starts a new one with a different id.
-   * Resolves to whether there was a live session to end. Rejects with a `SessionError` when the
-   * store fails. If another request of the same user already rolled the session over, this ends
-   * that newer session: a session is per user, not per request.
+   * Ends this session now; the user's next request starts a new one with a different id.
+   * Resolves to whether it ended it: `false` when it had already ended, including when another
+   * request of the same user rolled it over meanwhile (that newer session is left alone).
+   * Rejects with a `SessionError` when the store fails.
    */
   close(): Promise<boolean>;
 }

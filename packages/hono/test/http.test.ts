@@ -1,8 +1,10 @@
 // The middleware's behaviour through real HTTP requests: every scenario runs twice, once with
 // Hono's in-process `app.request` and once against a real @hono/node-server on a loopback port.
-import { memoryStore, type SessionError } from "@threadline/session-core";
+import { memoryStore, type SessionError, SessionManager } from "@threadline/session-core";
 import { createFakeClock, GUIDE_EPOCH, hostileIds, invalidUserIds } from "@threadline/session-core/testing";
+import { Hono } from "hono";
 import { afterEach, describe, expect, it } from "vitest";
+import { type SessionEnv, threadlineSession } from "../src/index.js";
 import { asUser, postJson, sessionApp, sessionOf, userFromBody, userFromHeader } from "./apps.js";
 import { switchableStore } from "./stores.js";
 import { type Connection, type ServableApp, transports } from "./transports.js";
@@ -79,6 +81,25 @@ describe.each(transports)("through $name", (transport) => {
       expect(next.isNew).toBe(true);
       expect(next.sessionId).not.toBe(first.sessionId);
       expect(next.sessionId).toBe("support-user-123-20250107-120000-2");
+    });
+
+    it("close() never ends a newer session that another request started meanwhile", async () => {
+      const store = memoryStore();
+      const manager = new SessionManager({ store, namespace: "support" });
+      const app = new Hono<SessionEnv>();
+      app.use(threadlineSession({ userId: userFromHeader, sessionManager: manager }));
+      app.post("/close", async (c) => {
+        // Another request of the same user rolls the session over while this one runs.
+        const newer = await manager.resolve(c.var.session.userId, undefined, { forceNew: true });
+        return c.json({ closed: await c.var.session.close(), newer: newer.sessionId });
+      });
+      const server = await connect(app);
+      const response = (await (await server.request("/close", asUser("user-123", { method: "POST" }))).json()) as {
+        closed: boolean;
+        newer: string;
+      };
+      expect(response.closed).toBe(false);
+      expect((await manager.getSessionInfo("user-123"))?.sessionId).toBe(response.newer);
     });
   });
 

@@ -3,12 +3,14 @@ export { encodeItems } from "./items.js";
 export { type MemoryStore, type MemoryStoreOptions, memoryStore } from "./memory-store.js";
 export { distinctSessionId, type SessionIdContext, type SessionIdFormat } from "./session-id.js";
 export {
+  type CloseOptions,
   type ResolveOptions,
   type SessionInfo,
   SessionManager,
   type SessionManagerOptions,
 } from "./session-manager.js";
 export type {
+  DeleteRequest,
   ItemsRequest,
   KeyAtTimeRequest,
   ListPage,

@@ -2,6 +2,7 @@ import { SessionError } from "./errors.js";
 import { encodeItems } from "./items.js";
 import { distinctSessionId } from "./session-id.js";
 import type {
+  DeleteRequest,
   ItemsRequest,
   KeyAtTimeRequest,
   ListPage,
@@ -37,7 +38,7 @@ export interface MemoryStore extends SessionStore {
   resolve(request: ResolveRequest): ResolvedSession;
   touch(request: TouchRequest): SessionRecord | null;
   get(request: KeyAtTimeRequest): SessionRecord | null;
-  delete(request: KeyAtTimeRequest): boolean;
+  delete(request: DeleteRequest): boolean;
   readonly items: SessionItemStore;
   sweep(now: number): Promise<number>;
   list(request: ListRequest): Promise<ListPage>;
@@ -273,9 +274,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return entry ? toRecord(entry) : null;
     },
 
-    delete(request: KeyAtTimeRequest): boolean {
+    delete(request: DeleteRequest): boolean {
       const entry = liveEntry(request);
       if (entry === undefined) return false;
+      if (request.sessionId !== undefined && entry.sessionId !== request.sessionId) return false;
       // Keep the entry (without its items) as a tombstone until it would have expired, so
       // the next session's id differs from this one even when created in the same second.
       entry.ended = true;

@@ -31,6 +31,12 @@ export interface ResolveOptions {
   forceNew?: boolean;
 }
 
+/** Options for {@link SessionManager.closeSession}. */
+export interface CloseOptions {
+  /** End the live session only if it is this one. */
+  sessionId?: string;
+}
+
 /** What {@link SessionManager.getSessionInfo} returns, as the origin SDK's `get_session_info`. */
 export interface SessionInfo extends SessionRecord {
   /** Seconds since the session was created. */
@@ -125,10 +131,28 @@ export class SessionManager {
     return renewed !== null;
   }
 
-  /** Ends the user's live session; the next call starts a new one with a different id. Returns whether there was one. */
-  async closeSession(userId: string, namespace?: string): Promise<boolean> {
+  /**
+   * Ends the user's live session; the next call starts a new one with a different id. Returns
+   * whether it ended one. With `{ sessionId }`, ends it only if it is that session: code that
+   * holds a session (a request, a run) then never ends a newer one a concurrent call created.
+   */
+  async closeSession(userId: string, namespace?: string, options?: CloseOptions): Promise<boolean> {
     const ns = this.#key(userId, namespace);
-    return this.#guard(() => this.store.delete({ namespace: ns, userId, now: this.#clock() }));
+    const sessionId = options?.sessionId;
+    if (sessionId !== undefined && (typeof sessionId !== "string" || sessionId.length === 0)) {
+      throw new SessionError({
+        code: "INVALID_SESSION_ID",
+        message: "closeSession's sessionId must be a non-empty string.",
+      });
+    }
+    return this.#guard(() =>
+      this.store.delete({
+        namespace: ns,
+        userId,
+        now: this.#clock(),
+        ...(sessionId === undefined ? {} : { sessionId }),
+      }),
+    );
   }
 
   /**

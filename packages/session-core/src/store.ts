@@ -65,6 +65,15 @@ export interface KeyAtTimeRequest extends SessionKey {
   now: number;
 }
 
+/** Input of {@link SessionStore.delete}. */
+export interface DeleteRequest extends KeyAtTimeRequest {
+  /**
+   * End the live session only if it is this one. A request that holds an old session must not
+   * end the newer one a concurrent request created; without it, whatever session is live ends.
+   */
+  sessionId?: string;
+}
+
 /** Input of {@link SessionStore.list}. */
 export interface ListRequest {
   now: number;
@@ -165,11 +174,12 @@ export interface SessionStore {
   get(request: KeyAtTimeRequest): MaybePromise<SessionRecord | null>;
 
   /**
-   * Ends the key's live session. Returns whether there was one. The store may keep a
-   * tombstone (the id, never the data) until the session would have expired, so the next
-   * session's id differs. Atomic when `capabilities.atomic`.
+   * Ends the key's live session (only if its id is `request.sessionId`, when given). Returns
+   * whether it ended one. The store may keep a tombstone (the id, never the data) until the
+   * session would have expired, so the next session's id differs. Atomic when
+   * `capabilities.atomic`: the id check and the end are one step.
    */
-  delete(request: KeyAtTimeRequest): MaybePromise<boolean>;
+  delete(request: DeleteRequest): MaybePromise<boolean>;
 
   /**
    * Removes expired sessions and returns how many it removed. Costs in proportion to what

@@ -1,4 +1,5 @@
 import {
+  type DeleteRequest,
   encodeItems,
   type ItemsRequest,
   type KeyAtTimeRequest,
@@ -32,7 +33,7 @@ export interface DurableObjectStore extends SessionStore {
   resolve(request: ResolveRequest): Promise<ResolvedSession>;
   touch(request: TouchRequest): Promise<SessionRecord | null>;
   get(request: KeyAtTimeRequest): Promise<SessionRecord | null>;
-  delete(request: KeyAtTimeRequest): Promise<boolean>;
+  delete(request: DeleteRequest): Promise<boolean>;
   readonly items: SessionItemStore;
 }
 
@@ -138,8 +139,8 @@ export function durableObjectStore(options: DurableObjectStoreOptions): DurableO
       return (await call(request, { op: "get", now: request.now })) as SessionRecord | null;
     },
 
-    async delete(request: KeyAtTimeRequest): Promise<boolean> {
-      return (await call(request, { op: "delete", now: request.now })) as boolean;
+    async delete(request: DeleteRequest): Promise<boolean> {
+      return (await call(request, { op: "delete", now: request.now, sessionId: request.sessionId ?? null })) as boolean;
     },
   } satisfies DurableObjectStore;
 }

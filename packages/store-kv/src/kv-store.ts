@@ -1,4 +1,5 @@
 import {
+  type DeleteRequest,
   type KeyAtTimeRequest,
   type ListPage,
   type ListRequest,
@@ -65,7 +66,7 @@ export interface KVStore extends SessionStore {
   resolve(request: ResolveRequest): Promise<ResolvedSession>;
   touch(request: TouchRequest): Promise<SessionRecord | null>;
   get(request: KeyAtTimeRequest): Promise<SessionRecord | null>;
-  delete(request: KeyAtTimeRequest): Promise<boolean>;
+  delete(request: DeleteRequest): Promise<boolean>;
   list(request: ListRequest): Promise<ListPage>;
   /** The renewal throttle in seconds (see {@link KVStoreOptions.renewAfter}). */
   readonly renewAfter: number;
@@ -201,10 +202,11 @@ export function kvStore(options: KVStoreOptions): KVStore {
       return isLive(stored, request.now) ? toRecord(stored) : null;
     },
 
-    async delete(request: KeyAtTimeRequest): Promise<boolean> {
+    async delete(request: DeleteRequest): Promise<boolean> {
       const key = await keyOf(request);
       const stored = await read(key);
       if (!isLive(stored, request.now)) return false;
+      if (request.sessionId !== undefined && stored.sessionId !== request.sessionId) return false;
       // A tombstone, not a KV delete: it keeps the id until the session would have expired,
       // so the next session gets a different one.
       await write(key, { ...stored, ended: true }, request.now);

@@ -18,7 +18,8 @@ export type ObjectRequest =
     }
   | { op: "touch"; now: number; timeoutMs: number }
   | { op: "get"; now: number }
-  | { op: "delete"; now: number }
+  /** `sessionId` null: end whatever session is live. */
+  | { op: "delete"; now: number; sessionId: string | null }
   | { op: "append"; sessionId: string; now: number; items: string[] }
   | { op: "list"; sessionId: string; now: number; limit: number | null }
   | { op: "pop"; sessionId: string; now: number }
@@ -46,8 +47,9 @@ export function isObjectRequest(value: unknown): value is ObjectRequest {
     case "touch":
       return typeof request.timeoutMs === "number";
     case "get":
-    case "delete":
       return true;
+    case "delete":
+      return request.sessionId === null || typeof request.sessionId === "string";
     case "append":
       return (
         typeof request.sessionId === "string" &&

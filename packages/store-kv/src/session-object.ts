@@ -105,7 +105,7 @@ export class ThreadlineSessionObject {
       case "get":
         return Promise.resolve(isLive(this.#session, request.now) ? toRecord(this.#session) : null);
       case "delete":
-        return this.#delete(request.now);
+        return this.#delete(request.now, request.sessionId);
       case "append":
         return this.#append(request.sessionId, request.now, request.items);
       case "list":
@@ -144,9 +144,10 @@ export class ThreadlineSessionObject {
     return toRecord(next);
   }
 
-  async #delete(now: number): Promise<boolean> {
+  async #delete(now: number, onlySessionId: string | null): Promise<boolean> {
     const current = this.#session;
     if (!isLive(current, now)) return false;
+    if (onlySessionId !== null && current.sessionId !== onlySessionId) return false;
     // Keep the id as a tombstone until the session would have expired; the alarm removes it.
     const tombstone: ObjectSession = { ...current, ended: true, itemCount: 0 };
     await Promise.all([this.#save(tombstone), this.#deleteItems(current.itemCount)]);

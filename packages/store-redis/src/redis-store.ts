@@ -1,4 +1,5 @@
 import {
+  type DeleteRequest,
   type KeyAtTimeRequest,
   type ListPage,
   type ListRequest,
@@ -63,7 +64,7 @@ export interface RedisStore extends SessionStore {
   /** The live session without renewing it (one read-only script call). */
   get(request: KeyAtTimeRequest): Promise<SessionRecord | null>;
   /** Ends the live session as one EVALSHA, atomic, keeping a tombstone (no items) until the key's TTL. */
-  delete(request: KeyAtTimeRequest): Promise<boolean>;
+  delete(request: DeleteRequest): Promise<boolean>;
   /** Live sessions by SCAN (never KEYS), every master on a cluster; at most `limit` (default 100) per page. */
   list(request: ListRequest): Promise<ListPage>;
   /** Conversation items in a list beside the session, same Cluster slot, gone with the session. */
@@ -163,7 +164,11 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
 
     async delete(request) {
       const keys = pairKeys(keyPrefix, request.namespace, request.userId);
-      return readFlag(await run(scripts.end, [keys.session, keys.items], [nowArgument(request.now)]), "delete");
+      const onlySessionId = request.sessionId ?? ""; // "" ends whatever session is live
+      return readFlag(
+        await run(scripts.end, [keys.session, keys.items], [nowArgument(request.now), onlySessionId]),
+        "delete",
+      );
     },
 
     list: createLister({ transport, run, keyPrefix, nowArgument, timeoutMs: operationTimeoutMs }),

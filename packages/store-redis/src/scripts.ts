@@ -86,10 +86,11 @@ if not record[1] or nowMs >= tonumber(record[3]) + tonumber(record[4]) then retu
 return record
 `;
 
-/** KEYS: session, items. ARGV: now. Returns 1 when a live session was ended, else 0. The record stays as a tombstone until its TTL. */
+/** KEYS: session, items. ARGV: now, sessionId ("" = any). Returns 1 when a live session was ended, else 0. The record stays as a tombstone until its TTL. */
 const end = `${clock}
 local record = redis.call('HMGET', KEYS[1], 'id', 'last', 'timeout', 'items')
 if not record[1] or nowMs >= tonumber(record[2]) + tonumber(record[3]) then return 0 end
+if ARGV[2] ~= '' and record[1] ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], 'last', '0', 'timeout', '0')
 if record[4] then
   redis.call('HDEL', KEYS[1], 'items')

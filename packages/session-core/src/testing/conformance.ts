@@ -141,6 +141,16 @@ export function describeSessionStore(name: string, options: SessionStoreSuiteOpt
         expect(new Set([first, second.sessionId, third]).size).toBe(3);
       });
 
+      it("closeSession with a sessionId ends only that session, never a newer one", async () => {
+        const sessions = manager();
+        const old = await sessions.getOrCreateSession("user-123");
+        const current = await sessions.resolve("user-123", undefined, { forceNew: true });
+        expect(await sessions.closeSession("user-123", undefined, { sessionId: old })).toBe(false);
+        expect((await sessions.getSessionInfo("user-123"))?.sessionId).toBe(current.sessionId);
+        expect(await sessions.closeSession("user-123", undefined, { sessionId: current.sessionId })).toBe(true);
+        expect(await sessions.getSessionInfo("user-123")).toBeNull();
+      });
+
       it("closeSession of a user without a session returns false and creates nothing", async () => {
         const sessions = manager();
         expect(await sessions.closeSession("nobody")).toBe(false);
