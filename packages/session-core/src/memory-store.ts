@@ -106,8 +106,22 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const queues = new Map<number, ExpiryQueue>();
   let size = 0;
 
+  // Most apps use one or two namespaces; remembering the last one saves a lookup per call.
+  let lastNamespace: string | undefined;
+  let lastUsers: Map<string, Entry> | undefined;
+
+  function usersOf(namespace: string): Map<string, Entry> | undefined {
+    if (namespace === lastNamespace) return lastUsers;
+    const users = byNamespace.get(namespace);
+    if (users !== undefined) {
+      lastNamespace = namespace;
+      lastUsers = users;
+    }
+    return users;
+  }
+
   function find(namespace: string, userId: string): Entry | undefined {
-    return byNamespace.get(namespace)?.get(userId);
+    return usersOf(namespace)?.get(userId);
   }
 
   function unlink(entry: Entry): void {
@@ -143,10 +157,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
   function remove(entry: Entry): void {
     unlink(entry);
-    const users = byNamespace.get(entry.namespace);
+    const users = usersOf(entry.namespace);
     if (users?.delete(entry.userId)) {
       size--;
-      if (users.size === 0) byNamespace.delete(entry.namespace);
+      if (users.size === 0) {
+        byNamespace.delete(entry.namespace);
+        if (lastUsers === users) lastNamespace = lastUsers = undefined;
+      }
     }
   }
 

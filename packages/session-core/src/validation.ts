@@ -30,11 +30,10 @@ export function assertValidId(value: unknown, what: "userId" | "namespace"): ass
       message: `${what} must be 1 to ${MAX_ID_LENGTH} characters long, got ${length}. Hash longer ids before passing them.`,
     });
   }
-  // Fast path: an id that starts with printable ASCII is neither blank nor ill-formed there;
-  // only ids with other characters pay for the full checks.
+  // An id that starts with a visible ASCII character is not blank, so the common case skips
+  // the whitespace scan and pays only for the (native) well-formedness check.
   const first = value.charCodeAt(0);
-  if (first > 32 && first < 127 && isPrintableAscii(value)) return;
-  if (!nonWhitespace.test(value)) {
+  if ((first <= 32 || first >= 127) && !nonWhitespace.test(value)) {
     throw new SessionError({ code, message: `${what} must not be blank (only whitespace). Pass a real id.` });
   }
   if (!value.isWellFormed()) {
@@ -43,14 +42,6 @@ export function assertValidId(value: unknown, what: "userId" | "namespace"): ass
       message: `${what} contains a lone UTF-16 surrogate and cannot be stored unchanged. Pass well-formed Unicode.`,
     });
   }
-}
-
-function isPrintableAscii(value: string): boolean {
-  for (let index = 1; index < value.length; index++) {
-    const code = value.charCodeAt(index);
-    if (code < 32 || code > 126) return false;
-  }
-  return true;
 }
 
 /** Converts an inactivity timeout in seconds to ms, or throws `INVALID_TIMEOUT`. */
