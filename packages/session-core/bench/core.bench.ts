@@ -77,7 +77,22 @@ async function main(): Promise<void> {
   await cleanupAndMemory();
 }
 
+/**
+ * Runs cleanup on small stores until the JIT has optimized it, as it is in a process that has
+ * been cleaning up for a while. (The sweep code is shared by every memory store.)
+ */
+async function warmUpCleanup(): Promise<void> {
+  const clock = createFakeClock();
+  for (let round = 0; round < 30; round++) {
+    const sessions = new SessionManager({ now: clock.now });
+    for (let index = 0; index < 2_000; index++) await sessions.getOrCreateSession(`warm-${index}`);
+    clock.advance(121);
+    await sessions.cleanupExpired();
+  }
+}
+
 async function cleanupAndMemory(): Promise<void> {
+  await warmUpCleanup();
   const total = 1_000_000;
   const expiredPerCleanup = total / 100;
   const rounds = 5;
@@ -102,7 +117,8 @@ async function cleanupAndMemory(): Promise<void> {
   const timings: number[] = [];
   for (let round = 0; round < rounds; round++) {
     clock.advance(1);
-    gc();
+    // No gc() here: a forced full collection leaves sweeping work behind that would land in
+    // the measurement, which no real cleanup sees.
     const started = performance.now();
     const removed = await sessions.cleanupExpired();
     timings.push(performance.now() - started);
