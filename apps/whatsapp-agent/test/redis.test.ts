@@ -6,6 +6,8 @@ import { notification, signedDelivery } from "./notification.js";
 
 // With REDIS_URL, two instances of the app behind a load balancer are one bot: sessions,
 // memory and message dedupe live in Redis (a redis-server of the test's own, on a free port).
+type AppInstance = ReturnType<typeof appFromEnvironment>["app"];
+
 let redis: RedisServer;
 beforeAll(async () => {
   redis = await startRedisServer();
@@ -17,11 +19,11 @@ afterAll(async () => {
 it("shares sessions, memory and dedupe between instances through Redis", async () => {
   const environment = { REDIS_URL: redis.url, WHATSAPP_APP_SECRET: "redis-test-secret" };
   const instances = [appFromEnvironment(environment), appFromEnvironment(environment)];
-  const [first, second] = instances.map(({ app }) => app);
-  const deliver = async (app: typeof first, id: string, text: string) => {
+  const [first, second] = instances.map(({ app }) => app) as [AppInstance, AppInstance];
+  const deliver = async (app: AppInstance, id: string, text: string) => {
     const init = await signedDelivery(notification([{ id, from: "5511999999999", text }]), "redis-test-secret");
-    const response = await app?.request("/webhook", init);
-    return ((await response?.json()) as { results: DeliveryResult[] }).results[0];
+    const response = await app.request("/webhook", init);
+    return ((await response.json()) as { results: DeliveryResult[] }).results[0];
   };
   const log = console.log;
   const printed: string[] = [];
