@@ -20,11 +20,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { median, printTable } from "@threadline/bench-kit";
 import { type RedisServer, startRedisServer } from "@threadline/store-redis/testing";
 import { type Identity, type Scenario, scenarios, USER_HEADER } from "./apps.js";
 import type { LoadConfig, LoadResult } from "./load.js";
 import { REDIS_URL_VARIABLE } from "./redis.js";
-import { median, printTable } from "./table.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);

@@ -4,12 +4,14 @@
 // its callback machinery). A no-op LangChain handler row separates LangChain's own cost of
 // having any handler from threadline's. Timings include `flush()`/`awaitAllCallbacks()`, so
 // background callback work is paid for inside the measurement. Memory store, 1,000 users.
+
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import { awaitAllCallbacks } from "@langchain/core/callbacks/promises";
 import { StringOutputParser } from "@langchain/core/output_parsers";
 import { ChatPromptTemplate } from "@langchain/core/prompts";
 import { type Runnable, type RunnableConfig, RunnableLambda } from "@langchain/core/runnables";
 import { FakeListChatModel } from "@langchain/core/utils/testing";
+import { median, printTable } from "@threadline/bench-kit";
 import { SessionManager } from "@threadline/session-core";
 import { sessionConfig, ThreadlineCallbackHandler } from "../src/index.js";
 
@@ -98,21 +100,6 @@ async function measure(runnable: Runnable<string, unknown>): Promise<Map<string,
     }
   }
   return new Map([...samples].map(([name, values]) => [name, median(values)]));
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
-
-function printTable(headers: string[], rows: string[][]): void {
-  const widths = headers.map((header, column) =>
-    Math.max(header.length, ...rows.map((row) => (row[column] ?? "").length)),
-  );
-  const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(" | ")} |`;
-  console.log(line(headers));
-  console.log(`|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`);
-  for (const row of rows) console.log(line(row));
 }
 
 async function main(): Promise<void> {

@@ -6,6 +6,7 @@
 // jumps past the timeout every 4 rounds of users), so memory histories stay as short as real ones.
 // A reference row gives the SDK's own in-process `MemorySession` the same conversations.
 // Imports the BUILT packages (tsx's keepNames would distort the library's closures).
+
 import {
   Agent,
   type AgentInputItem,
@@ -18,6 +19,7 @@ import {
   Usage,
 } from "@openai/agents";
 import { assistantMessage } from "@openai/agents/testing";
+import { printTable } from "@threadline/bench-kit";
 import { SessionHooks, SessionMemory } from "@threadline/openai-agents";
 import { SessionManager } from "@threadline/session-core";
 import { createFakeClock } from "@threadline/session-core/fake-clock";
@@ -132,16 +134,6 @@ async function measure(): Promise<Map<string, number>> {
   }
   // The best round of each variant: on a shared machine it is the one least disturbed by others.
   return new Map(all.map((variant, index) => [variant.name, Math.min(...(samples[index] ?? []))]));
-}
-
-function printTable(headers: string[], rows: string[][]): void {
-  const widths = headers.map((header, column) =>
-    Math.max(header.length, ...rows.map((row) => (row[column] ?? "").length)),
-  );
-  const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(" | ")} |`;
-  console.log(line(headers));
-  console.log(`|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`);
-  for (const row of rows) console.log(line(row));
 }
 
 /**

@@ -6,9 +6,11 @@
 //   datetime-formatted ids), the peer we replace.
 // Imports the built package, not src: tsx compiles with keepNames, which wraps every closure
 // the library creates per call and would make it look several times slower than it is.
+
+import { printTable } from "@threadline/bench-kit";
 import { memoryStore, SessionManager } from "@threadline/session-core";
 import { createFakeClock, GUIDE_EPOCH } from "@threadline/session-core/fake-clock";
-import { formatRate, gc, opsPerSecond, printTable } from "./measure.js";
+import { formatRate, gc, opsPerSecond } from "./measure.js";
 
 const USERS = 10_000;
 const CREATIONS_PER_STORE = 100_000;

@@ -2,7 +2,9 @@
 // Bundles bench/worker.ts, runs it in workerd through Miniflare (KV and Durable Objects
 // fully local) and prints, per store, KV or Durable Object storage reads and writes per
 // resolve, with writes as a ratio to the naive KV store measured in the same run.
+
 import { fileURLToPath } from "node:url";
+import { printTable } from "@threadline/bench-kit";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import type { BenchRow } from "./worker.js";
@@ -67,16 +69,6 @@ function print(result: { conversations: number; messages: number; rows: BenchRow
     ],
     rows,
   );
-}
-
-function printTable(header: string[], rows: string[][]): void {
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => (row[column] ?? "").length)),
-  );
-  const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(" | ")} |`;
-  console.log(line(header));
-  console.log(`|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`);
-  for (const row of rows) console.log(line(row));
   console.log();
 }
 

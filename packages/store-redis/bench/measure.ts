@@ -46,17 +46,6 @@ async function drive(
   return { count: iteration, elapsedMs: performance.now() - started };
 }
 
-/** Prints rows as an aligned Markdown table (ready to paste into the README). */
-export function printTable(headers: string[], rows: string[][]): void {
-  const widths = headers.map((header, column) =>
-    Math.max(header.length, ...rows.map((row) => (row[column] ?? "").length)),
-  );
-  const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(" | ")} |`;
-  console.log(line(headers));
-  console.log(`|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`);
-  for (const row of rows) console.log(line(row));
-}
-
 export function formatRate(perSecond: number): string {
   return perSecond >= 1e6 ? `${(perSecond / 1e6).toFixed(2)} M/s` : `${(perSecond / 1e3).toFixed(1)} k/s`;
 }

@@ -8,6 +8,8 @@
 // Each at concurrency 1 and 64, hits on 10,000 existing users; ratios are to GET at the same
 // concurrency. Then INFO commandstats shows how many commands one resolve costs on the server.
 // Imports the built packages by name: tsx's keepNames would otherwise slow every closure.
+
+import { printTable } from "@threadline/bench-kit";
 import {
   type ResolvedSession,
   type ResolveRequest,
@@ -19,7 +21,7 @@ import { redisStore } from "@threadline/store-redis";
 import { Redis } from "ioredis";
 import { createClient } from "redis";
 import { startRedisServer } from "../src/testing/redis-server.js";
-import { formatMs, formatRate, type Measurement, measure, printTable } from "./measure.js";
+import { formatMs, formatRate, type Measurement, measure } from "./measure.js";
 
 const USERS = 10_000;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
