@@ -1,10 +1,10 @@
 // 50 concurrent runs for 10 users on ONE Runner: the origin kept per-run state on the hooks
 // object, so concurrent users mixed. Here every run's session and record must be its own user's.
-import { Runner, setTracingDisabled } from "@openai/agents";
-import { createFakeClock } from "@threadline/session-core/testing";
+import { setTracingDisabled } from "@openai/agents";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type RunRecord, SessionHooks } from "../src/index.js";
+import type { RunRecord } from "../src/index.js";
 import { modelOf, textsOf, triageAgents } from "./support/agents.js";
+import { hooksOnRunner } from "./support/hooks.js";
 
 beforeAll(() => setTracingDisabled(true));
 
@@ -22,23 +22,6 @@ function userIn(text: string): string | undefined {
 /** The users a list of texts mentions (handoff results and the like mention none). */
 function usersIn(texts: string[]): Set<string> {
   return new Set(texts.map(userIn).filter((user) => user !== undefined));
-}
-
-function setup() {
-  const clock = createFakeClock();
-  const records: RunRecord[] = [];
-  const errors: unknown[] = [];
-  const hooks = new SessionHooks({
-    namespace: "support",
-    now: clock.now,
-    onRecord: (record) => {
-      records.push(record);
-    },
-    onError: (error) => errors.push(error),
-  });
-  const runner = new Runner();
-  hooks.attach(runner);
-  return { hooks, records, errors, runner };
 }
 
 function expectRecordsOfTheirOwnUsers(records: RunRecord[]) {
@@ -61,7 +44,7 @@ function expectRecordsOfTheirOwnUsers(records: RunRecord[]) {
 
 describe("50 concurrent runs for 10 users on one Runner", () => {
   it("hooks only, user id in the run context", async () => {
-    const { hooks, records, errors, runner } = setup();
+    const { hooks, records, errors, runner } = hooksOnRunner();
     const { triage, billing } = triageAgents();
     const results = await Promise.all(
       RUNS.map(({ user, message }) => runner.run(triage, message, { context: { userId: user } })),
@@ -83,7 +66,7 @@ describe("50 concurrent runs for 10 users on one Runner", () => {
   });
 
   it("run wrapper with memory: sessions, records and memories stay with their users", async () => {
-    const { hooks, records, errors } = setup();
+    const { hooks, records, errors } = hooksOnRunner();
     const { triage } = triageAgents();
     const results = await Promise.all(RUNS.map(({ user, message }) => hooks.run(triage, message, { userId: user })));
     await hooks.flush();

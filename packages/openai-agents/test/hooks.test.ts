@@ -3,31 +3,14 @@ import { createFakeClock } from "@threadline/session-core/testing";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { type RunRecord, SessionHooks } from "../src/index.js";
 import { echoAgent, triageAgents, USAGE_PER_CALL } from "./support/agents.js";
+import { hooksOnRunner } from "./support/hooks.js";
 
 beforeAll(() => setTracingDisabled(true));
 afterEach(() => vi.restoreAllMocks());
 
-function setup(options: ConstructorParameters<typeof SessionHooks>[0] = {}) {
-  const clock = createFakeClock();
-  const records: RunRecord[] = [];
-  const errors: unknown[] = [];
-  const hooks = new SessionHooks({
-    namespace: "support",
-    now: clock.now,
-    onRecord: (record) => {
-      records.push(record);
-    },
-    onError: (error) => errors.push(error),
-    ...options,
-  });
-  const runner = new Runner();
-  hooks.attach(runner);
-  return { clock, records, errors, hooks, runner };
-}
-
 describe("sessions per run", () => {
   it("puts a run in the session of context.userId and renews it within the timeout", async () => {
-    const { clock, hooks, runner } = setup();
+    const { clock, hooks, runner } = hooksOnRunner();
     const agent = echoAgent();
     const first = await runner.run(agent, "Hello", { context: { userId: "user-123" } });
     expect((await hooks.sessionOf(first))?.sessionId).toBe("support-user-123-20250107-120000");
@@ -40,7 +23,7 @@ describe("sessions per run", () => {
   });
 
   it("rolls over after the inactivity timeout (injected clock)", async () => {
-    const { clock, hooks, runner } = setup({ inactivityTimeout: 60 });
+    const { clock, hooks, runner } = hooksOnRunner({ inactivityTimeout: 60 });
     const agent = echoAgent();
     const context = { userId: "user-quick" };
     await runner.run(agent, "Quick question", { context });
@@ -56,7 +39,7 @@ describe("sessions per run", () => {
   });
 
   it("uses setUserId() when the context names no user, and the context's user wins over it", async () => {
-    const { hooks, runner } = setup();
+    const { hooks, runner } = hooksOnRunner();
     const agent = echoAgent();
     hooks.setUserId("customer-456");
     const fromSetter = await runner.run(agent, "Hi");
@@ -67,7 +50,7 @@ describe("sessions per run", () => {
 
   it('falls back to "anonymous" with a single warning', async () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
-    const { hooks, runner } = setup();
+    const { hooks, runner } = hooksOnRunner();
     const agent = echoAgent();
     const first = await runner.run(agent, "Hello");
     const second = await runner.run(agent, "How are you?");
@@ -78,7 +61,7 @@ describe("sessions per run", () => {
   });
 
   it("closeSession through the hooks (and the seed's hooks.sessionManager.closeSession) starts a new session", async () => {
-    const { hooks, runner } = setup();
+    const { hooks, runner } = hooksOnRunner();
     const agent = echoAgent();
     const context = { userId: "user-123" };
     await runner.run(agent, "Hello", { context });
@@ -92,7 +75,7 @@ describe("sessions per run", () => {
   });
 
   it("forceNew through the run wrapper starts a new session", async () => {
-    const { hooks } = setup();
+    const { hooks } = hooksOnRunner();
     const agent = echoAgent();
     const first = await hooks.run(agent, "Hello", { userId: "user-123" });
     const second = await hooks.run(agent, "Start over", { userId: "user-123", forceNew: true });
@@ -102,7 +85,7 @@ describe("sessions per run", () => {
   });
 
   it("lets a tool read its run's session during the run", async () => {
-    const { hooks, runner } = setup();
+    const { hooks, runner } = hooksOnRunner();
     const { triage } = triageAgents();
     let seenInTool: string | undefined;
     runner.on("agent_tool_start", (runContext) => {
@@ -130,7 +113,7 @@ describe("sessions per run", () => {
 
 describe("records", () => {
   it("records agents, handoffs, tool calls with results, input, output and usage", async () => {
-    const { hooks, records, runner } = setup();
+    const { hooks, records, runner } = hooksOnRunner();
     const { triage } = triageAgents();
     const result = await runner.run(triage, "I was charged twice", { context: { userId: "ana" } });
     await hooks.flush();
@@ -216,7 +199,7 @@ describe("attaching", () => {
   });
 
   it("counts every event once when attached to both the Runner and the agent", async () => {
-    const { hooks, records, runner } = setup();
+    const { hooks, records, runner } = hooksOnRunner();
     const { triage } = triageAgents();
     hooks.attach(triage).attach(runner).attach(runner);
     await runner.run(triage, "Refund please", { context: { userId: "carla" } });
@@ -228,7 +211,7 @@ describe("attaching", () => {
   });
 
   it("detach stops the records", async () => {
-    const { hooks, records, runner } = setup();
+    const { hooks, records, runner } = hooksOnRunner();
     hooks.detach(runner);
     await runner.run(echoAgent(), "Hello", { context: { userId: "u" } });
     await hooks.flush();
@@ -238,7 +221,7 @@ describe("attaching", () => {
 
 describe("the run wrapper's user", () => {
   it("takes context.userId when no userId is given, and userId wins over it", async () => {
-    const { hooks } = setup();
+    const { hooks } = hooksOnRunner();
     const agent = echoAgent();
     const context = { userId: "from-context", plan: "pro" };
     const fromContext = await hooks.run(agent, "Hi", { context });
@@ -251,7 +234,7 @@ describe("the run wrapper's user", () => {
 
 describe("robustness", () => {
   it("a listener that fails reports to onError instead of throwing into the emitter", async () => {
-    const { errors, runner } = setup();
+    const { errors, runner } = hooksOnRunner();
     // A malformed event: the SDK never sends a null context, but nothing a listener meets may escape it.
     expect(() => runner.emit("agent_start", null as never, null as never)).not.toThrow();
     expect(errors).toHaveLength(1);
