@@ -25,7 +25,7 @@ async function post(
     method: "POST",
     headers: { authorization: `Bearer ${await tokenFor(user)}`, "content-type": "application/json", ...headers },
     body: JSON.stringify(body),
-  } as never);
+  });
 }
 
 async function say(user: string, message: string): Promise<ChatResponse> {
@@ -77,13 +77,13 @@ describe("edge chat on a Durable Object", () => {
   });
 
   it("refuses requests without a valid token", async () => {
-    const anonymous = await worker.fetch("https://edge.example/chat/messages", { method: "POST", body: "{}" } as never);
+    const anonymous = await worker.fetch("https://edge.example/chat/messages", { method: "POST", body: "{}" });
     expect(anonymous.status).toBe(401);
     const forged = await worker.fetch("https://edge.example/chat/messages", {
       method: "POST",
       headers: { authorization: `Bearer ${await tokenFor("alice", "wrong-secret")}` },
       body: "{}",
-    } as never);
+    });
     expect(forged.status).toBe(401);
   });
 
