@@ -19,12 +19,11 @@ export interface ManagerSlot {
 export function managerSource<E extends Env>(
   options: ThreadlineSessionOptions<E>,
   cleanupIntervalMs: number,
-  clock: () => number,
 ): (c: Context<E>) => ManagerSlot {
   const newSlot = (manager: SessionManager): ManagerSlot => ({
     manager,
     nextCleanupAt: cleanupDue(manager.store, cleanupIntervalMs)
-      ? clock() + cleanupIntervalMs
+      ? manager.now() + cleanupIntervalMs
       : Number.POSITIVE_INFINITY,
   });
 

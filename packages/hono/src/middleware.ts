@@ -59,10 +59,9 @@ export function threadlineSession<E extends Env = Env>(options: ThreadlineSessio
     throw optionError(`onStoreError must be "fail" or "continue", got ${String(onStoreError)}.`);
   }
   const header = responseHeaderName(options.responseHeader);
-  const clock = options.now ?? Date.now;
   const cleanupIntervalMs = secondsToMs(options.cleanupInterval ?? 60, "cleanupInterval");
   const report = options.onError ?? defaultReport;
-  const managerFor = managerSource(options, cleanupIntervalMs, clock);
+  const managerFor = managerSource(options, cleanupIntervalMs);
 
   const reportSafely = (error: SessionError, c: Context<E>): void => {
     try {
@@ -72,8 +71,8 @@ export function threadlineSession<E extends Env = Env>(options: ThreadlineSessio
     }
   };
 
-  const cleanUpIfDue = (slot: ManagerSlot, c: Context<E>): void => {
-    const now = clock();
+  // `now` is the time the manager just resolved the session at, so the hot path reads no second clock.
+  const cleanUpIfDue = (slot: ManagerSlot, c: Context<E>, now: number): void => {
     if (now < slot.nextCleanupAt) return;
     // Move the deadline first so concurrent requests start one cleanup, not one each.
     slot.nextCleanupAt = now + cleanupIntervalMs;
@@ -112,7 +111,7 @@ export function threadlineSession<E extends Env = Env>(options: ThreadlineSessio
       return next();
     }
     c.set("session", session);
-    if (slot.nextCleanupAt !== Number.POSITIVE_INFINITY) cleanUpIfDue(slot, c);
+    if (slot.nextCleanupAt !== Number.POSITIVE_INFINITY) cleanUpIfDue(slot, c, session.lastActivityAt);
     await next();
     if (header !== undefined) c.header(header, session.sessionId);
     return undefined;
