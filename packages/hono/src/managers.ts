@@ -80,7 +80,7 @@ function storeFor<E extends Env>(build: StoreFactory<E>, c: Context<E>): Session
 }
 
 function cleanupDue(store: SessionStore, cleanupIntervalMs: number): boolean {
-  return cleanupIntervalMs > 0 && typeof store.sweep === "function" && !store.capabilities.selfExpiring;
+  return cleanupIntervalMs > 0 && typeof store.sweep === "function";
 }
 
 function assertNoManagerOptions<E extends Env>(options: ThreadlineSessionOptions<E>): void {

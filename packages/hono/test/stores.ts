@@ -38,9 +38,9 @@ export function switchableStore(): SwitchableStore {
       check();
       return inner.get(request);
     },
-    async delete(request) {
+    async close(request) {
       check();
-      return inner.delete(request);
+      return inner.close(request);
     },
     async sweep(now) {
       check();

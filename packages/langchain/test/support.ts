@@ -37,8 +37,8 @@ export function switchableStore(inner: SessionStore = memoryStore()): Switchable
     async get(request) {
       return state.down ? fail() : inner.get(request);
     },
-    async delete(request) {
-      return state.down ? fail() : inner.delete(request);
+    async close(request) {
+      return state.down ? fail() : inner.close(request);
     },
     items:
       innerItems === undefined

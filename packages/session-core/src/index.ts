@@ -10,7 +10,7 @@ export {
   type SessionManagerOptions,
 } from "./session-manager.js";
 export type {
-  DeleteRequest,
+  CloseRequest,
   ItemsRequest,
   KeyAtTimeRequest,
   ListPage,

@@ -2,7 +2,7 @@ import { SessionError } from "./errors.js";
 import { encodeItems } from "./items.js";
 import { distinctSessionId } from "./session-id.js";
 import type {
-  DeleteRequest,
+  CloseRequest,
   ItemsRequest,
   KeyAtTimeRequest,
   ListPage,
@@ -38,7 +38,7 @@ export interface MemoryStore extends SessionStore {
   resolve(request: ResolveRequest): ResolvedSession;
   touch(request: TouchRequest): SessionRecord | null;
   get(request: KeyAtTimeRequest): SessionRecord | null;
-  delete(request: DeleteRequest): boolean;
+  close(request: CloseRequest): boolean;
   readonly items: SessionItemStore;
   sweep(now: number): Promise<number>;
   list(request: ListRequest): Promise<ListPage>;
@@ -226,7 +226,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const store: MemoryStore = {
     specificationVersion: "v1",
     name: source,
-    capabilities: { atomic: true, exactRenewal: true, selfExpiring: false },
+    capabilities: { atomic: true, exactRenewal: true },
     items,
 
     get size() {
@@ -291,7 +291,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return entry ? toRecord(entry) : null;
     },
 
-    delete(request: DeleteRequest): boolean {
+    close(request: CloseRequest): boolean {
       const entry = liveEntry(request);
       if (entry === undefined) return false;
       if (request.sessionId !== undefined && entry.sessionId !== request.sessionId) return false;

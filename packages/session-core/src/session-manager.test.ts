@@ -167,11 +167,11 @@ describe("store failures", () => {
     return {
       specificationVersion: "v1",
       name: "broken",
-      capabilities: { atomic: true, exactRenewal: true, selfExpiring: false },
+      capabilities: { atomic: true, exactRenewal: true },
       resolve: fail,
       touch: fail,
       get: fail,
-      delete: fail,
+      close: fail,
       sweep: fail,
     };
   }

@@ -146,7 +146,7 @@ export class SessionManager {
       });
     }
     return this.#guard(() =>
-      this.store.delete({
+      this.store.close({
         namespace: ns,
         userId,
         now: this.#clock(),

@@ -65,8 +65,8 @@ export interface KeyAtTimeRequest extends SessionKey {
   now: number;
 }
 
-/** Input of {@link SessionStore.delete}. */
-export interface DeleteRequest extends KeyAtTimeRequest {
+/** Input of {@link SessionStore.close}. */
+export interface CloseRequest extends KeyAtTimeRequest {
   /**
    * End the live session only if it is this one. A request that holds an old session must not
    * end the newer one a concurrent request created; without it, whatever session is live ends.
@@ -126,7 +126,7 @@ export interface SessionItemStore {
 /** What a store promises beyond the required surface. The conformance suite skips by these flags. */
 export interface StoreCapabilities {
   /**
-   * `resolve`, `touch` and `delete` are atomic per key across every process sharing the
+   * `resolve`, `touch` and `close` are atomic per key across every process sharing the
    * store: N concurrent first resolves for one key yield one session.
    */
   atomic: boolean;
@@ -135,8 +135,6 @@ export interface StoreCapabilities {
    * KV), in which case `lastActivityAt` and `expiresAt` may lag by up to the throttle period.
    */
   exactRenewal: boolean;
-  /** Expired sessions vanish by themselves (native TTL); `sweep` is absent or a no-op. */
-  selfExpiring: boolean;
 }
 
 /**
@@ -179,11 +177,12 @@ export interface SessionStore {
    * session would have expired, so the next session's id differs. Atomic when
    * `capabilities.atomic`: the id check and the end are one step.
    */
-  delete(request: DeleteRequest): MaybePromise<boolean>;
+  close(request: CloseRequest): MaybePromise<boolean>;
 
   /**
    * Removes expired sessions and returns how many it removed. Costs in proportion to what
-   * expired. Optional: stores with native expiry omit it.
+   * expired. Present exactly when the store has no native expiry: a store without `sweep`
+   * expires sessions by itself (Redis, KV, Durable Object alarms).
    */
   sweep?(now: number): MaybePromise<number>;
 

@@ -1,5 +1,5 @@
 import {
-  type DeleteRequest,
+  type CloseRequest,
   encodeItems,
   type ItemsRequest,
   type KeyAtTimeRequest,
@@ -33,7 +33,7 @@ export interface DurableObjectStore extends SessionStore {
   resolve(request: ResolveRequest): Promise<ResolvedSession>;
   touch(request: TouchRequest): Promise<SessionRecord | null>;
   get(request: KeyAtTimeRequest): Promise<SessionRecord | null>;
-  delete(request: DeleteRequest): Promise<boolean>;
+  close(request: CloseRequest): Promise<boolean>;
   readonly items: SessionItemStore;
 }
 
@@ -115,7 +115,7 @@ export function durableObjectStore(options: DurableObjectStoreOptions): DurableO
   return {
     specificationVersion: "v1",
     name: source,
-    capabilities: { atomic: true, exactRenewal: true, selfExpiring: true },
+    capabilities: { atomic: true, exactRenewal: true },
     items,
 
     async resolve(request: ResolveRequest): Promise<ResolvedSession> {
@@ -139,8 +139,8 @@ export function durableObjectStore(options: DurableObjectStoreOptions): DurableO
       return (await call(request, { op: "get", now: request.now })) as SessionRecord | null;
     },
 
-    async delete(request: DeleteRequest): Promise<boolean> {
-      return (await call(request, { op: "delete", now: request.now, sessionId: request.sessionId ?? null })) as boolean;
+    async close(request: CloseRequest): Promise<boolean> {
+      return (await call(request, { op: "close", now: request.now, sessionId: request.sessionId ?? null })) as boolean;
     },
   } satisfies DurableObjectStore;
 }

@@ -1,5 +1,5 @@
 import {
-  type DeleteRequest,
+  type CloseRequest,
   type KeyAtTimeRequest,
   type ListPage,
   type ListRequest,
@@ -66,7 +66,7 @@ export interface KVStore extends SessionStore {
   resolve(request: ResolveRequest): Promise<ResolvedSession>;
   touch(request: TouchRequest): Promise<SessionRecord | null>;
   get(request: KeyAtTimeRequest): Promise<SessionRecord | null>;
-  delete(request: DeleteRequest): Promise<boolean>;
+  close(request: CloseRequest): Promise<boolean>;
   list(request: ListRequest): Promise<ListPage>;
   /** The renewal throttle in seconds (see {@link KVStoreOptions.renewAfter}). */
   readonly renewAfter: number;
@@ -173,7 +173,7 @@ export function kvStore(options: KVStoreOptions): KVStore {
   return {
     specificationVersion: "v1",
     name: source,
-    capabilities: { atomic: false, exactRenewal: renewAfter === 0, selfExpiring: true },
+    capabilities: { atomic: false, exactRenewal: renewAfter === 0 },
     renewAfter,
 
     async resolve(request: ResolveRequest): Promise<ResolvedSession> {
@@ -202,7 +202,7 @@ export function kvStore(options: KVStoreOptions): KVStore {
       return isLive(stored, request.now) ? toRecord(stored) : null;
     },
 
-    async delete(request: DeleteRequest): Promise<boolean> {
+    async close(request: CloseRequest): Promise<boolean> {
       const key = await keyOf(request);
       const stored = await read(key);
       if (!isLive(stored, request.now)) return false;

@@ -19,7 +19,7 @@ export type ObjectRequest =
   | { op: "touch"; now: number; timeoutMs: number }
   | { op: "get"; now: number }
   /** `sessionId` null: end whatever session is live. */
-  | { op: "delete"; now: number; sessionId: string | null }
+  | { op: "close"; now: number; sessionId: string | null }
   | { op: "append"; sessionId: string; now: number; items: string[] }
   | { op: "list"; sessionId: string; now: number; limit: number | null }
   | { op: "pop"; sessionId: string; now: number }
@@ -48,7 +48,7 @@ export function isObjectRequest(value: unknown): value is ObjectRequest {
       return typeof request.timeoutMs === "number";
     case "get":
       return true;
-    case "delete":
+    case "close":
       return request.sessionId === null || typeof request.sessionId === "string";
     case "append":
       return (

@@ -104,8 +104,8 @@ export class ThreadlineSessionObject {
         return this.#touch(request.now, request.timeoutMs);
       case "get":
         return Promise.resolve(isLive(this.#session, request.now) ? toRecord(this.#session) : null);
-      case "delete":
-        return this.#delete(request.now, request.sessionId);
+      case "close":
+        return this.#close(request.now, request.sessionId);
       case "append":
         return this.#append(request.sessionId, request.now, request.items);
       case "list":
@@ -144,7 +144,7 @@ export class ThreadlineSessionObject {
     return toRecord(next);
   }
 
-  async #delete(now: number, onlySessionId: string | null): Promise<boolean> {
+  async #close(now: number, onlySessionId: string | null): Promise<boolean> {
     const current = this.#session;
     if (!isLive(current, now)) return false;
     if (onlySessionId !== null && current.sessionId !== onlySessionId) return false;

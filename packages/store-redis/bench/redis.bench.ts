@@ -51,7 +51,7 @@ function twoRoundTripStore(client: BenchClient): SessionStore {
   return {
     specificationVersion: "v1",
     name: "two-round-trip",
-    capabilities: { atomic: false, exactRenewal: true, selfExpiring: true },
+    capabilities: { atomic: false, exactRenewal: true },
     async resolve(request: ResolveRequest): Promise<ResolvedSession> {
       const stored = await client.get(key(request));
       let record = typeof stored === "string" ? (JSON.parse(stored) as SessionRecord) : undefined;
@@ -67,7 +67,7 @@ function twoRoundTripStore(client: BenchClient): SessionStore {
     },
     touch: () => null,
     get: () => null,
-    delete: () => false,
+    close: () => false,
   };
 }
 

@@ -1,5 +1,5 @@
 import {
-  type DeleteRequest,
+  type CloseRequest,
   type KeyAtTimeRequest,
   type ListPage,
   type ListRequest,
@@ -64,7 +64,7 @@ export interface RedisStore extends SessionStore {
   /** The live session without renewing it (one read-only script call). */
   get(request: KeyAtTimeRequest): Promise<SessionRecord | null>;
   /** Ends the live session as one EVALSHA, atomic, keeping a tombstone (no items) until the key's TTL. */
-  delete(request: DeleteRequest): Promise<boolean>;
+  close(request: CloseRequest): Promise<boolean>;
   /** Live sessions by SCAN (never KEYS), every master on a cluster; at most `limit` (default 100) per page. */
   list(request: ListRequest): Promise<ListPage>;
   /** Conversation items in a list beside the session, same Cluster slot, gone with the session. */
@@ -125,7 +125,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   return {
     specificationVersion: "v1",
     name: source,
-    capabilities: { atomic: true, exactRenewal: true, selfExpiring: true },
+    capabilities: { atomic: true, exactRenewal: true },
     clientKind: transport.kind,
     clock,
     items: redisItemStore(run, keyPrefix, nowArgument),
@@ -162,12 +162,12 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       return readRecord(await run(scripts.get, [keys.session], [nowArgument(request.now)]), request, "get");
     },
 
-    async delete(request) {
+    async close(request) {
       const keys = pairKeys(keyPrefix, request.namespace, request.userId);
       const onlySessionId = request.sessionId ?? ""; // "" ends whatever session is live
       return readFlag(
-        await run(scripts.end, [keys.session, keys.items], [nowArgument(request.now), onlySessionId]),
-        "delete",
+        await run(scripts.close, [keys.session, keys.items], [nowArgument(request.now), onlySessionId]),
+        "close",
       );
     },
 

@@ -87,7 +87,7 @@ return record
 `;
 
 /** KEYS: session, items. ARGV: now, sessionId ("" = any). Returns 1 when a live session was ended, else 0. The record stays as a tombstone until its TTL. */
-const end = `${clock}
+const close = `${clock}
 local record = redis.call('HMGET', KEYS[1], 'id', 'last', 'timeout', 'items')
 if not record[1] or nowMs >= tonumber(record[2]) + tonumber(record[3]) then return 0 end
 if ARGV[2] ~= '' and record[1] ~= ARGV[2] then return 0 end
@@ -158,7 +158,7 @@ export const scripts: {
   readonly resolve: Script;
   readonly touch: Script;
   readonly get: Script;
-  readonly end: Script;
+  readonly close: Script;
   readonly appendItems: Script;
   readonly listItems: Script;
   readonly popItem: Script;
@@ -167,7 +167,7 @@ export const scripts: {
   resolve: script("resolve", resolve),
   touch: script("touch", touch),
   get: script("get", get),
-  end: script("delete", end),
+  close: script("close", close),
   appendItems: script("items.append", appendItems),
   listItems: script("items.list", listItems),
   popItem: script("items.pop", popItem),

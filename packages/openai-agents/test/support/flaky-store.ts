@@ -19,7 +19,7 @@ export function flakyStore(): { store: SessionStore; setDown(down: boolean): voi
     resolve: (request) => guard(() => inner.resolve(request)),
     touch: (request) => guard(() => inner.touch(request)),
     get: (request) => guard(() => inner.get(request)),
-    delete: (request) => guard(() => inner.delete(request)),
+    close: (request) => guard(() => inner.close(request)),
     items: {
       append: (request, items) => guard(() => inner.items.append(request, items)),
       list: (request, limit) => guard(() => inner.items.list(request, limit)),

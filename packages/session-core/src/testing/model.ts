@@ -152,7 +152,7 @@ async function runOperations(store: SessionStore, operations: Operation[]): Prom
         clock.advance(step.seconds);
         break;
       case "sweep": {
-        if (store.sweep === undefined || store.capabilities.selfExpiring) break;
+        if (store.sweep === undefined) break;
         let expired = 0;
         for (const [user, session] of model) {
           if (session.expiresAt > now) continue;
