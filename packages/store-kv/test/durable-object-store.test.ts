@@ -146,6 +146,6 @@ describe("failures and options", () => {
     expect(durableObjectStore({ namespace: env.SESSION_OBJECTS }).capabilities).toEqual({
       atomic: true,
       exactRenewal: true,
-      });
+    });
   });
 });

@@ -241,7 +241,7 @@ describe("options", () => {
     expect(kvStore({ binding: env.SESSIONS }).capabilities).toEqual({
       atomic: false,
       exactRenewal: false,
-      });
+    });
     expect(kvStore({ binding: env.SESSIONS, renewAfter: 0 }).capabilities.exactRenewal).toBe(true);
   });
 });
