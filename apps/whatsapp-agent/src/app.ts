@@ -28,22 +28,39 @@ export interface WhatsAppAppOptions {
   onError?: (error: unknown, message: IncomingMessage) => void;
 }
 
-/** One delivered message, as the webhook reports it back (WhatsApp ignores the body; tests and the simulator read it). */
+/**
+ * One delivered message, as the webhook reports it back (WhatsApp ignores the body; tests and
+ * the simulator read it). Only `answered` and `duplicate` are final; any other status makes the
+ * whole delivery answer 503 so that WhatsApp redelivers it, and the redelivery skips what was
+ * already answered.
+ * - `failed`: processing threw; the message was released and will be processed again.
+ * - `in-progress`: another request (another instance, or a retry that overtook it) holds the
+ *   message right now; it is not processed twice.
+ * - `deferred`: an earlier message of the same sender in this delivery did not finish, so this
+ *   one waits for the redelivery to keep the sender's messages in order.
+ */
 export interface DeliveryResult {
   messageId: string;
   from: string;
-  status: "answered" | "duplicate" | "failed";
+  status: "answered" | "duplicate" | "failed" | "in-progress" | "deferred";
   sessionId?: string;
 }
 
 /**
  * The WhatsApp Cloud API webhook: `GET /webhook` answers the verification handshake,
  * `POST /webhook` checks the signature, then hands each new text message to the agent in the
- * sender's session. Bad signatures get 401 and nothing is processed.
+ * sender's session. Bad signatures get 401 and nothing is processed. One sender's messages are
+ * processed one after another, in delivery order (also across concurrent requests to this
+ * instance); different senders run in parallel.
  */
 export function createWhatsAppApp(options: WhatsAppAppOptions): Hono {
+  // An empty key makes Web Crypto throw on every request (a 500 per delivery); refuse it here.
+  if (typeof options.appSecret !== "string" || options.appSecret.length === 0) {
+    throw new Error("[whatsapp-agent] appSecret is required: the WhatsApp app secret that signs every delivery");
+  }
   const deduplicator = options.deduplicator ?? memoryDeduplicator();
   const onError = options.onError ?? ((error: unknown) => console.error("[whatsapp-agent]", error));
+  const senders = new SenderQueues();
   const app = new Hono();
 
   app.get("/webhook", (c) => {
@@ -72,23 +89,74 @@ export function createWhatsAppApp(options: WhatsAppAppOptions): Hono {
         const reason = error instanceof PayloadError ? error.message : "body is not JSON";
         return c.json({ error: `malformed notification: ${reason}` }, 400);
       }
-      const results = await Promise.all(messages.map((message) => handle(message)));
-      return c.json({ results });
+      const bySender = new Map<string, IncomingMessage[]>(); // Map.groupBy needs Node 21
+      for (const message of messages) bySender.set(message.from, [...(bySender.get(message.from) ?? []), message]);
+      const handled = await Promise.all(
+        Array.from(bySender, ([from, own]) => senders.run(from, () => handleInOrder(own))),
+      );
+      const byId = new Map(handled.flat().map((result) => [result.messageId, result]));
+      const results = messages.map((message) => byId.get(message.id) as DeliveryResult);
+      const final = results.every((result) => result.status === "answered" || result.status === "duplicate");
+      // 503, not 200, whenever a message is not done: WhatsApp then redelivers the notification.
+      return c.json({ results }, final ? 200 : 503);
     },
   );
 
+  /** One sender's messages, oldest first; the first one that does not finish defers the rest. */
+  async function handleInOrder(messages: IncomingMessage[]): Promise<DeliveryResult[]> {
+    const results: DeliveryResult[] = [];
+    let blocked = false;
+    for (const message of messages) {
+      const result: DeliveryResult = blocked
+        ? { messageId: message.id, from: message.from, status: "deferred" as const }
+        : await handle(message);
+      blocked ||= result.status !== "answered" && result.status !== "duplicate";
+      results.push(result);
+    }
+    return results;
+  }
+
   async function handle(message: IncomingMessage): Promise<DeliveryResult> {
     const base = { messageId: message.id, from: message.from };
+    let claimed = false;
     try {
-      if (!(await deduplicator.firstDelivery(message.id))) return { ...base, status: "duplicate" };
+      const claim = await deduplicator.claim(message.id);
+      if (claim === "done") return { ...base, status: "duplicate" };
+      if (claim === "in-progress") return { ...base, status: "in-progress" };
+      claimed = true;
       const reply = await options.respond(message);
       await options.send(message.from, reply.text);
+      await deduplicator.complete(message.id);
       return { ...base, status: "answered", sessionId: reply.sessionId };
     } catch (error) {
       onError(error, message);
+      if (claimed)
+        await deduplicator.release(message.id).catch((releaseError: unknown) => onError(releaseError, message));
       return { ...base, status: "failed" };
     }
   }
 
   return app;
+}
+
+/**
+ * Runs tasks one at a time per key, in the order they were queued; different keys run in
+ * parallel. A key's entry is removed when its last task settles, so idle senders cost nothing.
+ */
+class SenderQueues {
+  readonly #tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.#tails.get(key) ?? Promise.resolve();
+    const result = previous.then(task, task);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#tails.set(key, tail);
+    void tail.then(() => {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    });
+    return result;
+  }
 }

@@ -6,25 +6,33 @@ import { memoryDeduplicator, redisDeduplicator } from "./deduplicator.js";
 
 /**
  * The app as configured by the environment:
- * - `WHATSAPP_VERIFY_TOKEN`, `WHATSAPP_APP_SECRET`: the webhook's secrets (demo values offline).
+ * - `WHATSAPP_APP_SECRET`, `WHATSAPP_VERIFY_TOKEN`: the webhook's secrets, **required**. Without
+ *   them anyone could sign deliveries with a published value and make the bot message any number.
+ * - `WHATSAPP_DEMO=1`: the offline demo instead: public demo secrets, and replies are only
+ *   printed (it refuses to start when `WHATSAPP_TOKEN` is set, so it can never send).
  * - `REDIS_URL`: sessions, memory and message dedupe in Redis, shared by every instance; memory otherwise.
  * - `OPENAI_API_KEY` (+ `OPENAI_MODEL`, default gpt-4.1-mini): a real model; offline rules otherwise.
  * - `WHATSAPP_TOKEN` + `WHATSAPP_PHONE_NUMBER_ID`: replies go out through the Graph API; printed otherwise.
+ *
+ * Throws a {@link ConfigurationError} before anything connects when the environment is unsafe.
  */
 export function appFromEnvironment(environment: NodeJS.ProcessEnv = process.env): {
   app: ReturnType<typeof createWhatsAppApp>;
   close: () => Promise<void>;
 } {
+  const secrets = webhookSecrets(environment);
   const redis = environment.REDIS_URL ? new Redis(environment.REDIS_URL, { maxRetriesPerRequest: 1 }) : undefined;
   const bot = createBot({
     ...(redis ? { store: redisStore({ client: redis }) } : {}),
     ...(environment.OPENAI_API_KEY ? { model: environment.OPENAI_MODEL ?? "gpt-4.1-mini" } : {}),
   });
   const options: WhatsAppAppOptions = {
-    verifyToken: environment.WHATSAPP_VERIFY_TOKEN ?? "demo-verify-token",
-    appSecret: environment.WHATSAPP_APP_SECRET ?? "demo-app-secret",
+    appSecret: secrets.appSecret,
+    verifyToken: secrets.verifyToken,
     respond: bot.respond,
-    send: graphApiSender(environment) ?? (async (to, text) => console.log(`  -> ${to}: ${text}`)),
+    send:
+      (secrets.demo ? undefined : graphApiSender(environment)) ??
+      (async (to, text) => console.log(`  -> ${to}: ${text}`)),
     deduplicator: redis ? redisDeduplicator(redis) : memoryDeduplicator(),
   };
   return {
@@ -34,6 +42,46 @@ export function appFromEnvironment(environment: NodeJS.ProcessEnv = process.env)
       await redis?.quit();
     },
   };
+}
+
+/** The environment cannot run the webhook safely; the message says which variable to set. */
+export class ConfigurationError extends Error {
+  override readonly name = "ConfigurationError";
+}
+
+/** The published demo values: only ever used in the explicit, send-less demo mode. */
+export const DEMO_SECRETS = { appSecret: "demo-app-secret", verifyToken: "demo-verify-token" } as const;
+
+function webhookSecrets(environment: NodeJS.ProcessEnv): { appSecret: string; verifyToken: string; demo: boolean } {
+  const demo = environment.WHATSAPP_DEMO === "1" || environment.WHATSAPP_DEMO === "true";
+  if (demo) {
+    if (environment.WHATSAPP_TOKEN) {
+      throw new ConfigurationError(
+        "[whatsapp-agent] WHATSAPP_DEMO uses public demo secrets and never sends: unset WHATSAPP_TOKEN, or unset WHATSAPP_DEMO and set WHATSAPP_APP_SECRET",
+      );
+    }
+    return {
+      appSecret: environment.WHATSAPP_APP_SECRET || DEMO_SECRETS.appSecret,
+      verifyToken: environment.WHATSAPP_VERIFY_TOKEN || DEMO_SECRETS.verifyToken,
+      demo,
+    };
+  }
+  const appSecret = environment.WHATSAPP_APP_SECRET ?? "";
+  const verifyToken = environment.WHATSAPP_VERIFY_TOKEN ?? "";
+  for (const [name, value] of [
+    ["WHATSAPP_APP_SECRET", appSecret],
+    ["WHATSAPP_VERIFY_TOKEN", verifyToken],
+  ] as const) {
+    if (value.trim() === "") {
+      throw new ConfigurationError(
+        `[whatsapp-agent] ${name} is not set: set it to your app's value (Meta dashboard), or set WHATSAPP_DEMO=1 for the offline demo, which never sends`,
+      );
+    }
+    if (value === DEMO_SECRETS.appSecret || value === DEMO_SECRETS.verifyToken) {
+      throw new ConfigurationError(`[whatsapp-agent] ${name} is the public demo value: use your app's own`);
+    }
+  }
+  return { appSecret, verifyToken, demo };
 }
 
 function graphApiSender(environment: NodeJS.ProcessEnv): WhatsAppAppOptions["send"] | undefined {

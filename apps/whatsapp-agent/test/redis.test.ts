@@ -1,7 +1,9 @@
 import { type RedisServer, startRedisServer } from "@threadline/store-redis/testing";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { DeliveryResult } from "../src/app.js";
 import { appFromEnvironment } from "../src/config.js";
+import { redisDeduplicator } from "../src/deduplicator.js";
 import { notification, signedDelivery } from "./notification.js";
 
 // With REDIS_URL, two instances of the app behind a load balancer are one bot: sessions,
@@ -17,7 +19,11 @@ afterAll(async () => {
 });
 
 it("shares sessions, memory and dedupe between instances through Redis", async () => {
-  const environment = { REDIS_URL: redis.url, WHATSAPP_APP_SECRET: "redis-test-secret" };
+  const environment = {
+    REDIS_URL: redis.url,
+    WHATSAPP_APP_SECRET: "redis-test-secret",
+    WHATSAPP_VERIFY_TOKEN: "redis-test-token",
+  };
   const instances = [appFromEnvironment(environment), appFromEnvironment(environment)];
   const [first, second] = instances.map(({ app }) => app) as [AppInstance, AppInstance];
   const deliver = async (app: AppInstance, id: string, text: string) => {
@@ -43,5 +49,20 @@ it("shares sessions, memory and dedupe between instances through Redis", async (
   } finally {
     console.log = log;
     for (const instance of instances) await instance.close();
+  }
+});
+
+it("claims, releases and completes message ids in Redis, so a failed message can be claimed again", async () => {
+  const client = new Redis(redis.url);
+  try {
+    const deduplicator = redisDeduplicator(client, { keyPrefix: `dedupe-test:${crypto.randomUUID()}:` });
+    expect(await deduplicator.claim("m")).toBe("claimed");
+    expect(await deduplicator.claim("m")).toBe("in-progress");
+    await deduplicator.release("m");
+    expect(await deduplicator.claim("m")).toBe("claimed");
+    await deduplicator.complete("m");
+    expect(await deduplicator.claim("m")).toBe("done");
+  } finally {
+    await client.quit();
   }
 });
