@@ -32,6 +32,11 @@ export interface SessionErrorOptions {
   source?: string;
   /** The underlying error, if any. */
   cause?: unknown;
+  /**
+   * Whether the same call may succeed if retried later. Default: true for `STORE_UNAVAILABLE`
+   * (the backend was down or slow), false for every other code (the input or the state is wrong).
+   */
+  retryable?: boolean;
 }
 
 /**
@@ -41,11 +46,17 @@ export interface SessionErrorOptions {
 export class SessionError extends Error {
   override readonly name = "SessionError";
   readonly code: SessionErrorCode;
+  /** Where it happened: a store (`"redis"`, `"memory"`) or an adapter (`"hono"`); absent for the core. */
+  readonly source: string | undefined;
+  /** Whether retrying the same call later can help (a store outage), or not (bad input, an ended session). */
+  readonly retryable: boolean;
 
   constructor(options: SessionErrorOptions) {
     const tag = options.source ? `[threadline] [${options.source}]` : "[threadline]";
     super(`${tag} ${options.message}`, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = options.code;
+    this.source = options.source;
+    this.retryable = options.retryable ?? options.code === "STORE_UNAVAILABLE";
     Object.defineProperty(this, brand, { value: true });
   }
 

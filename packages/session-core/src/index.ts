@@ -1,7 +1,9 @@
+export type { ErrorContext, ErrorHandler } from "./adapter-kit/error-sink.js";
+export { globalSessionId } from "./adapter-kit/global-session-id.js";
 export { SessionError, type SessionErrorCode, type SessionErrorOptions } from "./errors.js";
-export { encodeItems } from "./items.js";
 export { type MemoryStore, type MemoryStoreOptions, memoryStore } from "./memory-store.js";
-export { distinctSessionId, type SessionIdContext, type SessionIdFormat } from "./session-id.js";
+export type { HandoffRecord, RunRecord, RunUsage, ToolCallRecord } from "./run-record.js";
+export type { SessionIdContext, SessionIdFormat } from "./session-id.js";
 export {
   type CloseOptions,
   type ResolveOptions,
@@ -15,6 +17,7 @@ export type {
   KeyAtTimeRequest,
   ListPage,
   ListRequest,
+  MaybePromise,
   ResolvedSession,
   ResolveRequest,
   SessionItemStore,

@@ -14,7 +14,7 @@ import type {
   SessionStore,
   TouchRequest,
 } from "./store.js";
-import { describe } from "./validation.js";
+import { describeValue } from "./validation.js";
 
 /** Options for {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -56,6 +56,7 @@ interface Entry {
   sessionId: string;
   baseId: string;
   sequence: number;
+  createdAtHighWater: number;
   createdAt: number;
   lastActivityAt: number;
   expiresAt: number;
@@ -90,7 +91,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     throw new SessionError({
       code: "INVALID_OPTION",
       source,
-      message: `maxSessions must be at least 1, got ${describe(options.maxSessions)}.`,
+      message: `maxSessions must be at least 1, got ${describeValue(options.maxSessions)}.`,
     });
   }
   const sweepInterval = options.sweepInterval;
@@ -98,7 +99,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     throw new SessionError({
       code: "INVALID_OPTION",
       source,
-      message: `sweepInterval must be a positive number of seconds, got ${describe(sweepInterval)}.`,
+      message: `sweepInterval must be a positive number of seconds, got ${describeValue(sweepInterval)}.`,
     });
   }
 
@@ -251,6 +252,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
           sessionId: candidate,
           baseId: candidate,
           sequence: 1,
+          createdAtHighWater: now,
           createdAt: now,
           lastActivityAt: now,
           expiresAt: now,
@@ -269,7 +271,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         size++;
       } else {
         entry.sequence++;
-        entry.sessionId = distinctSessionId(candidate, entry.baseId, entry.sequence);
+        entry.sessionId = distinctSessionId(candidate, entry, entry.sequence, now);
+        entry.createdAtHighWater = Math.max(entry.createdAtHighWater, now);
         entry.baseId = candidate;
         entry.createdAt = now;
         entry.ended = false;

@@ -74,17 +74,41 @@ export function utcStamp(now: number): string {
   return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`;
 }
 
+/** What a store remembers of a key's past sessions, for {@link distinctSessionId}. */
+export interface SessionIdHistory {
+  /** The candidate the key's previous session was created from. */
+  baseId: string;
+  /**
+   * The latest creation time (ms since epoch) of any session this key has had: a high-water
+   * mark, never lowered, so a late proposal from a process whose clock lags cannot reuse an id.
+   */
+  createdAtHighWater: number;
+}
+
 /**
- * The id a store gives a new session: the candidate, unless it equals the base id of the
- * session it replaces, in which case the store's creation counter is appended so the two
- * differ. Exported for store authors; a server-side script must apply the same rule. Stores
- * shared by processes whose proposals can arrive late (skewed clocks) should compare against a
- * few recent base ids, not only the previous one; the Redis store keeps four.
+ * The id a store gives a new session: the candidate, with the store's creation counter
+ * appended (`…-120000-2`) when the candidate might repeat an earlier id of the same key. That is
+ * when it equals the previous session's base id, or when it is proposed for a second (`now`)
+ * no later than the second of the key's latest creation: ids of the default formats are made
+ * from that second, so a proposal from the same or an earlier second (a second session within
+ * one second, a process whose clock lags) could repeat one. Unsuffixed ids therefore come from
+ * strictly increasing seconds and suffixed ones carry a counter that only grows, so a key never
+ * sees an id twice while the store remembers its history. Exported for store authors; a
+ * server-side script must apply the same rule.
  *
  * @param candidate the id the manager proposed for the new session
- * @param previousBaseId the candidate the previous session of this key was created from, if the store still remembers it
- * @param sequence how many sessions this key has had, counting the new one (1 for the first)
+ * @param history what the store remembers of the key's earlier sessions; `undefined` for a key it has never seen
+ * @param sequence how many sessions this key has had, counting the new one (1 for the first); must only grow
+ * @param now the creation time of the new session (ms since epoch)
  */
-export function distinctSessionId(candidate: string, previousBaseId: string | undefined, sequence: number): string {
-  return candidate === previousBaseId ? `${candidate}-${sequence}` : candidate;
+export function distinctSessionId(
+  candidate: string,
+  history: SessionIdHistory | undefined,
+  sequence: number,
+  now: number,
+): string {
+  if (history === undefined) return candidate;
+  const repeatsPossible =
+    candidate === history.baseId || Math.floor(now / 1000) <= Math.floor(history.createdAtHighWater / 1000);
+  return repeatsPossible ? `${candidate}-${sequence}` : candidate;
 }

@@ -1,3 +1,5 @@
+import { createErrorSink, type ErrorHandler, type ErrorSink } from "./adapter-kit/error-sink.js";
+import { PendingWork } from "./adapter-kit/pending-work.js";
 import { SessionError } from "./errors.js";
 import { memoryStore } from "./memory-store.js";
 import { type SessionIdContext, type SessionIdFormat, sessionIdGenerator } from "./session-id.js";
@@ -9,7 +11,7 @@ import type {
   SessionRef,
   SessionStore,
 } from "./store.js";
-import { assertValidId, describe, timeoutToMs } from "./validation.js";
+import { assertValidId, describeValue, timeoutToMs } from "./validation.js";
 
 /** Options for {@link SessionManager}. */
 export interface SessionManagerOptions {
@@ -23,6 +25,19 @@ export interface SessionManagerOptions {
   now?: () => number;
   /** How new session ids look. Default `"timestamp"`: `support-user-123-20250107-120000`. */
   idFormat?: SessionIdFormat;
+  /**
+   * Seconds between cleanups of expired sessions, on stores that need them (those with `sweep`,
+   * such as the memory store; stores with native expiry are skipped). The manager starts one in
+   * the background during a `resolve` once this much time has passed on its clock: no timer, and
+   * a long-running process stays bounded by its live sessions. `0` turns it off (call
+   * `cleanupExpired()` yourself). Default 60.
+   */
+  cleanupInterval?: number;
+  /**
+   * Receives failures of the manager's background work (a cleanup), which never fail a call.
+   * Default: log the first failure of each kind with `console.error`.
+   */
+  onError?: ErrorHandler;
 }
 
 /** Options for {@link SessionManager.resolve} and {@link SessionManager.getOrCreateSession}. */
@@ -64,6 +79,11 @@ export class SessionManager {
   readonly #timeoutMs: number;
   readonly #now: () => number;
   readonly #createId: (context: SessionIdContext) => string;
+  readonly #cleanupIntervalMs: number;
+  /** When the next background cleanup is due (ms, manager clock); `Infinity` when off. */
+  #nextCleanupAt: number;
+  readonly #errors: ErrorSink;
+  readonly #background = new PendingWork();
 
   constructor(options: SessionManagerOptions = {}) {
     // Only an omitted timeout means the default; null or 0 are mistakes worth an error.
@@ -74,18 +94,30 @@ export class SessionManager {
     if (options.now !== undefined && typeof options.now !== "function") {
       throw new SessionError({
         code: "INVALID_OPTION",
-        message: `now must be a function returning ms since epoch, got ${describe(options.now)}.`,
+        message: `now must be a function returning ms since epoch, got ${describeValue(options.now)}.`,
       });
     }
     this.#now = options.now ?? Date.now;
     this.#createId = sessionIdGenerator(options.idFormat ?? "timestamp");
-    this.store = options.store ?? memoryStore();
-    if (this.store.specificationVersion !== "v1") {
+    this.store = checkedStore(options.store ?? memoryStore());
+    const cleanupInterval = options.cleanupInterval ?? 60;
+    if (
+      typeof cleanupInterval !== "number" ||
+      !(cleanupInterval >= 0) ||
+      cleanupInterval === Number.POSITIVE_INFINITY
+    ) {
       throw new SessionError({
         code: "INVALID_OPTION",
-        message: `store implements SessionStore ${describe(this.store.specificationVersion)}, this version of threadline needs "v1". Upgrade the store package or @threadline/session-core.`,
+        message: `cleanupInterval must be a number of seconds ≥ 0 (0 turns background cleanup off), got ${describeValue(cleanupInterval)}.`,
       });
     }
+    this.#cleanupIntervalMs = cleanupInterval * 1000;
+    // Cleanup starts one interval after the first call, so short-lived managers never pay for it.
+    this.#nextCleanupAt =
+      this.#cleanupIntervalMs > 0 && typeof this.store.sweep === "function"
+        ? Number.NEGATIVE_INFINITY
+        : Number.POSITIVE_INFINITY;
+    this.#errors = createErrorSink("session-manager", options.onError);
   }
 
   /**
@@ -155,6 +187,11 @@ export class SessionManager {
     );
   }
 
+  /** Resolves when the manager's background work (a cleanup in progress) has finished. Never rejects. */
+  flush(): Promise<void> {
+    return this.#background.flush();
+  }
+
   /**
    * Removes expired sessions from the store and returns how many it removed. Stores whose
    * sessions expire by themselves (Redis) return 0: there is nothing left to remove.
@@ -180,19 +217,24 @@ export class SessionManager {
 
   /** The session's conversation items, oldest first; the last `limit` when given. `[]` once the session has ended. */
   async getItems(session: SessionRef, limit?: number): Promise<unknown[]> {
-    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) {
+    if (limit !== undefined && !((Number.isInteger(limit) && limit >= 0) || limit === Number.POSITIVE_INFINITY)) {
       throw new SessionError({
         code: "INVALID_OPTION",
-        message: `limit must be a whole number ≥ 0, got ${describe(limit)}.`,
+        message: `limit must be a whole number ≥ 0 (or Infinity for all), got ${describeValue(limit)}.`,
       });
     }
-    return this.#guard(() => this.#items().list(this.#itemsRequest(session), limit));
+    // No session holds 2^31 items; larger limits mean "all", so stores never see numbers like 1e21.
+    const storeLimit = limit === undefined || limit >= MAX_ITEMS_LIMIT ? undefined : limit;
+    return this.#guard(() => this.#items().list(this.#itemsRequest(session), storeLimit));
   }
 
   /** Appends conversation items (JSON values) to the session. Rejects with `SESSION_ENDED` once it has ended. */
   async addItems(session: SessionRef, items: readonly unknown[]): Promise<void> {
     if (!Array.isArray(items)) {
-      throw new SessionError({ code: "INVALID_ITEMS", message: `items must be an array, got ${describe(items)}.` });
+      throw new SessionError({
+        code: "INVALID_ITEMS",
+        message: `items must be an array, got ${describeValue(items)}.`,
+      });
     }
     if (items.length === 0) return;
     return this.#guard(() => this.#items().append(this.#itemsRequest(session), items));
@@ -210,7 +252,20 @@ export class SessionManager {
 
   #resolveRequest(userId: string, namespace: string | undefined, options: ResolveOptions | undefined): ResolveRequest {
     const key = this.#key(userId, namespace);
-    return new PendingResolve(key, userId, this.#clock(), this.#timeoutMs, options?.forceNew === true, this.#createId);
+    const now = this.#clock();
+    if (now >= this.#nextCleanupAt) this.#cleanUpInBackground(now);
+    return new PendingResolve(key, userId, now, this.#timeoutMs, options?.forceNew === true, this.#createId);
+  }
+
+  #cleanUpInBackground(now: number): void {
+    // Move the deadline first, so calls arriving while it runs start no second cleanup.
+    this.#nextCleanupAt = now + this.#cleanupIntervalMs;
+    this.#background.track(
+      this.cleanupExpired().then(
+        () => undefined,
+        (error: unknown) => this.#errors.report(error, { operation: "cleanup" }),
+      ),
+    );
   }
 
   #key(userId: string, namespace: string | undefined): string {
@@ -225,7 +280,7 @@ export class SessionManager {
     if (typeof now !== "number" || !Number.isFinite(now)) {
       throw new SessionError({
         code: "INVALID_OPTION",
-        message: `The now() clock returned ${describe(now)}; it must return ms since epoch.`,
+        message: `The now() clock returned ${describeValue(now)}; it must return ms since epoch.`,
       });
     }
     return now;
@@ -264,6 +319,7 @@ export class SessionManager {
 
   #storeError(error: unknown): SessionError {
     if (SessionError.isInstance(error)) return error;
+    // Not a SessionError: the store broke its contract (a bug, or a client error it did not map).
     return new SessionError({
       code: "STORE_ERROR",
       source: this.store.name,
@@ -271,6 +327,42 @@ export class SessionManager {
       cause: error,
     });
   }
+}
+
+/** Item limits at or above this mean "all items". */
+const MAX_ITEMS_LIMIT = 2 ** 31;
+
+const storeMethods = ["resolve", "touch", "get", "close"] as const;
+
+/** The store, if it is one; a clear error for the common mistakes (a factory not called, a wrong version). */
+function checkedStore(store: unknown): SessionStore {
+  if (typeof store === "function") {
+    throw new SessionError({
+      code: "INVALID_OPTION",
+      message: `store must be a SessionStore object, got a function${store.name ? ` (${store.name})` : ""}. Call the factory: store: ${store.name || "memoryStore"}({ … }).`,
+    });
+  }
+  const candidate = store as Partial<SessionStore> | null;
+  if (typeof candidate !== "object" || candidate === null) {
+    throw new SessionError({
+      code: "INVALID_OPTION",
+      message: `store must be a SessionStore object such as memoryStore() or redisStore({ client }), got ${describeValue(store)}.`,
+    });
+  }
+  if (candidate.specificationVersion !== "v1") {
+    throw new SessionError({
+      code: "INVALID_OPTION",
+      message: `store implements SessionStore ${describeValue(candidate.specificationVersion)}, this version of threadline needs "v1". Upgrade the store package or @threadline/session-core.`,
+    });
+  }
+  const missing = storeMethods.filter((name) => typeof candidate[name] !== "function");
+  if (missing.length > 0) {
+    throw new SessionError({
+      code: "INVALID_OPTION",
+      message: `store is missing ${missing.join(", ")}: it does not implement the SessionStore contract v1.`,
+    });
+  }
+  return store as SessionStore;
 }
 
 function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {

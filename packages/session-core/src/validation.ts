@@ -20,7 +20,7 @@ export function assertValidId(value: unknown, what: "userId" | "namespace"): ass
   if (typeof value !== "string") {
     throw new SessionError({
       code,
-      message: `${what} must be a string, got ${describe(value)}. Pass the ${what === "userId" ? "user's stable id (e.g. their account id or phone number)" : "namespace as a string"}.`,
+      message: `${what} must be a string, got ${describeValue(value)}. Pass the ${what === "userId" ? "user's stable id (e.g. their account id or phone number)" : "namespace as a string"}.`,
     });
   }
   const length = value.length;
@@ -49,14 +49,14 @@ export function timeoutToMs(seconds: unknown): number {
   if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds <= 0) {
     throw new SessionError({
       code: "INVALID_TIMEOUT",
-      message: `inactivityTimeout must be a positive, finite number of seconds, got ${describe(seconds)}. The default is 120.`,
+      message: `inactivityTimeout must be a positive, finite number of seconds, got ${describeValue(seconds)}. The default is 120.`,
     });
   }
   return Math.max(1, Math.round(seconds * 1000));
 }
 
 /** A short, safe description of a bad value for error messages (never the whole value). */
-export function describe(value: unknown): string {
+export function describeValue(value: unknown): string {
   if (value === null) return "null";
   if (typeof value === "string")
     return value.length > 40 ? `a ${value.length}-character string` : JSON.stringify(value);

@@ -1,6 +1,5 @@
 import {
   type CloseRequest,
-  encodeItems,
   type ItemsRequest,
   type KeyAtTimeRequest,
   type ResolvedSession,
@@ -12,6 +11,7 @@ import {
   type SessionStore,
   type TouchRequest,
 } from "@threadline/session-core";
+import { encodeItems } from "@threadline/session-core/store-kit";
 import type { DurableObjectNamespaceLike } from "./bindings.js";
 import { assertKeyPrefix, sessionKey } from "./keys.js";
 import { OBJECT_ORIGIN, type ObjectRequest, type ObjectResponse } from "./protocol.js";

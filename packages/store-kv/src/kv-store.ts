@@ -11,9 +11,6 @@ import {
   type SessionStore,
   type TouchRequest,
 } from "@threadline/session-core";
-import type { KVNamespaceLike } from "./bindings.js";
-import { assertKeyPrefix, namespaceKeyPart, sessionKey } from "./keys.js";
-import { describeValue, storeUnavailable } from "./store-errors.js";
 import {
   isLive,
   nextSession,
@@ -22,7 +19,10 @@ import {
   type StoredSession,
   toRecord,
   toResolved,
-} from "./stored-session.js";
+} from "@threadline/session-core/store-kit";
+import type { KVNamespaceLike } from "./bindings.js";
+import { assertKeyPrefix, namespaceKeyPart, sessionKey } from "./keys.js";
+import { describeValue, storeUnavailable } from "./store-errors.js";
 
 /** Workers KV's shortest `expirationTtl`, in seconds. */
 export const KV_MIN_TTL_SECONDS = 60;

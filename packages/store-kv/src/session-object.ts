@@ -1,7 +1,14 @@
 import type { SessionErrorCode } from "@threadline/session-core";
+import {
+  isLive,
+  nextSession,
+  renewed,
+  type StoredSession,
+  toRecord,
+  toResolved,
+} from "@threadline/session-core/store-kit";
 import type { DurableObjectStateLike, DurableObjectStorageLike } from "./bindings.js";
 import { isObjectRequest, type ObjectRequest, type ObjectResponse } from "./protocol.js";
-import { isLive, nextSession, renewed, type StoredSession, toRecord, toResolved } from "./stored-session.js";
 
 /** The session as the object stores it. */
 interface ObjectSession extends StoredSession {

@@ -1,22 +1,34 @@
+import { randomUUID } from "node:crypto";
 import { encodeItems, type ItemsRequest, SessionError, type SessionItemStore } from "@threadline/session-core";
 import { source } from "./failures.js";
 import { pairKeys } from "./keys.js";
-import { readFlag, readItem, readItems } from "./replies.js";
-import type { RunScript } from "./script-runner.js";
+import { readFlag, readItem, readItems, readLiveness } from "./replies.js";
+import type { Runner, ScriptCall } from "./script-runner.js";
 import { scripts } from "./scripts.js";
+
+/** Items per script call of one append, and bytes: a longer batch is split over several calls in one MULTI/EXEC. */
+const PART_ITEMS = 8_192;
+const PART_BYTES = 8 * 1024 * 1024;
+/** Lists never hold 2³² items, so any larger limit means "all" (and never reaches Redis as "1e+21"). */
+const ALL = 2 ** 32;
+
+export interface ItemStoreOptions {
+  runner: Runner;
+  keyPrefix: string;
+  nowArgument: (now: number) => string;
+  /** How long a session's items stay after it stopped being live (ms). */
+  retentionMs: number;
+}
 
 /**
  * Conversation items as JSON text in a Redis list beside the session hash, under the same
- * hash tag (same Cluster slot). Each operation is one script that first checks the session is
- * the pair's live one, so a late write never lands in a newer conversation; the list takes
- * the session's TTL on every write and renewal, and is deleted when the session ends or is
- * replaced.
+ * hash tag (same Cluster slot). Every operation first checks the session is the pair's live
+ * one, atomically with what it does, so a late write never lands in a newer conversation; the
+ * list expires with the session and is deleted when the session ends or is replaced.
  */
-export function redisItemStore(
-  run: RunScript,
-  keyPrefix: string,
-  nowArgument: (now: number) => string,
-): SessionItemStore {
+export function redisItemStore(options: ItemStoreOptions): SessionItemStore {
+  const { runner, keyPrefix, nowArgument } = options;
+  const retention = String(options.retentionMs);
   const keysOf = (request: ItemsRequest) => {
     const keys = pairKeys(keyPrefix, request.namespace, request.userId);
     return [keys.session, keys.items];
@@ -24,15 +36,31 @@ export function redisItemStore(
 
   return {
     async append(request, items) {
-      // Encode everything before sending anything: a bad item stores none of the batch.
+      // Encode everything before sending anything: a bad item (or a hole) stores none of the batch.
       const encoded = encodeItems(items, source);
       if (encoded.length === 0) return;
-      const reply = await run(scripts.appendItems, keysOf(request), [
-        nowArgument(request.now),
-        request.sessionId,
-        ...encoded,
-      ]);
-      if (!readFlag(reply, scripts.appendItems.name)) {
+      const keys = keysOf(request);
+      const now = nowArgument(request.now);
+      const parts = split(encoded);
+      let appended: boolean;
+      if (parts.length === 1) {
+        const args = [now, request.sessionId, retention, "", "only"];
+        for (const item of encoded) args.push(item); // no spread: a batch can outgrow the call stack
+        appended = readFlag(await runner.script(scripts.appendItems, keys, args), scripts.appendItems.name);
+      } else {
+        // Too long for one command: every part is a call of the same script, all in one
+        // MULTI/EXEC, so nothing runs between them and the batch is stored whole or not at all
+        // (the script explains how the parts agree on the liveness the first one decided).
+        const token = randomUUID();
+        const build = (call: ScriptCall) =>
+          parts.map((part, index) => {
+            const role = index === 0 ? "first" : index === parts.length - 1 ? "last" : "next";
+            return call(scripts.appendItems, keys, [now, request.sessionId, retention, token, role, ...part]);
+          });
+        const replies = await runner.transaction(scripts.appendItems.name, keys[1] as string, build);
+        appended = replies.every((reply) => readFlag(reply, scripts.appendItems.name));
+      }
+      if (!appended) {
         throw new SessionError({
           code: "SESSION_ENDED",
           source,
@@ -42,17 +70,58 @@ export function redisItemStore(
     },
 
     async list(request, limit) {
-      const args = [nowArgument(request.now), request.sessionId, limit === undefined ? "" : String(limit)];
-      return readItems(await run(scripts.listItems, keysOf(request), args), scripts.listItems.name);
+      if (limit !== undefined && !(limit >= 0 && Number.isInteger(limit))) {
+        throw new SessionError({ code: "INVALID_OPTION", source, message: `limit must be a whole number ≥ 0, got ${limit}.` });
+      }
+      if (limit === 0) return [];
+      const [sessionKey, itemsKey] = keysOf(request) as [string, string];
+      const now = nowArgument(request.now);
+      const first = limit === undefined || limit >= ALL ? "0" : String(-limit);
+      // No script: a script would copy the whole list into Lua and back, 5–7× the server CPU of
+      // the LRANGE itself. Instead one MULTI/EXEC reads the server clock (unless the app's is
+      // used), the session's id and liveness fields, and the items; nothing can run between
+      // them, so the items are exactly those of the session at the moment it was read, and the
+      // liveness verdict below is about that same moment. Both keys share the hash tag, so on a
+      // cluster the transaction runs on the one node that owns the pair.
+      const replies = await runner.transaction("items.list", itemsKey, () => [
+        ...(now === "" ? [["TIME"]] : []),
+        ["HMGET", sessionKey, "id", "last", "timeout"],
+        ["LRANGE", itemsKey, first, "-1"],
+      ]);
+      const serverTime = now === "" ? replies[0] : undefined;
+      const [record, items] = now === "" ? replies.slice(1) : replies;
+      if (!readLiveness(record, request.sessionId, now === "" ? serverTime : Math.floor(request.now), "items.list")) return [];
+      return readItems(items, "items.list");
     },
 
     async pop(request) {
-      const reply = await run(scripts.popItem, keysOf(request), [nowArgument(request.now), request.sessionId]);
+      const reply = await runner.script(scripts.popItem, keysOf(request), [nowArgument(request.now), request.sessionId]);
       return readItem(reply, scripts.popItem.name);
     },
 
     async clear(request) {
-      await run(scripts.clearItems, keysOf(request), [nowArgument(request.now), request.sessionId]);
+      await runner.script(scripts.clearItems, keysOf(request), [nowArgument(request.now), request.sessionId]);
     },
   };
+}
+
+/** Splits encoded items into parts of at most PART_ITEMS items and about PART_BYTES bytes. */
+function split(encoded: string[]): string[][] {
+  if (encoded.length <= PART_ITEMS && encoded.reduce((total, item) => total + item.length, 0) <= PART_BYTES) {
+    return [encoded];
+  }
+  const parts: string[][] = [];
+  let part: string[] = [];
+  let bytes = 0;
+  for (const item of encoded) {
+    if (part.length > 0 && (part.length === PART_ITEMS || bytes + item.length > PART_BYTES)) {
+      parts.push(part);
+      part = [];
+      bytes = 0;
+    }
+    part.push(item);
+    bytes += item.length;
+  }
+  parts.push(part);
+  return parts;
 }

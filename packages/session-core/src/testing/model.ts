@@ -79,7 +79,14 @@ export interface ModelBasedTestOptions {
 async function runOperations(store: SessionStore, operations: Operation[]): Promise<void> {
   const clock = createFakeClock();
   const namespace = uniqueNamespace();
-  const sessions = new SessionManager({ store, now: clock.now, namespace, inactivityTimeout: timeoutSeconds });
+  // The model decides when to sweep, so the manager must not clean up on its own.
+  const sessions = new SessionManager({
+    store,
+    now: clock.now,
+    namespace,
+    inactivityTimeout: timeoutSeconds,
+    cleanupInterval: 0,
+  });
   const model = new Map<number, ModelSession>();
   const idOfToken = new Map<number, string>();
   const idsSeen = new Map<number, Set<string>>();

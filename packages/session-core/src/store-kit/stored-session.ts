@@ -1,15 +1,13 @@
-import {
-  distinctSessionId,
-  type ResolvedSession,
-  SessionError,
-  type SessionKey,
-  type SessionRecord,
-} from "@threadline/session-core";
+import { SessionError } from "../errors.js";
+import { distinctSessionId } from "../session-id.js";
+import type { ResolvedSession, SessionKey, SessionRecord } from "../store.js";
 
 /**
- * A session as both stores keep it. `baseId` and `sequence` survive the session (in a
- * tombstone after `delete`, in the expired value until it is collected) so the next session of
- * the key gets a different id even within the same second (`distinctSessionId`).
+ * A session as a store written in TypeScript keeps it, with what the store must remember so the
+ * key's next session gets a different id (`distinctSessionId`): the base id, a creation counter and
+ * a high-water mark of creation times. An ended session stays as a tombstone (`ended: true`, no
+ * data) until it would have expired. Plain data: a store may keep it as an object (memory) or as
+ * JSON (KV, Durable Object storage).
  */
 export interface StoredSession extends SessionRecord {
   /** Format version of the stored value. */
@@ -18,15 +16,21 @@ export interface StoredSession extends SessionRecord {
   baseId: string;
   /** How many sessions this key has had, this one included. */
   sequence: number;
-  /** Ended by `delete`: kept only as a tombstone until `expiresAt`. */
+  /** The latest `createdAt` this key has ever had (ms since epoch); never lowered. */
+  createdAtHighWater: number;
+  /** Ended by `close`: kept only as a tombstone until `expiresAt`. */
   ended: boolean;
 }
 
+/** Whether `session` is live at `now`: present, not ended, and `now < expiresAt`. */
 export function isLive(session: StoredSession | null | undefined, now: number): session is StoredSession {
   return session != null && !session.ended && now < session.expiresAt;
 }
 
-/** The session that replaces `previous` (live, expired, ended or absent) at `now`. */
+/**
+ * The session that replaces `previous` (live, expired, ended or absent) at `now`: a new id that
+ * differs from every earlier id of the key the store remembers, fresh times, turn count 1.
+ */
 export function nextSession(
   previous: StoredSession | null | undefined,
   key: SessionKey,
@@ -37,11 +41,12 @@ export function nextSession(
   const sequence = (previous?.sequence ?? 0) + 1;
   return {
     v: 1,
-    sessionId: distinctSessionId(candidate, previous?.baseId, sequence),
+    sessionId: distinctSessionId(candidate, previous ?? undefined, sequence, now),
     namespace: key.namespace,
     userId: key.userId,
     baseId: candidate,
     sequence,
+    createdAtHighWater: Math.max(now, previous?.createdAtHighWater ?? now),
     createdAt: now,
     lastActivityAt: now,
     expiresAt: now + timeoutMs,
@@ -49,10 +54,17 @@ export function nextSession(
   };
 }
 
+/** `session` renewed at `now`: it stays live for `timeoutMs` more. */
 export function renewed(session: StoredSession, now: number, timeoutMs: number): StoredSession {
   return { ...session, lastActivityAt: now, expiresAt: now + timeoutMs };
 }
 
+/** `session` ended by `close`: a tombstone that keeps the id history and no data. */
+export function ended(session: StoredSession): StoredSession {
+  return { ...session, ended: true };
+}
+
+/** The public record of a stored session (what `get`, `touch` and `list` return). */
 export function toRecord(session: StoredSession): SessionRecord {
   return {
     sessionId: session.sessionId,
@@ -64,11 +76,12 @@ export function toRecord(session: StoredSession): SessionRecord {
   };
 }
 
+/** The public record of a stored session as `resolve` returns it. */
 export function toResolved(session: StoredSession, isNew: boolean): ResolvedSession {
   return { ...toRecord(session), isNew };
 }
 
-/** Reads a stored value back, or throws `STORE_ERROR` when it is not one this version wrote. */
+/** Reads a stored value back from JSON, or throws `STORE_ERROR` when it is not one this version wrote. */
 export function parseStoredSession(text: string, source: string): StoredSession {
   let value: unknown;
   try {
@@ -80,6 +93,7 @@ export function parseStoredSession(text: string, source: string): StoredSession 
   return value;
 }
 
+/** Whether `value` is a {@link StoredSession} this version wrote. */
 export function isStoredSession(value: unknown): value is StoredSession {
   if (typeof value !== "object" || value === null) return false;
   const session = value as Partial<StoredSession>;
@@ -90,6 +104,7 @@ export function isStoredSession(value: unknown): value is StoredSession {
     typeof session.userId === "string" &&
     typeof session.baseId === "string" &&
     typeof session.sequence === "number" &&
+    typeof session.createdAtHighWater === "number" &&
     typeof session.createdAt === "number" &&
     typeof session.lastActivityAt === "number" &&
     typeof session.expiresAt === "number" &&
@@ -102,7 +117,7 @@ function corrupt(source: string, cause: unknown): SessionError {
     code: "STORE_ERROR",
     source,
     message:
-      "A stored session is not in a format this version understands (written by a newer version, or edited by hand). Upgrade @threadline/store-kv, or delete the key.",
+      "A stored session is not in a format this version understands (written by a newer version, or edited by hand). Upgrade the store package, or delete the key.",
     cause,
   });
 }

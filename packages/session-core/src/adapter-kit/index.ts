@@ -1,0 +1,9 @@
+/**
+ * The kit for adapter authors: what every threadline adapter (Hono, OpenAI Agents, LangChain)
+ * builds on, so a third-party adapter follows the same rules in a few lines. See "Writing an
+ * adapter" in the README.
+ */
+export { createErrorSink, type ErrorContext, type ErrorHandler, type ErrorSink } from "./error-sink.js";
+export { globalSessionId } from "./global-session-id.js";
+export { type AdapterManagerOptions, assertOptionalFunction, managerFromOptions } from "./manager-from-options.js";
+export { PendingWork } from "./pending-work.js";
