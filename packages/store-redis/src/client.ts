@@ -27,20 +27,39 @@ export type RedisClientLike = IoredisLikeClient | NodeRedisLikeClient;
 /** Which library and topology the store recognised. */
 export type ClientKind = "ioredis" | "ioredis-cluster" | "node-redis" | "node-redis-cluster";
 
+/**
+ * Replies of a pipeline or transaction, one per command, in order. A command Redis refused is an
+ * `Error` in its place; a connection failure rejects the whole call instead.
+ */
+export type Replies = unknown[];
+
 /** One master to SCAN, for listing. */
 export interface ScanTarget {
   readonly address: string;
   /** One SCAN step: the next cursor ("0" when done) and the keys of this step. */
   scan(cursor: string, pattern: string, count: number): Promise<[string, string[]]>;
+  /** Sends commands to this master in one write and gathers their replies (not atomic). */
+  pipeline(commands: string[][]): Promise<Replies>;
 }
 
-/** What the store needs from a client: scripts by SHA or source, and the masters to SCAN. */
+/** What the store needs from a client: scripts by SHA or source, transactions, and the masters to SCAN. */
 export interface ScriptTransport {
   readonly kind: ClientKind;
   evalSha(sha: string, keys: string[], args: string[]): Promise<unknown>;
   eval(source: string, keys: string[], args: string[]): Promise<unknown>;
+  /**
+   * Runs commands as one MULTI/EXEC, one round trip: nothing else runs on the server between
+   * them. Every key must be in the slot of `routingKey` (on a cluster, the node that owns it).
+   */
+  transaction(commands: string[][], routingKey: string): Promise<Replies>;
   /** Every master, ordered by address so a listing cursor can name one by position. */
   scanTargets(): Promise<ScanTarget[]>;
+  /**
+   * Why the client cannot be used as it is (never connected, or closed by its owner), or
+   * `undefined`. Asked only after a command failed, so a failure caused by the app is not
+   * reported as an outage.
+   */
+  misuse(): string | undefined;
 }
 
 type Method = (...args: never[]) => unknown;
@@ -60,15 +79,32 @@ export function transportFor(client: unknown): ScriptTransport | undefined {
 
 // ---- ioredis ----------------------------------------------------------------------------
 
+type IoredisReplies = Array<[Error | null, unknown]> | null;
+
 interface IoredisNode {
   scan(cursor: string, ...args: Array<string | number>): Promise<[string, string[]]>;
+  pipeline(commands: string[][]): { exec(): Promise<IoredisReplies> };
   options?: { host?: string; port?: number; keyPrefix?: string };
 }
 
 interface IoredisClient extends IoredisLikeClient, IoredisNode {
   isCluster?: boolean;
+  status?: string;
   nodes?(role: "master"): IoredisNode[];
-  options?: { host?: string; port?: number; keyPrefix?: string; redisOptions?: { keyPrefix?: string } };
+  multi(commands: string[][]): { exec(): Promise<IoredisReplies> };
+  options?: {
+    host?: string;
+    port?: number;
+    keyPrefix?: string;
+    lazyConnect?: boolean;
+    redisOptions?: { keyPrefix?: string };
+  };
+}
+
+function ioredisReplies(replies: IoredisReplies): Replies {
+  // null only when a WATCHed key changed, which the store never does.
+  if (replies === null) throw new Error("the transaction was aborted");
+  return replies.map(([error, reply]) => error ?? reply);
 }
 
 function ioredisTransport(client: IoredisClient): ScriptTransport {
@@ -82,11 +118,19 @@ function ioredisTransport(client: IoredisClient): ScriptTransport {
       const [next, keys] = await node.scan(cursor, "MATCH", clientPrefix + pattern, "COUNT", count);
       return [String(next), clientPrefix ? keys.map((key) => String(key).slice(clientPrefix.length)) : keys];
     },
+    pipeline: async (commands) => ioredisReplies(await node.pipeline(commands).exec()),
   });
   return {
     kind: isCluster ? "ioredis-cluster" : "ioredis",
     evalSha: (sha, keys, args) => client.evalsha(sha, keys.length, ...keys, ...args),
     eval: (source, keys, args) => client.eval(source, keys.length, ...keys, ...args),
+    transaction: async (commands) => ioredisReplies(await client.multi(commands).exec()),
+    misuse: () =>
+      // "wait": created with lazyConnect and never connected. With the offline queue on, the
+      // first command connects; with it off (the recommended settings) every command fails.
+      client.status === "wait"
+        ? "The ioredis client was created with lazyConnect and never connected: call `await client.connect()` before using the store."
+        : undefined,
     async scanTargets() {
       if (!isCluster) return [target(client, "")];
       const masters = client.nodes?.("master") ?? [];
@@ -103,6 +147,12 @@ interface NodeRedisNode {
   sendCommand(args: string[]): Promise<unknown>;
 }
 
+interface NodeRedisMulti {
+  // Client: addCommand(args). Cluster: addCommand(firstKey, args) in v4, addCommand(firstKey, isReadonly, args) since v5.
+  addCommand(...args: unknown[]): NodeRedisMulti;
+  exec(): Promise<unknown[]>;
+}
+
 interface NodeRedisShard {
   address?: string;
   host?: string;
@@ -111,6 +161,9 @@ interface NodeRedisShard {
 
 interface NodeRedisClient extends NodeRedisLikeClient {
   sendCommand(...args: unknown[]): Promise<unknown>;
+  multi(routing?: string): NodeRedisMulti;
+  /** False before connect() and after close/quit/disconnect; stays true while reconnecting. */
+  isOpen?: boolean;
   masters?: NodeRedisShard[];
   nodeClient?(shard: NodeRedisShard): NodeRedisNode | Promise<NodeRedisNode>;
 }
@@ -129,11 +182,35 @@ function nodeRedisTransport(client: NodeRedisClient): ScriptTransport {
       const [next, keys] = reply as [unknown, unknown[]];
       return [String(next), keys.map(String)];
     },
+    // node-redis writes the commands of one tick as one batch: a pipeline without asking.
+    pipeline: (commands) => Promise.all(commands.map((command) => node.sendCommand(command).catch(asReply))),
   });
   return {
     kind: isCluster ? "node-redis-cluster" : "node-redis",
     evalSha: (sha, keys, args) => send(["EVALSHA", sha, String(keys.length), ...keys, ...args], keys[0]),
     eval: (source, keys, args) => send(["EVAL", source, String(keys.length), ...keys, ...args], keys[0]),
+    async transaction(commands, routingKey) {
+      const multi = isCluster ? client.multi(routingKey) : client.multi();
+      // Routed by `routingKey` given to multi(), so the per-command first key stays undefined.
+      const clusterV4 = isCluster && multi.addCommand.length < 4;
+      for (const command of commands) {
+        if (!isCluster) multi.addCommand(command);
+        else if (clusterV4) multi.addCommand(undefined, command);
+        else multi.addCommand(undefined, false, command);
+      }
+      try {
+        return await multi.exec();
+      } catch (error) {
+        // A command Redis refused fails exec() with MultiErrorReply, which carries every reply.
+        const replies = (error as { replies?: unknown }).replies;
+        if (Array.isArray(replies)) return replies;
+        throw error;
+      }
+    },
+    misuse: () =>
+      client.isOpen === false
+        ? "The node-redis client is not connected: call `await client.connect()` before using the store (and do not use it after `close()`, `quit()` or `disconnect()`)."
+        : undefined,
     async scanTargets() {
       if (!isCluster) return [target(client as NodeRedisNode, "")];
       const targets = await Promise.all(
@@ -145,6 +222,12 @@ function nodeRedisTransport(client: NodeRedisClient): ScriptTransport {
       return targets.sort(byAddress);
     },
   };
+}
+
+function asReply(error: unknown): unknown {
+  if (error instanceof Error && /ReplyError|ErrorReply|SimpleError|BlobError/.test(error.constructor?.name ?? ""))
+    return error;
+  throw error;
 }
 
 function byAddress(left: ScanTarget, right: ScanTarget): number {

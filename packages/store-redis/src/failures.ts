@@ -25,15 +25,69 @@ export function isNoScript(error: unknown): boolean {
   return replyCodeOf(error) === "NOSCRIPT";
 }
 
+// What the clients reject with when Redis cannot be reached: by class name (node-redis names
+// none of its errors, so the constructor's name), by socket errno, or by message (ioredis throws
+// plain Errors). Anything else is not an outage: a bug, a misused client, a full stack.
+const connectionErrorClasses = new Set([
+  // ioredis
+  "MaxRetriesPerRequestError",
+  "ClusterAllFailedError",
+  // node-redis
+  "ConnectionTimeoutError",
+  "SocketTimeoutError",
+  "ClientOfflineError",
+  "SocketClosedUnexpectedlyError",
+  "RootNodesUnavailableError",
+  "ReconnectStrategyError",
+  "DisconnectsClientError",
+  "SocketTimeoutDuringMaintenanceError",
+  "CommandTimeoutDuringMaintenanceError",
+]);
+const connectionErrnos = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "EHOSTDOWN",
+  "ENETUNREACH",
+  "ENETDOWN",
+  "ENOTCONN",
+]);
+const connectionMessages =
+  /^(Connection is closed|Stream isn't writeable|Reached the max retries per request limit|None of startup nodes is available|Failed to refresh slots cache|Cluster isn't ready|Connection timeout|Socket closed unexpectedly|The client is offline|All the root nodes are unavailable|connect E[A-Z]+)/;
+
+/** True when the error says Redis could not be reached (not that it refused a command). */
+export function isConnectionFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (connectionErrorClasses.has(error.name) || connectionErrorClasses.has(error.constructor?.name ?? "")) return true;
+  const errno = (error as { code?: unknown }).code;
+  if (typeof errno === "string" && connectionErrnos.has(errno)) return true;
+  return connectionMessages.test(error.message);
+}
+
 /**
- * Turns whatever a client rejected with into a `SessionError`: `STORE_UNAVAILABLE` when Redis
- * could not be reached or could not serve, `STORE_ERROR` when it answered with an error.
+ * Turns whatever a client rejected with into a `SessionError`. `STORE_UNAVAILABLE` only when Redis
+ * could not be reached or said it cannot serve now (loading, failover); `INVALID_OPTION` when the
+ * client is unusable as passed (`misuse`, from the transport); `STORE_ERROR` for everything else,
+ * so an error never claims an outage that is not one.
  */
-export function toSessionError(error: unknown, operation: string): SessionError {
+export function toSessionError(error: unknown, operation: string, misuse?: () => string | undefined): SessionError {
   if (SessionError.isInstance(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
   const code = replyCodeOf(error);
-  if (code !== undefined && !unavailableReplies.has(code)) {
+  if (code !== undefined) {
+    if (unavailableReplies.has(code)) {
+      return new SessionError({
+        code: "STORE_UNAVAILABLE",
+        source,
+        message: `Redis cannot serve ${operation} right now: ${message}. Retry later.`,
+        cause: error,
+      });
+    }
     return new SessionError({
       code: "STORE_ERROR",
       source,
@@ -41,18 +95,22 @@ export function toSessionError(error: unknown, operation: string): SessionError 
       cause: error,
     });
   }
-  if (error instanceof TypeError) {
+  const mistake = misuse?.();
+  if (mistake !== undefined) {
+    return new SessionError({ code: "INVALID_OPTION", source, message: `${operation} failed: ${mistake}`, cause: error });
+  }
+  if (isConnectionFailure(error)) {
     return new SessionError({
-      code: "STORE_ERROR",
+      code: "STORE_UNAVAILABLE",
       source,
-      message: `${operation} failed inside the client: ${message}. Pass a connected ioredis or node-redis client.`,
+      message: `Redis is unavailable for ${operation}: ${message}. The store retries on the next call; check that Redis is running and reachable.`,
       cause: error,
     });
   }
   return new SessionError({
-    code: "STORE_UNAVAILABLE",
+    code: "STORE_ERROR",
     source,
-    message: `Redis is unavailable for ${operation}: ${message}. The store retries on the next call; check that Redis is running and reachable.`,
+    message: `${operation} failed in the client before Redis answered: ${message}`,
     cause: error,
   });
 }

@@ -1,45 +1,67 @@
 import { type ListPage, type ListRequest, SessionError, type SessionRecord } from "@threadline/session-core";
-import type { ScriptTransport } from "./client.js";
-import { source } from "./failures.js";
+import type { ScanTarget, ScriptTransport } from "./client.js";
+import { source, toSessionError } from "./failures.js";
 import { parseSessionKey, sessionKeyPattern } from "./keys.js";
-import { readRecord } from "./replies.js";
-import { bounded, type RunScript } from "./script-runner.js";
-import { scripts } from "./scripts.js";
+import { readRecord, readServerTime } from "./replies.js";
+import type { Runner } from "./script-runner.js";
 
-/** Where a listing stands: which master (by position), the SCAN cursor of its current batch, and the last key returned from that batch. */
+/**
+ * Where a listing stands: which master (by position), the SCAN cursor to continue that master
+ * with (`null` once its SCAN has finished), and keys already scanned but not yet read.
+ */
 interface Position {
   node: number;
-  scan: string;
-  after: string | undefined;
+  scan: string | null;
+  pending: string[];
 }
 
 // SCAN calls one page may make before it returns what it has (maybe nothing) with a cursor,
 // so a page over a large keyspace with few matches still answers in bounded time.
 const MAX_SCAN_STEPS = 50;
-const SCAN_COUNT = 100;
+// SCAN asks for about as many keys as the page has room for, within these bounds.
+const MIN_SCAN_COUNT = 10;
+const MAX_SCAN_COUNT = 1_000;
+// A cursor never holds more pending keys than a SCAN step returns; this bounds what we accept.
+const MAX_PENDING = 100_000;
 
 export interface ListerOptions {
   transport: ScriptTransport;
-  run: RunScript;
+  runner: Runner;
   keyPrefix: string;
   nowArgument: (now: number) => string;
-  timeoutMs: number;
 }
 
 /**
- * Lists live sessions with SCAN (never KEYS), master by master on a cluster. A SCAN batch can
- * be larger than the page, so the cursor remembers the batch's own SCAN cursor and the last
- * key returned; the next page rescans that batch, sorted, and continues after that key. Pages
- * hold at most `limit` sessions. As with SCAN itself, a session present for the whole listing
- * is returned at least once; one created or ended meanwhile may or may not be.
+ * Lists live sessions with SCAN (never KEYS), master by master on a cluster. Each step is one
+ * SCAN and one pipeline of `HMGET`s to the same master (with `TIME` first when the server's clock
+ * decides): two round trips per batch, liveness decided here with the scripts' rule. A SCAN batch
+ * can hold more sessions than the page has room for; the cursor then carries the keys not yet
+ * read, so the next page starts with them and never repeats a SCAN step. Pages hold at most
+ * `limit` sessions. As with SCAN itself, a session present for the whole listing is returned at
+ * least once; one created or ended meanwhile may or may not be.
  */
 export function createLister(options: ListerOptions): (request: ListRequest) => Promise<ListPage> {
-  const { transport, run, keyPrefix, nowArgument, timeoutMs } = options;
+  const { transport, runner, keyPrefix, nowArgument } = options;
 
-  async function fetch(key: string, now: number): Promise<SessionRecord | null> {
-    const pair = parseSessionKey(keyPrefix, key);
-    if (pair === undefined) return null;
-    return readRecord(await run(scripts.get, [key], [nowArgument(now)]), pair, "list");
+  /** Reads the records of `keys` in one pipeline and keeps the live ones. */
+  async function read(target: ScanTarget, keys: string[], now: number, sessions: SessionRecord[]): Promise<void> {
+    const serverClock = nowArgument(now) === "";
+    const commands = keys.map((key) => ["HMGET", key, "id", "created", "last", "timeout"]);
+    if (serverClock) commands.unshift(["TIME"]);
+    const replies = await runner.bounded(() => target.pipeline(commands), "list");
+    const refused = replies.find((reply) => reply instanceof Error);
+    if (refused !== undefined) throw toSessionError(refused, "list");
+    const at = serverClock ? readServerTime(replies[0], "list") : Math.floor(now);
+    const offset = serverClock ? 1 : 0;
+    for (let index = 0; index < keys.length; index++) {
+      const reply = replies[index + offset];
+      // Gone since the SCAN, or not a session: nil id.
+      if (!Array.isArray(reply) || reply[0] === null || reply[0] === undefined) continue;
+      const pair = parseSessionKey(keyPrefix, keys[index] as string);
+      if (pair === undefined) continue;
+      const record = readRecord(reply, pair, "list");
+      if (record !== null && at < record.expiresAt) sessions.push(record);
+    }
   }
 
   return async function list(request) {
@@ -52,64 +74,70 @@ export function createLister(options: ListerOptions): (request: ListRequest) => 
       });
     }
     const pattern = sessionKeyPattern(keyPrefix, request.namespace);
-    const targets = await bounded(() => transport.scanTargets(), "list", timeoutMs);
+    let position = decodeCursor(request.cursor, keyPrefix, request.namespace);
+    const targets = await runner.bounded(() => transport.scanTargets(), "list");
     const sessions: SessionRecord[] = [];
-    let position = decodeCursor(request.cursor);
 
     for (let step = 0; step < MAX_SCAN_STEPS; step++) {
       const target = targets[position.node];
       if (target === undefined) return { sessions };
-      const [next, keys] = await bounded(() => target.scan(position.scan, pattern, SCAN_COUNT), "list", timeoutMs);
-      const after = position.after;
-      const pending = (after === undefined ? keys : keys.filter((key) => key > after)).sort();
-      for (let start = 0; start < pending.length; ) {
-        const chunk = pending.slice(start, start + limit - sessions.length);
-        start += chunk.length;
-        const records = await Promise.all(chunk.map((key) => fetch(key, request.now)));
-        for (let index = 0; index < records.length; index++) {
-          const record = records[index];
-          if (record === null || record === undefined) continue;
-          sessions.push(record);
-          if (sessions.length === limit) {
-            return { sessions, cursor: encodeCursor({ ...position, after: chunk[index] }) };
-          }
-        }
+      const room = limit - sessions.length;
+      let keys = position.pending;
+      let scan = position.scan;
+      if (keys.length < room && scan !== null) {
+        const count = Math.min(MAX_SCAN_COUNT, Math.max(MIN_SCAN_COUNT, room - keys.length));
+        const cursor = scan;
+        const [next, batch] = await runner.bounded(() => target.scan(cursor, pattern, count), "list");
+        keys = keys.length === 0 ? batch : keys.concat(batch);
+        scan = next === "0" ? null : next;
       }
+      if (keys.length > 0) await read(target, keys.slice(0, room), request.now, sessions);
+      const rest = keys.slice(room);
       position =
-        next === "0"
-          ? { node: position.node + 1, scan: "0", after: undefined }
-          : { ...position, scan: next, after: undefined };
+        rest.length === 0 && scan === null
+          ? { node: position.node + 1, scan: "0", pending: [] }
+          : { node: position.node, scan, pending: rest };
+      if (sessions.length === limit) break;
     }
     return targets[position.node] === undefined ? { sessions } : { sessions, cursor: encodeCursor(position) };
   };
 }
 
 function encodeCursor(position: Position): string {
-  return JSON.stringify(
-    position.after === undefined ? [position.node, position.scan] : [position.node, position.scan, position.after],
-  );
+  return JSON.stringify([position.node, position.scan, position.pending]);
 }
 
-function decodeCursor(cursor: string | undefined): Position {
-  if (cursor === undefined) return { node: 0, scan: "0", after: undefined };
+function decodeCursor(cursor: string | undefined, keyPrefix: string, namespace: string | undefined): Position {
+  if (cursor === undefined) return { node: 0, scan: "0", pending: [] };
   let parsed: unknown;
   try {
     parsed = JSON.parse(cursor);
   } catch {
     parsed = undefined;
   }
+  // Pending keys are read as they are, so only keys of this listing pass: session keys under
+  // this prefix (and of the namespace asked for), never an arbitrary key a caller made up.
+  const ours = (key: unknown) => {
+    if (typeof key !== "string") return false;
+    const pair = parseSessionKey(keyPrefix, key);
+    return pair !== undefined && (namespace === undefined || pair.namespace === namespace);
+  };
   if (
     Array.isArray(parsed) &&
+    parsed.length === 3 &&
     Number.isInteger(parsed[0]) &&
     parsed[0] >= 0 &&
-    typeof parsed[1] === "string" &&
-    (parsed.length === 2 || (parsed.length === 3 && typeof parsed[2] === "string"))
+    (parsed[1] === null || (typeof parsed[1] === "string" && /^\d{1,20}$/.test(parsed[1]))) &&
+    Array.isArray(parsed[2]) &&
+    parsed[2].length <= MAX_PENDING &&
+    parsed[2].every(ours)
   ) {
-    return { node: parsed[0] as number, scan: parsed[1], after: parsed[2] as string | undefined };
+    return { node: parsed[0] as number, scan: parsed[1] as string | null, pending: parsed[2] as string[] };
   }
   throw new SessionError({
     code: "INVALID_OPTION",
     source,
-    message: "cursor is not one this store returned. Pass back the cursor of the previous page unchanged.",
+    message:
+      "cursor is not one this store returned for this listing. Pass back the cursor of the previous page unchanged, with the same namespace.",
   });
 }

@@ -72,3 +72,23 @@ export function readItem(reply: unknown, operation: string): unknown {
   if (reply === null || reply === undefined) return undefined;
   return JSON.parse(text(reply, operation, reply)) as unknown;
 }
+
+/** ms since epoch from a `TIME` reply (`[seconds, microseconds]`), truncated as the scripts do. */
+export function readServerTime(reply: unknown, operation: string): number {
+  if (!Array.isArray(reply) || reply.length !== 2) throw unexpectedReply(operation, reply);
+  const seconds = milliseconds(reply[0], operation, reply);
+  const micro = milliseconds(reply[1], operation, reply);
+  return seconds * 1000 + Math.floor(micro / 1000);
+}
+
+/**
+ * Whether an `HMGET id last timeout` reply is the live session `sessionId` at `now` (ms, or a
+ * `TIME` reply): the scripts' rule, `id` matches and `now < last + timeout`.
+ */
+export function readLiveness(record: unknown, sessionId: string, now: unknown, operation: string): boolean {
+  if (!Array.isArray(record) || record.length !== 3) throw unexpectedReply(operation, record);
+  if (record[0] === null || record[0] === undefined) return false;
+  if (text(record[0], operation, record) !== sessionId) return false;
+  const at = typeof now === "number" ? now : readServerTime(now, operation);
+  return at < milliseconds(record[1], operation, record) + milliseconds(record[2], operation, record);
+}

@@ -3,6 +3,7 @@ import type { SessionIdFormat } from "../session-id.js";
 import { SessionManager } from "../session-manager.js";
 import type { SessionStore } from "../store.js";
 import { assertValidId, describeValue } from "../validation.js";
+import type { ErrorHandler } from "./error-sink.js";
 
 /**
  * The session options every adapter accepts, with one rule: either pass a `sessionManager` (and
@@ -12,7 +13,8 @@ import { assertValidId, describeValue } from "../validation.js";
 export interface AdapterManagerOptions {
   /**
    * Use this manager, with its store, timeout, clock and id format. Share one between adapters
-   * and your own code. Cannot be combined with `store`, `inactivityTimeout`, `now` or `idFormat`.
+   * and your own code. Cannot be combined with `store`, `inactivityTimeout`, `now`, `idFormat` or
+   * `cleanupInterval`.
    */
   sessionManager?: SessionManager;
   /** Namespace of the adapter's sessions. Default: the manager's namespace (`"default"`). */
@@ -25,9 +27,17 @@ export interface AdapterManagerOptions {
   now?: () => number;
   /** How new session ids look. Default `"timestamp"`. */
   idFormat?: SessionIdFormat;
+  /** Seconds between the manager's background cleanups of expired sessions; `0` turns them off. Default 60. */
+  cleanupInterval?: number;
+  /**
+   * Receives every failure the adapter keeps away from your app (store outages, a failing callback
+   * of yours), and the failures of the manager's background cleanup when the adapter builds the
+   * manager. Default: log the first failure of each operation.
+   */
+  onError?: ErrorHandler;
 }
 
-const managerOwned = ["store", "inactivityTimeout", "now", "idFormat"] as const;
+const managerOwned = ["store", "inactivityTimeout", "now", "idFormat", "cleanupInterval"] as const;
 
 /**
  * The manager an adapter uses: the injected `sessionManager`, or a new one built from the
@@ -54,6 +64,8 @@ export function managerFromOptions(options: AdapterManagerOptions, source: strin
         store: options.store,
         now: options.now,
         idFormat: options.idFormat,
+        cleanupInterval: options.cleanupInterval,
+        onError: options.onError,
       });
     } catch (error) {
       // Re-tag the core's message with the adapter the option was passed to.
