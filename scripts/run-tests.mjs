@@ -1,5 +1,5 @@
-// The whole test suite: lint, type-check, every package's tests, and the package checks
-// (build + publint + attw), then one total line. Old reports are removed first so the total
+// The whole test suite: lint, type-check, every package's tests, the package checks
+// (build + publint + attw) and the release checks (scripts/check-release.mjs), then one total line. Old reports are removed first so the total
 // counts this run only. Two tasks at a time: CI has two cores, and test suites that start
 // servers and workerd time out when ten run at once.
 import { execSync } from "node:child_process";
@@ -11,10 +11,13 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 rmSync(join(root, ".test-results"), { recursive: true, force: true });
 let failed = false;
 try {
-  execSync("pnpm turbo run lint typecheck test check:package --continue --concurrency=2 --output-logs=errors-only", {
-    cwd: root,
-    stdio: "inherit",
-  });
+  execSync(
+    "pnpm turbo run lint typecheck test check:package check:release --continue --concurrency=2 --output-logs=errors-only",
+    {
+      cwd: root,
+      stdio: "inherit",
+    },
+  );
 } catch {
   failed = true;
 }
