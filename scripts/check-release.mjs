@@ -26,23 +26,27 @@ const packages = readdirSync(join(root, "packages"))
   .filter(({ json }) => json.private !== true);
 const byName = new Map(packages.map((entry) => [entry.json.name, entry]));
 
-// 1. The release plan.
-const scratch = mkdtempSync(join(tmpdir(), "threadline-release-"));
-let plan;
-try {
-  const output = join(scratch, "plan.json");
+// 1. The release plan. Without pending changesets there is nothing to release (and `changeset
+// status` would fail on a "Version Packages" branch, whose packages changed without changesets).
+const pending = readdirSync(join(root, ".changeset")).filter((name) => name.endsWith(".md") && name !== "README.md");
+let plan = { releases: [] };
+if (pending.length > 0) {
+  const scratch = mkdtempSync(join(tmpdir(), "threadline-release-"));
   try {
-    execFileSync(join(root, "node_modules", ".bin", "changeset"), ["status", `--output=${output}`], {
-      cwd: root,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-  } catch (error) {
-    console.error(String(error.stdout ?? ""), String(error.stderr ?? ""));
-    throw new Error("`changeset status` failed (output above)");
+    const output = join(scratch, "plan.json");
+    try {
+      execFileSync(join(root, "node_modules", ".bin", "changeset"), ["status", `--output=${output}`], {
+        cwd: root,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+    } catch (error) {
+      console.error(String(error.stdout ?? ""), String(error.stderr ?? ""));
+      throw new Error("`changeset status` failed (output above)");
+    }
+    plan = JSON.parse(readFileSync(output, "utf8"));
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
   }
-  plan = JSON.parse(readFileSync(output, "utf8"));
-} finally {
-  rmSync(scratch, { recursive: true, force: true });
 }
 const intendedMajors = new Set((process.env.THREADLINE_INTENDED_MAJORS ?? "").split(",").filter(Boolean));
 const nextVersion = new Map(packages.map(({ json }) => [json.name, json.version]));
