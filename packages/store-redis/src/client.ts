@@ -101,6 +101,13 @@ interface IoredisClient extends IoredisLikeClient, IoredisNode {
   };
 }
 
+// ioredis's pipeline() and multi() call the client's method of each command's name: lower case.
+function lowerCaseName(command: string[]): string[] {
+  const copy = command.slice();
+  copy[0] = (copy[0] as string).toLowerCase();
+  return copy;
+}
+
 function ioredisReplies(replies: IoredisReplies): Replies {
   // null only when a WATCHed key changed, which the store never does.
   if (replies === null) throw new Error("the transaction was aborted");
@@ -118,13 +125,13 @@ function ioredisTransport(client: IoredisClient): ScriptTransport {
       const [next, keys] = await node.scan(cursor, "MATCH", clientPrefix + pattern, "COUNT", count);
       return [String(next), clientPrefix ? keys.map((key) => String(key).slice(clientPrefix.length)) : keys];
     },
-    pipeline: async (commands) => ioredisReplies(await node.pipeline(commands).exec()),
+    pipeline: async (commands) => ioredisReplies(await node.pipeline(commands.map(lowerCaseName)).exec()),
   });
   return {
     kind: isCluster ? "ioredis-cluster" : "ioredis",
     evalSha: (sha, keys, args) => client.evalsha(sha, keys.length, ...keys, ...args),
     eval: (source, keys, args) => client.eval(source, keys.length, ...keys, ...args),
-    transaction: async (commands) => ioredisReplies(await client.multi(commands).exec()),
+    transaction: async (commands) => ioredisReplies(await client.multi(commands.map(lowerCaseName)).exec()),
     misuse: () =>
       // "wait": created with lazyConnect and never connected. With the offline queue on, the
       // first command connects; with it off (the recommended settings) every command fails.

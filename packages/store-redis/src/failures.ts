@@ -1,7 +1,9 @@
 import { SessionError } from "@threadline/session-core";
+import { storeUnavailableError } from "@threadline/session-core/store-kit";
 
 /** Shown as `[threadline] [redis] …` in every error the store raises. */
 export const source = "redis";
+const retryHint = "check that Redis is running and reachable (the client reconnects by itself)";
 
 // Replies Redis gives while it cannot serve: loading data after a restart, a script running
 // too long, a cluster without quorum or mid-failover, a replica that was just demoted.
@@ -80,14 +82,7 @@ export function toSessionError(error: unknown, operation: string, misuse?: () =>
   const message = error instanceof Error ? error.message : String(error);
   const code = replyCodeOf(error);
   if (code !== undefined) {
-    if (unavailableReplies.has(code)) {
-      return new SessionError({
-        code: "STORE_UNAVAILABLE",
-        source,
-        message: `Redis cannot serve ${operation} right now: ${message}. Retry later.`,
-        cause: error,
-      });
-    }
+    if (unavailableReplies.has(code)) return storeUnavailableError(source, operation, error, retryHint);
     return new SessionError({
       code: "STORE_ERROR",
       source,
@@ -97,16 +92,14 @@ export function toSessionError(error: unknown, operation: string, misuse?: () =>
   }
   const mistake = misuse?.();
   if (mistake !== undefined) {
-    return new SessionError({ code: "INVALID_OPTION", source, message: `${operation} failed: ${mistake}`, cause: error });
-  }
-  if (isConnectionFailure(error)) {
     return new SessionError({
-      code: "STORE_UNAVAILABLE",
+      code: "INVALID_OPTION",
       source,
-      message: `Redis is unavailable for ${operation}: ${message}. The store retries on the next call; check that Redis is running and reachable.`,
+      message: `${operation} failed: ${mistake}`,
       cause: error,
     });
   }
+  if (isConnectionFailure(error)) return storeUnavailableError(source, operation, error, retryHint);
   return new SessionError({
     code: "STORE_ERROR",
     source,

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { encodeItems, type ItemsRequest, SessionError, type SessionItemStore } from "@threadline/session-core";
+import { type ItemsRequest, SessionError, type SessionItemStore } from "@threadline/session-core";
+import { encodeItems, sessionEndedError } from "@threadline/session-core/store-kit";
 import { source } from "./failures.js";
 import { pairKeys } from "./keys.js";
 import { readFlag, readItem, readItems, readLiveness } from "./replies.js";
@@ -60,18 +61,16 @@ export function redisItemStore(options: ItemStoreOptions): SessionItemStore {
         const replies = await runner.transaction(scripts.appendItems.name, keys[1] as string, build);
         appended = replies.every((reply) => readFlag(reply, scripts.appendItems.name));
       }
-      if (!appended) {
-        throw new SessionError({
-          code: "SESSION_ENDED",
-          source,
-          message: `Session ${request.sessionId} is not the live session of this user any more; its items were not stored. Resolve the session again and write to the new one.`,
-        });
-      }
+      if (!appended) throw sessionEndedError(source, request.sessionId);
     },
 
     async list(request, limit) {
-      if (limit !== undefined && !(limit >= 0 && Number.isInteger(limit))) {
-        throw new SessionError({ code: "INVALID_OPTION", source, message: `limit must be a whole number ≥ 0, got ${limit}.` });
+      if (limit !== undefined && !(limit >= ALL || (limit >= 0 && Number.isInteger(limit)))) {
+        throw new SessionError({
+          code: "INVALID_OPTION",
+          source,
+          message: `limit must be a whole number ≥ 0 (or Infinity for all), got ${limit}.`,
+        });
       }
       if (limit === 0) return [];
       const [sessionKey, itemsKey] = keysOf(request) as [string, string];
@@ -90,12 +89,16 @@ export function redisItemStore(options: ItemStoreOptions): SessionItemStore {
       ]);
       const serverTime = now === "" ? replies[0] : undefined;
       const [record, items] = now === "" ? replies.slice(1) : replies;
-      if (!readLiveness(record, request.sessionId, now === "" ? serverTime : Math.floor(request.now), "items.list")) return [];
+      if (!readLiveness(record, request.sessionId, now === "" ? serverTime : Math.floor(request.now), "items.list"))
+        return [];
       return readItems(items, "items.list");
     },
 
     async pop(request) {
-      const reply = await runner.script(scripts.popItem, keysOf(request), [nowArgument(request.now), request.sessionId]);
+      const reply = await runner.script(scripts.popItem, keysOf(request), [
+        nowArgument(request.now),
+        request.sessionId,
+      ]);
       return readItem(reply, scripts.popItem.name);
     },
 

@@ -17,7 +17,7 @@ import { redisItemStore } from "./items.js";
 import { pairKeys } from "./keys.js";
 import { createLister } from "./list.js";
 import { readFlag, readRecord, readResolved } from "./replies.js";
-import { createScriptRunner } from "./script-runner.js";
+import { createRunner } from "./script-runner.js";
 import { scripts } from "./scripts.js";
 
 /** Options for {@link redisStore}. */
@@ -47,12 +47,20 @@ export interface RedisStoreOptions {
    */
   operationTimeoutMs?: number;
   /**
-   * Milliseconds a session's record stays in Redis after it stopped being live (expired or
-   * closed): the key's TTL is `timeout + expiredRetentionMs`, renewed with every activity. It
-   * lets the next session of the user get a different id even within the same second and
-   * absorbs clock skew between app instances. Default 60000.
+   * Milliseconds a session's conversation items stay in Redis after the session stopped being
+   * live by expiring (ending it or replacing it deletes them at once): the items list's TTL is
+   * `timeout + expiredRetentionMs`, renewed with every activity. Default 60000.
    */
   expiredRetentionMs?: number;
+  /**
+   * Milliseconds the pair's id history (creation counter, latest base id, latest creation time)
+   * stays after the pair's last activity: the session record's TTL is
+   * `timeout + max(idHistoryMs, expiredRetentionMs)`, renewed with every activity. While it lives,
+   * no id of the pair comes back, even from an app instance whose clock lags by up to
+   * `timeout + idHistoryMs`. Costs about 250 bytes per pair active within that time.
+   * Default 3600000 (one hour).
+   */
+  idHistoryMs?: number;
 }
 
 /** The Redis store, with what it recognised. */
@@ -78,17 +86,25 @@ export interface RedisStore extends SessionStore {
 /**
  * Sessions in Redis or Redis Cluster, shared by every process that uses the same Redis.
  *
- * Every `resolve` (get-or-create-and-renew), `touch` and `delete` is one Lua script run by
+ * Every `resolve` (get-or-create-and-renew), `touch` and `close` is one Lua script run by
  * EVALSHA: one command, one round trip, atomic on the node that owns the user's hash slot. So
  * N concurrent first calls from any number of processes give one session, and a session closed
  * or replaced within the same second still gets a new id. Sessions expire by themselves
  * (sliding TTL), so `cleanupExpired()` has nothing to remove and returns 0.
  *
  * @example
- * const sessions = new SessionManager({ store: redisStore({ client: new Redis(process.env.REDIS_URL) }) });
+ * const sessions = new SessionManager({ store: redisStore({ client: new Redis(process.env.REDIS_URL ?? "redis://localhost:6379") }) });
  */
 export function redisStore(options: RedisStoreOptions): RedisStore {
-  const transport = transportFor(options?.client);
+  if (transportFor(options) !== undefined) {
+    throw invalidOption(
+      "redisStore takes an options object: write `redisStore({ client })`, not `redisStore(client)`.",
+    );
+  }
+  if (typeof options !== "object" || options === null) {
+    throw invalidOption(`redisStore needs options: write \`redisStore({ client })\`, got ${String(options)}.`);
+  }
+  const transport = transportFor(options.client);
   if (transport === undefined) {
     throw invalidOption(
       "client must be an ioredis Redis or Cluster, or a node-redis client or cluster (from createClient or createCluster).",
@@ -111,15 +127,21 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     );
   }
   const retentionMs = options.expiredRetentionMs ?? 60_000;
-  if (!(Number.isInteger(retentionMs) && retentionMs >= 0)) {
+  if (!(Number.isSafeInteger(retentionMs) && retentionMs >= 0)) {
     throw invalidOption(`expiredRetentionMs must be a whole number of milliseconds ≥ 0, got ${String(retentionMs)}.`);
   }
+  const idHistoryMs = options.idHistoryMs ?? 3_600_000;
+  if (!(Number.isSafeInteger(idHistoryMs) && idHistoryMs >= 0)) {
+    throw invalidOption(`idHistoryMs must be a whole number of milliseconds ≥ 0, got ${String(idHistoryMs)}.`);
+  }
 
-  const run = createScriptRunner(transport, operationTimeoutMs);
+  const runner = createRunner(transport, operationTimeoutMs);
+  const run = runner.script;
   // "" tells the scripts to read the server's clock. Redis keeps whole milliseconds.
   const nowArgument = clock === "server" ? () => "" : (now: number) => String(Math.floor(now));
-  // The key's TTL: the inactivity timeout plus the retention, slid on every activity.
-  const ttl = (inactivityTimeoutMs: number) => String(inactivityTimeoutMs + retentionMs);
+  // TTLs, slid on every activity: the record (with the id history) and the items list.
+  const recordTtl = (inactivityTimeoutMs: number) => String(inactivityTimeoutMs + Math.max(idHistoryMs, retentionMs));
+  const itemsTtl = (inactivityTimeoutMs: number) => String(inactivityTimeoutMs + retentionMs);
 
   // RedisStore extends SessionStore, so this checks the contract and the extras together.
   return {
@@ -128,7 +150,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     capabilities: { atomic: true, exactRenewal: true },
     clientKind: transport.kind,
     clock,
-    items: redisItemStore(run, keyPrefix, nowArgument),
+    items: redisItemStore({ runner, keyPrefix, nowArgument, retentionMs }),
 
     resolve(request) {
       const keys = pairKeys(keyPrefix, request.namespace, request.userId);
@@ -139,7 +161,11 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         String(request.timeoutMs),
         request.forceNew ? "1" : "0",
         request.proposeSessionId(),
-        ttl(request.timeoutMs),
+        recordTtl(request.timeoutMs),
+        itemsTtl(request.timeoutMs),
+        // The time the id was proposed for, in the manager's clock: the id rule compares seconds
+        // of this clock even when the server's decides liveness.
+        String(Math.floor(request.now)),
       ];
       return run(scripts.resolve, [keys.session, keys.items], args).then((reply) =>
         readResolved(reply, request, request.timeoutMs),
@@ -148,7 +174,12 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
 
     async touch(request) {
       const keys = pairKeys(keyPrefix, request.namespace, request.userId);
-      const args = [nowArgument(request.now), String(request.timeoutMs), ttl(request.timeoutMs)];
+      const args = [
+        nowArgument(request.now),
+        String(request.timeoutMs),
+        recordTtl(request.timeoutMs),
+        itemsTtl(request.timeoutMs),
+      ];
       return readRecord(
         await run(scripts.touch, [keys.session, keys.items], args),
         request,
@@ -171,7 +202,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       );
     },
 
-    list: createLister({ transport, run, keyPrefix, nowArgument, timeoutMs: operationTimeoutMs }),
+    list: createLister({ transport, runner, keyPrefix, nowArgument }),
   } satisfies RedisStore;
 }
 

@@ -71,15 +71,18 @@ describe.each(["ioredis@5", "redis@5"] as const)("with %s on a server of its own
 
   it("keeps a closed session's record as a tombstone with a TTL, and expires items with the session", async () => {
     const namespace = uniqueNamespace();
-    const store = redisStore({ client: connection.client, expiredRetentionMs: 5_000 });
+    const store = redisStore({ client: connection.client, expiredRetentionMs: 5_000, idHistoryMs: 10_000 });
     const sessions = new SessionManager({ store, namespace, inactivityTimeout: 30 });
     const keys = pairKeys("threadline:", namespace, "user");
     const session = await sessions.resolve("user");
+    // The record keeps the id history for idHistoryMs; the items only for expiredRetentionMs.
     const ttl = Number(await connection.command(["PTTL", keys.session]));
-    expect(ttl).toBeGreaterThan(30_000);
-    expect(ttl).toBeLessThanOrEqual(35_000);
+    expect(ttl).toBeGreaterThan(35_000);
+    expect(ttl).toBeLessThanOrEqual(40_000);
     await sessions.addItems(session, ["hello"]);
-    expect(Number(await connection.command(["PTTL", keys.items]))).toBeGreaterThan(30_000);
+    const itemsTtl = Number(await connection.command(["PTTL", keys.items]));
+    expect(itemsTtl).toBeGreaterThan(30_000);
+    expect(itemsTtl).toBeLessThanOrEqual(35_000);
     await connection.command(["PEXPIRE", keys.items, "1000"]); // a renewal must extend it again
     await sessions.resolve("user");
     expect(Number(await connection.command(["PTTL", keys.items]))).toBeGreaterThan(30_000);
@@ -95,23 +98,44 @@ describe.each(["ioredis@5", "redis@5"] as const)("with %s on a server of its own
   it("never reuses an older session's id when a proposal stamped earlier arrives late", async () => {
     const store = redisStore({ client: connection.client, clock: "app" });
     const namespace = uniqueNamespace();
-    const request = (candidate: string, forceNew: boolean) => ({
+    const noon = 1_736_251_200_000;
+    const request = (candidate: string, now: number, forceNew: boolean) => ({
       namespace,
       userId: "user",
-      now: 1_736_251_200_000,
+      now,
       timeoutMs: 120_000,
       forceNew,
       proposeSessionId: () => candidate,
     });
     // Process A stamps 12:00:00, process B 12:00:01, then A's second call (stamped 12:00:00
     // before the second turned) reaches Redis last.
-    const first = await store.resolve(request("ns-user-120000", false));
-    const second = await store.resolve(request("ns-user-120001", true));
-    const third = await store.resolve(request("ns-user-120000", true));
-    const fourth = await store.resolve(request("ns-user-120001", true));
+    const first = await store.resolve(request("ns-user-120000", noon, false));
+    const second = await store.resolve(request("ns-user-120001", noon + 1_000, true));
+    const third = await store.resolve(request("ns-user-120000", noon, true));
+    const fourth = await store.resolve(request("ns-user-120001", noon + 1_000, true));
     const ids = [first, second, third, fourth].map((session) => session.sessionId);
     expect(ids).toEqual(["ns-user-120000", "ns-user-120001", "ns-user-120000-3", "ns-user-120001-4"]);
   });
+
+  it.each(["server", "app"] as const)(
+    "never repeats an id when a process 6 s behind forces many new sessions between an on-time one's (%s clock)",
+    async (clock) => {
+      const store = redisStore({ client: connection.client, clock });
+      const namespace = uniqueNamespace();
+      const time = createFakeClock();
+      const onTime = new SessionManager({ store, namespace, now: time.now });
+      const behind = new SessionManager({ store, namespace, now: () => time.now() - 6_000 });
+      const ids: string[] = [];
+      for (let round = 0; round < 40; round++) {
+        for (let call = 0; call < 5; call++) {
+          ids.push((await behind.resolve("user", undefined, { forceNew: true })).sessionId);
+        }
+        ids.push((await onTime.resolve("user", undefined, { forceNew: true })).sessionId);
+        time.advance(0.3);
+      }
+      expect(new Set(ids).size).toBe(ids.length);
+    },
+  );
 
   it("appends long batches of items in order, in one call", async () => {
     const sessions = new SessionManager({
@@ -126,6 +150,61 @@ describe.each(["ioredis@5", "redis@5"] as const)("with %s on a server of its own
     expect(await sessions.getItems(session)).toEqual(items);
     expect(await sessions.getItems(session, 2)).toEqual(items.slice(-2));
     expect(await sessions.getItems(session, 0)).toEqual([]);
+  });
+
+  it("appends a batch of 130,000 items atomically (parts in one MULTI/EXEC) and reads it back", async () => {
+    const namespace = uniqueNamespace();
+    const store = redisStore({ client: connection.client, operationTimeoutMs: 20_000 });
+    const sessions = new SessionManager({ store, namespace });
+    const session = await sessions.resolve("user");
+    const items = Array.from({ length: 130_000 }, (_, index) => ({ role: "user", content: `message ${index}` }));
+    await connection.command(["CONFIG", "RESETSTAT"]);
+    await sessions.addItems(session, items);
+    const calls = await commandCalls(connection);
+    expect(calls.get("exec")).toBe(1);
+    expect(calls.get("evalsha")).toBe(Math.ceil(items.length / 8_192));
+    expect(await sessions.getItems(session, 3)).toEqual(items.slice(-3));
+    expect(Number(await connection.command(["LLEN", pairKeys("threadline:", namespace, "user").items]))).toBe(
+      items.length,
+    );
+    // A batch for a session that has ended stores nothing, not even its first parts.
+    await sessions.closeSession("user");
+    const next = await sessions.resolve("user");
+    const error = await sessions.addItems(session, items).catch((caught: unknown) => caught);
+    expect(codeOf(error)).toBe("SESSION_ENDED");
+    expect(await sessions.getItems(next)).toEqual([]);
+  });
+
+  it("reads items with any limit, 1e21 and Infinity included, as one MULTI/EXEC without a script", async () => {
+    const namespace = uniqueNamespace();
+    const store = redisStore({ client: connection.client });
+    const sessions = new SessionManager({ store, namespace });
+    const session = await sessions.resolve("user");
+    await sessions.addItems(session, ["a", "b", "c"]);
+    const request = { ...session, now: Date.now() };
+    await connection.command(["CONFIG", "RESETSTAT"]);
+    expect(await store.items.list(request, 1e21)).toEqual(["a", "b", "c"]);
+    expect(await store.items.list(request, Number.POSITIVE_INFINITY)).toEqual(["a", "b", "c"]);
+    expect(await store.items.list(request, 2)).toEqual(["b", "c"]);
+    expect(await sessions.getItems(session, 1e21)).toEqual(["a", "b", "c"]);
+    const calls = await commandCalls(connection);
+    expect(calls.get("exec")).toBe(4);
+    expect(calls.get("lrange")).toBe(4);
+    expect(calls.has("evalsha")).toBe(false);
+    const bad = await store.items.list(request, -1).catch((caught: unknown) => caught);
+    expect(codeOf(bad)).toBe("INVALID_OPTION");
+  });
+
+  it("refuses a sparse array of items with INVALID_ITEMS and stores nothing", async () => {
+    const namespace = uniqueNamespace();
+    const sessions = new SessionManager({ store: redisStore({ client: connection.client }), namespace });
+    const session = await sessions.resolve("user");
+    // biome-ignore lint/suspicious/noSparseArray: the hole is what is under test
+    const sparse = [1, , 3];
+    const error = await sessions.addItems(session, sparse).catch((caught: unknown) => caught);
+    expect(codeOf(error)).toBe("INVALID_ITEMS");
+    expect(Number(await connection.command(["EXISTS", pairKeys("threadline:", namespace, "user").items]))).toBe(0);
+    expect(await sessions.getItems(session)).toEqual([]);
   });
 
   it("reports a key of the wrong type as STORE_ERROR, not as unavailable", async () => {
