@@ -1,7 +1,7 @@
 export type { ErrorContext, ErrorHandler } from "./adapter-kit/error-sink.js";
 export { globalSessionId } from "./adapter-kit/global-session-id.js";
 export { SessionError, type SessionErrorCode, type SessionErrorOptions } from "./errors.js";
-export { type MemoryStore, type MemoryStoreOptions, memoryStore } from "./memory-store.js";
+export { type MemoryStore, type MemoryStoreOptions, memoryStore } from "./memory-store/index.js";
 export type { HandoffRecord, RunRecord, RunUsage, ToolCallRecord } from "./run-record.js";
 export type { SessionIdContext, SessionIdFormat } from "./session-id.js";
 export {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SessionError } from "./errors.js";
-import { memoryStore } from "./memory-store.js";
+import { memoryStore } from "./memory-store/index.js";
 import { SessionManager } from "./session-manager.js";
 import type { SessionStore } from "./store.js";
 import { createFakeClock } from "./testing/fake-clock.js";

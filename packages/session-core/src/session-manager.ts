@@ -1,7 +1,7 @@
 import { createErrorSink, type ErrorHandler, type ErrorSink } from "./adapter-kit/error-sink.js";
 import { PendingWork } from "./adapter-kit/pending-work.js";
 import { SessionError } from "./errors.js";
-import { memoryStore } from "./memory-store.js";
+import { memoryStore } from "./memory-store/index.js";
 import { type SessionIdContext, type SessionIdFormat, sessionIdGenerator } from "./session-id.js";
 import type {
   MaybePromise,
@@ -80,7 +80,7 @@ export class SessionManager {
   readonly #now: () => number;
   readonly #createId: (context: SessionIdContext) => string;
   readonly #cleanupIntervalMs: number;
-  /** When the next background cleanup is due (ms, manager clock); `Infinity` when off. */
+  /** When the next background cleanup is due (ms, manager clock); `Infinity` when off, NaN before the first resolve. */
   #nextCleanupAt: number;
   readonly #errors: ErrorSink;
   readonly #background = new PendingWork();
@@ -112,11 +112,10 @@ export class SessionManager {
       });
     }
     this.#cleanupIntervalMs = cleanupInterval * 1000;
-    // Cleanup starts one interval after the first call, so short-lived managers never pay for it.
+    // NaN: not scheduled yet. The first resolve schedules the first cleanup one interval later,
+    // so short-lived managers never pay for one (and the constructor reads no clock).
     this.#nextCleanupAt =
-      this.#cleanupIntervalMs > 0 && typeof this.store.sweep === "function"
-        ? Number.NEGATIVE_INFINITY
-        : Number.POSITIVE_INFINITY;
+      this.#cleanupIntervalMs > 0 && typeof this.store.sweep === "function" ? Number.NaN : Number.POSITIVE_INFINITY;
     this.#errors = createErrorSink("session-manager", options.onError);
   }
 
@@ -253,13 +252,16 @@ export class SessionManager {
   #resolveRequest(userId: string, namespace: string | undefined, options: ResolveOptions | undefined): ResolveRequest {
     const key = this.#key(userId, namespace);
     const now = this.#clock();
-    if (now >= this.#nextCleanupAt) this.#cleanUpInBackground(now);
+    // One comparison on the hot path: false while not due, true when due or not yet scheduled (NaN).
+    if (!(now < this.#nextCleanupAt)) this.#cleanUpIfDue(now);
     return new PendingResolve(key, userId, now, this.#timeoutMs, options?.forceNew === true, this.#createId);
   }
 
-  #cleanUpInBackground(now: number): void {
+  #cleanUpIfDue(now: number): void {
+    const due = !Number.isNaN(this.#nextCleanupAt);
     // Move the deadline first, so calls arriving while it runs start no second cleanup.
     this.#nextCleanupAt = now + this.#cleanupIntervalMs;
+    if (!due) return;
     this.#background.track(
       this.cleanupExpired().then(
         () => undefined,

@@ -1,5 +1,5 @@
 import { SessionError, type SessionErrorCode } from "../errors.js";
-import { memoryStore } from "../memory-store.js";
+import { memoryStore } from "../memory-store/index.js";
 import type { SessionItemStore, SessionStore } from "../store.js";
 
 /** The operations a {@link FaultyStore} counts and can fail. */

@@ -1,0 +1,41 @@
+/**
+ * One (namespace, userId) pair in the memory store: its current session, or the tombstone of the
+ * last one, with the id history the next session needs. Entries are mutated in place (the hit
+ * path renews without allocating) and linked into two lists: by last activity within their
+ * timeout (for sweeps and eviction) and by insertion within their namespace (for listing).
+ */
+export interface Entry {
+  readonly namespace: string;
+  readonly userId: string;
+  sessionId: string;
+  baseId: string;
+  sequence: number;
+  createdAtHighWater: number;
+  createdAt: number;
+  lastActivityAt: number;
+  expiresAt: number;
+  /** Closed: kept only as a tombstone so the next id differs, until it would have expired. */
+  ended: boolean;
+  /** Conversation items as JSON text. */
+  items: string[] | undefined;
+  /** Position in the namespace's listing order; grows with every insertion, never reused. */
+  readonly listOrder: number;
+  // Links of the expiry queue of the entry's timeout.
+  queue: ExpiryQueue | undefined;
+  previous: Entry | undefined;
+  next: Entry | undefined;
+  // Links of the namespace's listing order.
+  listPrevious: Entry | undefined;
+  listNext: Entry | undefined;
+}
+
+/** The entries of one timeout, oldest activity first. */
+export interface ExpiryQueue {
+  readonly timeoutMs: number;
+  head: Entry | undefined;
+  tail: Entry | undefined;
+}
+
+export function isLive(entry: Entry, now: number): boolean {
+  return !entry.ended && now < entry.expiresAt;
+}
