@@ -14,7 +14,8 @@
 //   of @types/node (the two declare the same globals differently, so they are two programs);
 // - ```ts no-check skips a block that is intentionally not a program (a value's shape, a diff).
 //   Use it sparingly: a prelude that declares what the block assumes keeps it checked.
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// - fixtures/ holds the modules examples import by relative path (`./my-store.js`).
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
@@ -90,15 +91,17 @@ function annotationBefore(lines, fenceIndex) {
   while (start >= 0 && !lines[start].includes("<!--")) start--;
   if (start < 0) return undefined;
   const text = lines.slice(start, index + 1).join("\n");
-  const match = /<!--\s*readme-check:([^\n]*)\n?([\s\S]*?)-->/.exec(text);
+  const match = /<!--\s*readme-check:([^\n]*?)(?:-->|\n([\s\S]*?)-->)/.exec(text);
   if (match === null) return undefined;
-  const prelude = match[2].split("\n");
+  const prelude = (match[2] ?? "").split("\n");
   if (prelude.at(-1)?.trim() === "") prelude.pop();
   return { flags: match[1].trim().split(/\s+/), prelude, line: start + 2 };
 }
 
 rmSync(generated, { recursive: true, force: true });
 mkdirSync(generated, { recursive: true });
+// Modules the examples import by relative path (`./my-store.js`): declarations only.
+cpSync(join(here, "fixtures"), generated, { recursive: true });
 const blocks = readmes.flatMap(blocksOf);
 /** @type {Map<string, Block & { preludeLength: number }>} */
 const byFile = new Map();
