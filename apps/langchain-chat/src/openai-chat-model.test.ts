@@ -68,7 +68,7 @@ it("sends the session's history to a real model endpoint and records its token u
     "Where am I going?",
   ]);
   expect(lines.join("\n")).toContain("reply: I have seen 2 user messages.");
-  expect(records[1]?.tokenUsage).toEqual({ inputTokens: 40, outputTokens: 7, totalTokens: 47 });
+  expect(records[1]?.usage).toEqual({ inputTokens: 40, outputTokens: 7, totalTokens: 47 });
 });
 
 it("reports an endpoint error as a failed run", async () => {

@@ -21,12 +21,19 @@ it("gives each user session-scoped memory in the chain and in the LangGraph agen
   );
 
   // Agent: one checkpointer thread per session.
-  expect(output).toMatch(/12:10:00 {2}ada .* -> thread support-ada-20250107-121000 \(fresh thread\), now 2 messages/);
+  // The thread is the session's global id: {namespace}/{user}/{session id}, unique per user.
   expect(output).toMatch(
-    /12:11:00 {2}ada .* -> thread support-ada-20250107-121000 \(2 earlier messages\), now 4 messages/,
+    /12:10:00 {2}ada .* -> thread support\/ada\/support-ada-20250107-121000 \(fresh thread\), now 2 messages/,
   );
-  expect(output).toMatch(/12:11:00 {2}bob .* -> thread support-bob-20250107-121100 \(fresh thread\), now 2 messages/);
-  expect(output).toMatch(/12:14:00 {2}ada .* -> thread support-ada-20250107-121400 \(fresh thread\), now 2 messages/);
+  expect(output).toMatch(
+    /12:11:00 {2}ada .* -> thread support\/ada\/support-ada-20250107-121000 \(2 earlier messages\), now 4 messages/,
+  );
+  expect(output).toMatch(
+    /12:11:00 {2}bob .* -> thread support\/bob\/support-bob-20250107-121100 \(fresh thread\), now 2 messages/,
+  );
+  expect(output).toMatch(
+    /12:14:00 {2}ada .* -> thread support\/ada\/support-ada-20250107-121400 \(fresh thread\), now 2 messages/,
+  );
 
   // One record per run, each in its own user's session.
   expect(records.map((record) => `${record.userId} ${record.sessionId} ${record.name}`)).toEqual([

@@ -7,13 +7,12 @@ import { ChatPromptTemplate, MessagesPlaceholder } from "@langchain/core/prompts
 import { FakeListChatModel } from "@langchain/core/utils/testing";
 import { END, MemorySaver, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
 import {
-  type RunRecord,
   SessionChatMessageHistory,
   sessionConfig,
   sessionConfigFor,
   ThreadlineCallbackHandler,
 } from "@threadline/langchain";
-import { SessionManager } from "@threadline/session-core";
+import { type RunRecord, SessionManager } from "@threadline/session-core";
 import { createFakeClock } from "@threadline/session-core/fake-clock";
 
 /** LangChain's fake chat model with the story's replies, in the order the story asks. */
@@ -53,7 +52,6 @@ export async function runLangChainChat(
   const records: RunRecord[] = [];
   const handler = new ThreadlineCallbackHandler({
     sessionManager: sessions,
-    now: clock.now,
     onRecord: (record) => {
       records.push(record);
     },
@@ -111,7 +109,7 @@ export async function runLangChainChat(
   };
 
   print("");
-  print("2. LangGraph agent + MemorySaver keyed by configurable.thread_id (= the session id)");
+  print("2. LangGraph agent + MemorySaver keyed by configurable.thread_id (= the session's global id)");
   at("12:10:00");
   await agentTurn("ada", "I'm planning a trip to Lisbon.");
   at("12:11:00");

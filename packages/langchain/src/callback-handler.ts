@@ -5,67 +5,57 @@ import type { Serialized } from "@langchain/core/load/serializable";
 import type { BaseMessage } from "@langchain/core/messages";
 import type { LLMResult } from "@langchain/core/outputs";
 import type { ChainValues } from "@langchain/core/utils/types";
-import type { SessionError, SessionManager, SessionRef } from "@threadline/session-core";
 import {
-  asError,
-  type HandlerErrorContext,
-  managerFromOptions,
-  type ThreadlineCallbackHandlerOptions,
-  warnOnError,
-} from "./handler-options.js";
-import {
-  addUsage,
-  type RunKind,
+  assertValidId,
   type RunRecord,
-  type TokenUsage,
+  type SessionManager,
+  type SessionRef,
   type ToolCallRecord,
-  tokenUsageOf,
-} from "./run-record.js";
+} from "@threadline/session-core";
+import {
+  assertOptionalFunction,
+  createErrorSink,
+  type ErrorSink,
+  managerFromOptions,
+  PendingWork,
+} from "@threadline/session-core/adapter-kit";
+import { boundedText, boundedValue } from "./bounded-value.js";
+import { buildRunRecord, type RunEnding } from "./build-record.js";
+import { type RunLimits, runLimitsFrom, type ThreadlineCallbackHandlerOptions } from "./handler-options.js";
+import { RunSessions } from "./run-sessions.js";
+import { type RootRun, RunTracker } from "./run-tracker.js";
+import { addUsage, usageOf } from "./token-usage.js";
 
-/** The user id a run carries when neither its metadata nor `setUserId()` name one (as in the origin SDK). */
-export const ANONYMOUS_USER_ID = "anonymous";
+const source = "langchain";
+const noSession: Promise<SessionRef | null> = Promise.resolve(null);
 
-// Sessions announced by sessionConfig and not yet claimed by a run. Bounded so configs that
-// are built and never used cannot grow it without limit.
-const MAX_EXPECTED_SESSIONS = 10_000;
-
-/** State of one root run, from its start event to its end event. Keyed by its run id, never shared. */
-interface RootRun {
+/** A run's start event, whatever kind of run it is. */
+interface RunStart {
   runId: string;
-  kind: RunKind;
-  name: string | undefined;
-  userId: string;
-  namespace: string;
+  parentRunId: string | undefined;
   input: unknown;
-  /** `stream()` starts a run before its input is known; the end event carries it. */
-  defersInput: boolean;
-  tags: string[];
-  metadata: Record<string, unknown>;
-  startedAt: number;
-  /** The run's session once resolved; `null` when the store failed. */
-  session: Promise<SessionRef | null>;
-  /** Every run below this one, so their entries go when it ends. */
-  descendants: string[];
-  tools: Map<string, ToolCallRecord>;
-  tokenUsage: TokenUsage | undefined;
+  tags: string[] | undefined;
+  metadata: Record<string, unknown> | undefined;
+  name: string | undefined;
+  defersInput?: boolean;
 }
 
 /**
  * A LangChain callback handler that puts every root run into the user's threadline session.
  *
  * - The user comes from the run's metadata (`user_id` or `userId`), else from `setUserId()`,
- *   else `"anonymous"`. Pass it per run: `invoke(input, { metadata: { user_id } })`, or use
- *   {@link sessionConfig}, which also gives LangSmith and LangGraph the session.
+ *   else `"anonymous"` (with a one-time warning). Pass it per run with {@link sessionConfig},
+ *   which also gives LangSmith and LangGraph the session.
  * - At the start of a root run the user's session is resolved (created or renewed); at its end
- *   it is renewed again, so a long run counts as activity. One {@link RunRecord} per root run goes
- *   to `onRecord`.
+ *   it is renewed again, so a long run counts as activity. One `RunRecord` per root run goes to `onRecord`.
  * - State is per run id: one handler serves any number of users and concurrent runs, also with
- *   LangChain's background callbacks, which may run after `invoke()` resolves.
- * - It never throws into the chain and never makes the chain wait for the store: store work runs
- *   beside the chain, failures go to `onError`, and `flush()` waits for all of it.
+ *   LangChain's background callbacks. It is bounded: runs that never end are dropped past
+ *   `maxRunsInFlight`, and each run keeps at most `maxToolCallsPerRun` tool calls of `maxValueLength`.
+ * - It never throws into the chain and never makes it wait for the store: failures go to `onError`,
+ *   and `flush()` waits for the handler's work.
  *
  * @example
- * const handler = new ThreadlineCallbackHandler({ namespace: "support", onRecord: (record) => save(record) });
+ * const handler = new ThreadlineCallbackHandler({ namespace: "support", onRecord: (record) => console.log(record) });
  * await chain.invoke(input, await sessionConfig(handler, { userId: "user-123" }));
  * await handler.flush(); // before the process exits
  */
@@ -75,68 +65,61 @@ export class ThreadlineCallbackHandler extends BaseCallbackHandler {
   readonly sessionManager: SessionManager;
   /** The namespace of the sessions this handler resolves. */
   readonly namespace: string;
-  #fallbackUserId: string | undefined;
-  readonly #now: () => number;
-  readonly #onRecord: ((record: RunRecord) => void | Promise<void>) | undefined;
-  readonly #onError: (error: SessionError | Error, context: HandlerErrorContext) => void;
-  readonly #roots = new Map<string, RootRun>();
-  readonly #rootOfDescendant = new Map<string, RootRun>();
-  readonly #expected = new Map<string, SessionRef>();
-  readonly #pending = new Set<Promise<void>>();
+  readonly #onRecord: ThreadlineCallbackHandlerOptions["onRecord"];
+  readonly #errors: ErrorSink;
+  readonly #limits: RunLimits;
+  readonly #sessions: RunSessions;
+  readonly #runs: RunTracker;
+  readonly #pending = new PendingWork();
 
   constructor(options: ThreadlineCallbackHandlerOptions = {}) {
-    super(options.awaitHandlers === undefined ? undefined : { _awaitHandler: options.awaitHandlers });
-    this.sessionManager = managerFromOptions(options);
+    super(options?.awaitHandlers === undefined ? undefined : { _awaitHandler: options.awaitHandlers });
+    this.sessionManager = managerFromOptions(options, source);
     this.namespace = options.namespace ?? this.sessionManager.namespace;
-    this.#now = options.now ?? Date.now;
+    assertOptionalFunction(options.onRecord, "onRecord", "(record: RunRecord) => void | Promise<void>", source);
     this.#onRecord = options.onRecord;
-    this.#onError = options.onError ?? warnOnError;
+    this.#errors = createErrorSink(source, options.onError);
+    this.#limits = runLimitsFrom(options);
+    this.#sessions = new RunSessions({ manager: this.sessionManager, namespace: this.namespace, errors: this.#errors });
+    this.#runs = new RunTracker(this.#limits.maxRunsInFlight, (run) => this.#reportDropped(run));
   }
 
   /**
    * The user for runs whose metadata names none, as the origin SDK's `set_user_id`. Shared by
    * every run of this handler, so prefer per-run metadata when users run concurrently.
-   * `undefined` goes back to `"anonymous"`.
+   * `undefined` goes back to `"anonymous"`. Throws `INVALID_USER_ID` for an id the core rejects.
    */
   setUserId(userId: string | undefined): void {
-    this.#fallbackUserId = userId;
+    if (userId !== undefined) assertValidId(userId, "userId");
+    this.#sessions.fallbackUserId = userId;
   }
 
   /**
-   * Announces a session resolved before the run (what {@link sessionConfig} does), so the run
-   * carrying `metadata.session_id` uses it instead of resolving again. Each announcement serves
-   * one run; a later run with the same config resolves the session itself.
+   * Announces a session resolved before its run (what {@link sessionConfig} does), so the run
+   * carrying its global id in `metadata.session_id` uses it instead of resolving again. Serves one run.
    */
   expectSession(session: SessionRef): void {
-    this.#expected.delete(session.sessionId);
-    this.#expected.set(session.sessionId, {
-      namespace: session.namespace,
-      userId: session.userId,
-      sessionId: session.sessionId,
-    });
-    if (this.#expected.size > MAX_EXPECTED_SESSIONS) {
-      const oldest = this.#expected.keys().next().value;
-      if (oldest !== undefined) this.#expected.delete(oldest);
-    }
+    this.#sessions.announce(session);
   }
 
-  /** Root runs that started and have not ended yet. */
+  /** Root runs that started and have not ended (or been dropped) yet. */
   get openRuns(): number {
-    return this.#roots.size;
+    return this.#runs.size;
   }
 
   /**
    * Waits until LangChain's background callbacks and all of this handler's work (session
-   * resolves, renewals, `onRecord`) have finished. Never rejects. Call it before the process
-   * exits, or in tests before reading records.
+   * resolves, renewals, `onRecord`, the manager's background cleanup) have finished. Never
+   * rejects. Call it before the process exits, or in tests before reading records.
    */
   async flush(): Promise<void> {
     // Callbacks can start work and work can trigger callbacks: repeat until both are quiet.
     for (;;) {
       await awaitAllCallbacks();
-      if (this.#pending.size === 0) return;
-      await Promise.all(this.#pending);
+      if (this.#pending.size === 0) break;
+      await this.#pending.flush();
     }
+    await this.sessionManager.flush();
   }
 
   // LangChain calls this with (chain, inputs, runId, parentRunId, tags, metadata, runType,
@@ -153,28 +136,16 @@ export class ThreadlineCallbackHandler extends BaseCallbackHandler {
     runName?: string,
     extra?: Record<string, unknown>,
   ): void {
-    const deferred = extra?.lc_defers_inputs === true;
-    this.#start("chain", runId, parentRunId, inputs, tags, metadata, runName ?? nameOf(chain), deferred);
+    const defersInput = extra?.lc_defers_inputs === true;
+    this.#start({ runId, parentRunId, input: inputs, tags, metadata, name: runName ?? nameOf(chain), defersInput });
   }
 
-  override handleChainEnd(
-    outputs: ChainValues,
-    runId: string,
-    _parentRunId?: string,
-    _tags?: string[],
-    kwargs?: { inputs?: Record<string, unknown> },
-  ): void {
-    this.#end(runId, { output: outputs }, kwargs?.inputs);
+  override handleChainEnd(outputs: ChainValues, runId: string, _p?: string, _t?: string[], kwargs?: Inputs): void {
+    this.#end(runId, { output: outputs, input: kwargs?.inputs });
   }
 
-  override handleChainError(
-    error: unknown,
-    runId: string,
-    _parentRunId?: string,
-    _tags?: string[],
-    kwargs?: { inputs?: Record<string, unknown> },
-  ): void {
-    this.#end(runId, { error }, kwargs?.inputs);
+  override handleChainError(error: unknown, runId: string, _p?: string, _t?: string[], kwargs?: Inputs): void {
+    this.#end(runId, { error: messageOf(error), input: kwargs?.inputs });
   }
 
   override handleChatModelStart(
@@ -187,7 +158,7 @@ export class ThreadlineCallbackHandler extends BaseCallbackHandler {
     metadata?: Record<string, unknown>,
     runName?: string,
   ): void {
-    this.#start("llm", runId, parentRunId, messages, tags, metadata, runName ?? nameOf(llm), false);
+    this.#start({ runId, parentRunId, input: messages, tags, metadata, name: runName ?? nameOf(llm) });
   }
 
   override handleLLMStart(
@@ -200,20 +171,18 @@ export class ThreadlineCallbackHandler extends BaseCallbackHandler {
     metadata?: Record<string, unknown>,
     runName?: string,
   ): void {
-    this.#start("llm", runId, parentRunId, prompts, tags, metadata, runName ?? nameOf(llm), false);
+    this.#start({ runId, parentRunId, input: prompts, tags, metadata, name: runName ?? nameOf(llm) });
   }
 
   override handleLLMEnd(output: LLMResult, runId: string): void {
-    const root = this.#roots.get(runId) ?? this.#rootOfDescendant.get(runId);
-    if (root !== undefined) {
-      const usage = tokenUsageOf(output);
-      if (usage !== undefined) root.tokenUsage = addUsage(root.tokenUsage, usage);
-    }
+    const root = this.#runs.rootOf(runId);
+    const usage = root === undefined ? undefined : usageOf(output);
+    if (root !== undefined && usage !== undefined) root.usage = addUsage(root.usage, usage);
     this.#end(runId, { output });
   }
 
   override handleLLMError(error: unknown, runId: string): void {
-    this.#end(runId, { error });
+    this.#end(runId, { error: messageOf(error) });
   }
 
   override handleToolStart(
@@ -226,23 +195,24 @@ export class ThreadlineCallbackHandler extends BaseCallbackHandler {
     runName?: string,
     toolCallId?: string,
   ): void {
-    const name = runName ?? nameOf(tool);
-    const root = this.#start("tool", runId, parentRunId, input, tags, metadata, name, false);
-    const call: ToolCallRecord = { runId, name: name ?? "tool", input };
-    if (toolCallId !== undefined) call.toolCallId = toolCallId;
-    root?.tools.set(runId, call);
+    const name = runName ?? nameOf(tool) ?? "tool";
+    const root = this.#start({ runId, parentRunId, input, tags, metadata, name });
+    if (root === undefined || root.toolCalls.size >= this.#limits.maxToolCallsPerRun) return;
+    const call: ToolCallRecord = { name, input: boundedText(String(input), this.#limits.maxValueLength) };
+    if (toolCallId !== undefined) call.callId = toolCallId;
+    root.toolCalls.set(runId, call);
   }
 
   override handleToolEnd(output: unknown, runId: string): void {
-    const call = this.#toolCall(runId);
-    if (call !== undefined) call.output = output;
+    const call = this.#runs.rootOf(runId)?.toolCalls.get(runId);
+    if (call !== undefined) call.output = boundedValue(output, this.#limits.maxValueLength);
     this.#end(runId, { output });
   }
 
   override handleToolError(error: unknown, runId: string): void {
-    const call = this.#toolCall(runId);
-    if (call !== undefined) call.error = messageOf(error);
-    this.#end(runId, { error });
+    const call = this.#runs.rootOf(runId)?.toolCalls.get(runId);
+    if (call !== undefined) call.error = boundedText(messageOf(error), this.#limits.maxValueLength);
+    this.#end(runId, { error: messageOf(error) });
   }
 
   override handleRetrieverStart(
@@ -254,7 +224,7 @@ export class ThreadlineCallbackHandler extends BaseCallbackHandler {
     metadata?: Record<string, unknown>,
     name?: string,
   ): void {
-    this.#start("retriever", runId, parentRunId, query, tags, metadata, name ?? nameOf(retriever), false);
+    this.#start({ runId, parentRunId, input: query, tags, metadata, name: name ?? nameOf(retriever) });
   }
 
   override handleRetrieverEnd(documents: DocumentInterface[], runId: string): void {
@@ -262,156 +232,94 @@ export class ThreadlineCallbackHandler extends BaseCallbackHandler {
   }
 
   override handleRetrieverError(error: unknown, runId: string): void {
-    this.#end(runId, { error });
+    this.#end(runId, { error: messageOf(error) });
   }
 
-  /** Registers a run; returns the root run it belongs to (itself when it is a root). */
-  #start(
-    kind: RunKind,
-    runId: string,
-    parentRunId: string | undefined,
-    input: unknown,
-    tags: string[] | undefined,
-    metadata: Record<string, unknown> | undefined,
-    name: string | undefined,
-    defersInput: boolean,
-  ): RootRun | undefined {
+  /** Follows a run; returns the root run it belongs to (itself when it is a root). */
+  #start(run: RunStart): RootRun | undefined {
     try {
-      const parent =
-        parentRunId === undefined
-          ? undefined
-          : (this.#roots.get(parentRunId) ?? this.#rootOfDescendant.get(parentRunId));
-      if (parent !== undefined) {
-        this.#rootOfDescendant.set(runId, parent);
-        parent.descendants.push(runId);
-        return parent;
-      }
+      const parent = this.#runs.addChild(run.runId, run.parentRunId);
+      if (parent !== undefined) return parent === "ignored" ? undefined : parent;
       // No known parent: the outermost run this handler sees (it may be attached below the top).
-      const runMetadata = metadata ?? {};
-      const userId = userIdOf(runMetadata) ?? this.#fallbackUserId ?? ANONYMOUS_USER_ID;
-      const expected = this.#claimExpected(runMetadata, userId);
-      const root: RootRun = {
-        runId,
-        kind,
-        name,
-        userId,
-        namespace: expected?.namespace ?? this.namespace,
-        input,
-        defersInput,
-        tags: tags ?? [],
-        metadata: runMetadata,
-        startedAt: this.#now(),
-        session: expected === undefined ? this.#track(this.#resolve(runId, userId)) : Promise.resolve(expected),
-        descendants: [],
-        tools: new Map(),
-        tokenUsage: undefined,
-      };
-      this.#roots.set(runId, root);
+      const root = this.#rootRun(run);
+      this.#runs.addRoot(root);
       return root;
     } catch (error) {
-      this.#report(error, { stage: "resolve", runId, userId: ANONYMOUS_USER_ID });
+      this.#errors.report(error, { operation: "start", runId: run.runId });
       return undefined;
     }
   }
 
-  #end(runId: string, result: { output?: unknown; error?: unknown }, deferredInput?: Record<string, unknown>): void {
-    const root = this.#roots.get(runId);
-    if (root === undefined) return;
-    this.#roots.delete(runId);
-    for (const descendant of root.descendants) this.#rootOfDescendant.delete(descendant);
+  #rootRun(run: RunStart): RootRun {
+    const metadata = run.metadata ?? {};
+    const root: RootRun = {
+      runId: run.runId,
+      name: run.name,
+      userId: undefined,
+      namespace: this.namespace,
+      input: boundedValue(run.input, this.#limits.maxValueLength),
+      defersInput: run.defersInput === true,
+      tags: run.tags ?? [],
+      metadata,
+      startedAt: this.sessionManager.now(),
+      session: noSession,
+      openChildren: new Set(),
+      toolCalls: new Map(),
+      usage: undefined,
+    };
     try {
-      const record: RunRecord = {
-        runId,
-        sessionId: null,
-        userId: root.userId,
-        namespace: root.namespace,
-        name: root.name,
-        kind: root.kind,
-        input: root.defersInput && deferredInput !== undefined ? deferredInput : root.input,
-        toolCalls: [...root.tools.values()],
-        startedAt: root.startedAt,
-        endedAt: this.#now(),
-        tags: root.tags,
-        metadata: root.metadata,
-      };
-      if ("error" in result) record.error = messageOf(result.error);
-      else record.output = result.output;
-      if (root.tokenUsage !== undefined) record.tokenUsage = root.tokenUsage;
-      void this.#track(this.#complete(root, record));
+      root.userId = this.#sessions.userOf(metadata);
     } catch (error) {
-      this.#report(error, { stage: "record", runId, userId: root.userId });
+      // A user id the core rejects: the run goes on without a session and without a record.
+      this.#errors.report(error, { operation: "resolve", runId: run.runId });
+      return root;
+    }
+    const { namespace, session } = this.#sessions.sessionOf({ runId: run.runId, userId: root.userId, metadata });
+    this.#pending.track(session);
+    root.namespace = namespace;
+    root.session = session;
+    return root;
+  }
+
+  #end(runId: string, ending: RunEnding): void {
+    const run = this.#runs.end(runId);
+    if (run === undefined || run.userId === undefined) return;
+    try {
+      const max = this.#limits.maxValueLength;
+      const bounded: RunEnding = { output: boundedValue(ending.output, max), input: boundedValue(ending.input, max) };
+      if (ending.error !== undefined) bounded.error = boundedText(ending.error, max);
+      const record = buildRunRecord(run, run.userId, bounded, this.sessionManager.now());
+      this.#pending.track(this.#complete(run.session, record));
+    } catch (error) {
+      this.#errors.report(error, { operation: "record", runId, userId: run.userId });
     }
   }
 
-  async #resolve(runId: string, userId: string): Promise<SessionRef | null> {
-    try {
-      const session = await this.sessionManager.resolve(userId, this.namespace);
-      return { namespace: session.namespace, userId: session.userId, sessionId: session.sessionId };
-    } catch (error) {
-      this.#report(error, { stage: "resolve", runId, userId });
-      return null;
-    }
-  }
-
-  async #complete(root: RootRun, record: RunRecord): Promise<void> {
-    const session = await root.session;
-    if (session !== null) {
-      record.sessionId = session.sessionId;
-      try {
-        await this.sessionManager.updateActivity(session.userId, session.namespace);
-      } catch (error) {
-        this.#report(error, { stage: "renew", runId: root.runId, userId: root.userId });
-      }
+  /** Renews the run's session, then hands the record to `onRecord`. Never rejects. */
+  async #complete(session: Promise<SessionRef | null>, record: RunRecord): Promise<void> {
+    const resolved = await session;
+    if (resolved !== null) {
+      record.sessionId = resolved.sessionId;
+      await this.#sessions.renew(resolved, record.runId);
     }
     if (this.#onRecord === undefined) return;
     try {
       await this.#onRecord(record);
     } catch (error) {
-      this.#report(error, { stage: "record", runId: root.runId, userId: root.userId });
+      const context = { operation: "record", runId: record.runId, userId: record.userId };
+      this.#errors.report(error, resolved === null ? context : { ...context, sessionId: resolved.sessionId });
     }
   }
 
-  #claimExpected(metadata: Record<string, unknown>, userId: string): SessionRef | undefined {
-    const sessionId = metadata.session_id;
-    if (typeof sessionId !== "string") return undefined;
-    const expected = this.#expected.get(sessionId);
-    if (expected === undefined || expected.userId !== userId) return undefined;
-    this.#expected.delete(sessionId);
-    return expected;
-  }
-
-  #toolCall(runId: string): ToolCallRecord | undefined {
-    return (this.#roots.get(runId) ?? this.#rootOfDescendant.get(runId))?.tools.get(runId);
-  }
-
-  /** Keeps `work` (which never rejects) in the pending set until it settles, for `flush()`. */
-  #track<T>(work: Promise<T>): Promise<T> {
-    const tracked = work.then(
-      () => undefined,
-      () => undefined,
+  #reportDropped(run: RootRun): void {
+    const error = new Error(
+      `[threadline] [langchain] Run ${run.runId} had not ended when ${this.#limits.maxRunsInFlight} newer runs were in flight, so the handler stopped following it (no record). End or abort streams you stop reading, or raise maxRunsInFlight.`,
     );
-    this.#pending.add(tracked);
-    void tracked.then(() => this.#pending.delete(tracked));
-    return work;
-  }
-
-  #report(error: unknown, context: HandlerErrorContext): void {
-    try {
-      this.#onError(asError(error), context);
-    } catch {
-      // onError is the app's last resort; a throw from it has nowhere left to go.
-    }
+    this.#errors.report(error, { operation: "evict", runId: run.runId, userId: run.userId });
   }
 }
 
-/** The user id in run metadata: `user_id`, else `userId`; numbers are accepted as their decimal text. */
-function userIdOf(metadata: Record<string, unknown>): string | undefined {
-  for (const value of [metadata.user_id, metadata.userId]) {
-    if (typeof value === "string") return value;
-    if (typeof value === "number" && Number.isSafeInteger(value)) return String(value);
-  }
-  return undefined;
-}
+type Inputs = { inputs?: Record<string, unknown> };
 
 /** The name LangSmith shows for a run without `runName`: the serialized class name. */
 function nameOf(serialized: Serialized | undefined): string | undefined {

@@ -1,11 +1,7 @@
-export { ANONYMOUS_USER_ID, ThreadlineCallbackHandler } from "./callback-handler.js";
+export { ThreadlineCallbackHandler } from "./callback-handler.js";
 export { SessionChatMessageHistory, type SessionChatMessageHistoryOptions } from "./chat-history.js";
-export type {
-  HandlerErrorContext,
-  HandlerErrorStage,
-  ThreadlineCallbackHandlerOptions,
-} from "./handler-options.js";
-export type { RunKind, RunRecord, TokenUsage, ToolCallRecord } from "./run-record.js";
+export type { ThreadlineCallbackHandlerOptions } from "./handler-options.js";
+export { ANONYMOUS_USER_ID } from "./run-sessions.js";
 export {
   type HandlerSessionRunnableConfig,
   type SessionConfigOptions,

@@ -1,5 +1,11 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
-import type { ResolveOptions, SessionManager, SessionRef } from "@threadline/session-core";
+import {
+  globalSessionId,
+  type ResolveOptions,
+  SessionError,
+  type SessionManager,
+  type SessionRef,
+} from "@threadline/session-core";
 import type { ThreadlineCallbackHandler } from "./callback-handler.js";
 
 /** Options for {@link sessionConfig}. */
@@ -11,16 +17,18 @@ export interface SessionConfigOptions extends ResolveOptions {
 }
 
 /**
- * Run metadata that names the session. LangSmith groups runs into threads by `session_id` /
- * `thread_id`; the handler reads `user_id`. Inherited by every child run.
+ * Run metadata that names the session, inherited by every child run. LangSmith groups runs into
+ * threads by `session_id`/`thread_id`: both are the session's global id (`globalSessionId`),
+ * unique per (namespace, user, session). `threadline_session_id` is the readable session id, for display.
  */
 export type SessionMetadata = {
   session_id: string;
   thread_id: string;
   user_id: string;
+  threadline_session_id: string;
 };
 
-/** `configurable.thread_id`: the key LangGraph checkpointers store a conversation under. */
+/** `configurable.thread_id`: the key LangGraph checkpointers store a conversation under (the global id). */
 export type SessionConfigurable = {
   thread_id: string;
 };
@@ -41,19 +49,17 @@ export type SessionSource = ThreadlineCallbackHandler | SessionManager;
 
 /**
  * Resolves the user's session **before** the run (creating or renewing it) and returns the one
- * config object to pass to `invoke`: the handler in `callbacks`, `metadata` with `session_id`,
- * `thread_id` and `user_id`, and `configurable.thread_id`. The thread id is the session id, so a
- * LangGraph checkpointer keeps one thread per session: memory that starts afresh when the
- * session rolls over after inactivity.
+ * config object to pass to `invoke`: the handler in `callbacks`, thread `metadata` and
+ * `configurable.thread_id`, both keyed by the session's global id, so a LangGraph checkpointer
+ * keeps one thread per session (memory that starts afresh when the session rolls over) and two
+ * users never share one.
  *
- * Make one per `invoke`: it names the session as it was when you made it. Rejects with a
- * `SessionError` when the store fails (unlike the handler, this runs in your code, before the
- * run, so you decide whether to go ahead without a session).
+ * Make one per `invoke`. Rejects with a `SessionError` when the store fails or the user id is
+ * invalid (this runs in your code, before the run, so you decide whether to go ahead).
  *
  * @example
  * const config = await sessionConfig(handler, { userId: "user-123" });
  * await graph.invoke({ messages: [new HumanMessage("hi")] }, config);
- * await chain.invoke(input, { ...config, runName: "support-chat" });
  */
 export function sessionConfig(
   source: ThreadlineCallbackHandler,
@@ -67,11 +73,25 @@ export async function sessionConfig(
   source: SessionSource,
   options: SessionConfigOptions,
 ): Promise<SessionRunnableConfig> {
+  if (typeof options !== "object" || options === null) {
+    throw new SessionError({
+      code: "INVALID_OPTION",
+      source: "langchain",
+      message: `sessionConfig needs the user whose session the run is in: sessionConfig(handler, { userId: "user-123" }).`,
+    });
+  }
   const handler = isHandler(source) ? source : undefined;
   const manager = handler === undefined ? (source as SessionManager) : handler.sessionManager;
+  if (typeof manager?.resolve !== "function") {
+    throw new SessionError({
+      code: "INVALID_OPTION",
+      source: "langchain",
+      message:
+        "sessionConfig needs a ThreadlineCallbackHandler or a SessionManager first: sessionConfig(handler, { userId }).",
+    });
+  }
   const namespace = options.namespace ?? handler?.namespace;
-  const resolveOptions = options.forceNew === undefined ? undefined : { forceNew: options.forceNew };
-  const session = await manager.resolve(options.userId, namespace, resolveOptions);
+  const session = await manager.resolve(options.userId, namespace, { forceNew: options.forceNew === true });
   return sessionConfigFor(session, handler);
 }
 
@@ -82,17 +102,18 @@ export async function sessionConfig(
 export function sessionConfigFor(session: SessionRef, handler: ThreadlineCallbackHandler): HandlerSessionRunnableConfig;
 export function sessionConfigFor(session: SessionRef, handler?: ThreadlineCallbackHandler): SessionRunnableConfig;
 export function sessionConfigFor(session: SessionRef, handler?: ThreadlineCallbackHandler): SessionRunnableConfig {
-  const metadata: SessionMetadata = {
-    session_id: session.sessionId,
-    thread_id: session.sessionId,
+  const key = globalSessionId(session);
+  const metadata = {
+    session_id: key,
+    thread_id: key,
     user_id: session.userId,
+    threadline_session_id: session.sessionId,
   };
-  const configurable: SessionConfigurable = { thread_id: session.sessionId };
-  if (handler === undefined) return { metadata, configurable };
+  if (handler === undefined) return { metadata, configurable: { thread_id: key } };
   handler.expectSession(session);
-  return { callbacks: [handler], metadata, configurable };
+  return { callbacks: [handler], metadata, configurable: { thread_id: key } };
 }
 
 function isHandler(source: SessionSource): source is ThreadlineCallbackHandler {
-  return typeof (source as Partial<ThreadlineCallbackHandler>).expectSession === "function";
+  return typeof (source as Partial<ThreadlineCallbackHandler> | undefined)?.expectSession === "function";
 }

@@ -4,12 +4,12 @@ import { ChatPromptTemplate } from "@langchain/core/prompts";
 import { RunnableLambda, RunnableSequence } from "@langchain/core/runnables";
 import { tool } from "@langchain/core/tools";
 import { FakeListChatModel } from "@langchain/core/utils/testing";
-import { type SessionError, SessionManager } from "@threadline/session-core";
-import { createFakeClock } from "@threadline/session-core/testing";
-import { describe, expect, it } from "vitest";
+import { type ErrorContext, type RunRecord, type SessionError, SessionManager } from "@threadline/session-core";
+import { createFakeClock, faultyStore } from "@threadline/session-core/testing";
+import { describe, expect, it, vi } from "vitest";
 import { z } from "zod";
-import { type HandlerErrorContext, type RunRecord, sessionConfig, ThreadlineCallbackHandler } from "../src/index.js";
-import { switchableStore, UsageReportingFakeChatModel, yieldTurns } from "./support.js";
+import { sessionConfig, ThreadlineCallbackHandler } from "../src/index.js";
+import { UsageReportingFakeChatModel, yieldTurns } from "./support.js";
 
 // A real chain: a tool call, a prompt, a chat model and a parser, with a user-specific answer at
 // the end so records can be checked for mixing.
@@ -38,7 +38,7 @@ function userChain(model = new FakeListChatModel({ responses: ["fine", "great", 
 
 function recordingHandler(options: ConstructorParameters<typeof ThreadlineCallbackHandler>[0] = {}) {
   const records: RunRecord[] = [];
-  const errors: { error: SessionError | Error; context: HandlerErrorContext }[] = [];
+  const errors: { error: Error; context: ErrorContext }[] = [];
   const handler = new ThreadlineCallbackHandler({
     onRecord: (record) => {
       records.push(record);
@@ -56,7 +56,7 @@ describe("ThreadlineCallbackHandler", () => {
     expect(process.env.LANGCHAIN_CALLBACKS_BACKGROUND).not.toBe("false");
     const clock = createFakeClock();
     const sessions = new SessionManager({ namespace: "support", now: clock.now });
-    const { handler, records, errors } = recordingHandler({ sessionManager: sessions, now: clock.now });
+    const { handler, records, errors } = recordingHandler({ sessionManager: sessions });
     expect(handler.awaitHandlers).toBe(false);
     const chain = userChain();
     const users = Array.from({ length: 40 }, (_, index) => `user-${index}`);
@@ -94,8 +94,8 @@ describe("ThreadlineCallbackHandler", () => {
         expect(record.toolCalls).toHaveLength(1);
         expect(record.toolCalls[0]).toMatchObject({ name: "lookup_profile", input: JSON.stringify({ userId }) });
         expect(record.toolCalls[0]?.output).toBe(`profile of ${userId}`);
-        expect(record.kind).toBe("chain");
-        expect(record.metadata.user_id).toBe(userId);
+        expect(record).toMatchObject({ version: 1, source: "langchain", agents: [], handoffs: [] });
+        expect(record.metadata?.user_id).toBe(userId);
       }
     }
     // The second round renewed every session (30 s after the first), and the end of each run again.
@@ -143,7 +143,6 @@ describe("ThreadlineCallbackHandler", () => {
     await echo.invoke("b", { callbacks: [handler] });
     await echo.invoke("c", { callbacks: [handler], metadata: { userId: "camel" } });
     await echo.invoke("d", { callbacks: [handler], metadata: { user_id: "snake", userId: "camel" } });
-    await echo.invoke("e", { callbacks: [handler], metadata: { user_id: 5511999999999 } });
     handler.setUserId(undefined);
     await echo.invoke("f", { callbacks: [handler] });
     await handler.flush();
@@ -152,10 +151,49 @@ describe("ThreadlineCallbackHandler", () => {
       [{ input: "b" }, "fallback-user"],
       [{ input: "c" }, "camel"],
       [{ input: "d" }, "snake"],
-      [{ input: "e" }, "5511999999999"],
       [{ input: "f" }, "anonymous"],
     ]);
     expect(records[0]?.output).toEqual({ output: "A" });
+    expect(() => handler.setUserId(42 as unknown as string)).toThrow(
+      expect.objectContaining({ code: "INVALID_USER_ID" }),
+    );
+  });
+
+  it("warns once when runs name no user", async () => {
+    const { handler, records } = recordingHandler();
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const echo = RunnableLambda.from((text: string) => text);
+      await echo.invoke("a", { callbacks: [handler] });
+      await echo.invoke("b", { callbacks: [handler] });
+      await handler.flush();
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0]?.[0])).toMatch(
+        /^\[threadline\] \[langchain\] A run named no user.*sessionConfig\(handler, \{ userId \}\)/,
+      );
+    } finally {
+      warn.mockRestore();
+    }
+    expect(records.map((record) => record.userId)).toEqual(["anonymous", "anonymous"]);
+  });
+
+  it("rejects user ids the core rejects, numbers included: reported, no session, the chain goes on", async () => {
+    const { handler, records, errors } = recordingHandler();
+    const chain = userChain(new FakeListChatModel({ responses: ["fine"] }));
+    const output = await chain.invoke(
+      { userId: "x", question: "q", turns: 1 },
+      { callbacks: [handler], metadata: { user_id: 5511999999999 } },
+    );
+    expect(output).toBe("q -> fine");
+    await handler.flush();
+    // Its child runs were not taken for roots of their own either.
+    expect(records).toEqual([]);
+    expect(handler.openRuns).toBe(0);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.error).toMatchObject({ name: "SessionError", code: "INVALID_USER_ID" });
+    expect(errors[0]?.error.message).toContain("userId must be a string, got 5511999999999");
+    expect(errors[0]?.context).toMatchObject({ operation: "resolve", runId: expect.any(String) });
+    expect(await handler.sessionManager.getSessionInfo("5511999999999")).toBeNull();
   });
 
   it("renews the session on activity and rolls it over after the inactivity timeout", async () => {
@@ -198,9 +236,9 @@ describe("ThreadlineCallbackHandler", () => {
       metadata: { user_id: "tok" },
     });
     await handler.flush();
-    expect(records[0]?.tokenUsage).toEqual({ inputTokens: 40, outputTokens: 10, totalTokens: 50 });
-    expect(records[1]?.kind).toBe("llm");
-    expect(records[1]?.tokenUsage).toBeUndefined();
+    expect(records[0]?.usage).toEqual({ inputTokens: 40, outputTokens: 10, totalTokens: 50 });
+    expect(records[1]?.name).toBe("FakeListChatModel");
+    expect(records[1]?.usage).toBeUndefined();
     expect(records[1]?.output).toMatchObject({ generations: [[{ text: "x" }]] });
   });
 
@@ -248,9 +286,9 @@ describe("ThreadlineCallbackHandler", () => {
   });
 
   it("lets the chain complete when the store is down and reports a SessionError", async () => {
-    const switchable = switchableStore();
-    const { handler, records, errors } = recordingHandler({ store: switchable.store });
-    switchable.down = true;
+    const store = faultyStore();
+    const { handler, records, errors } = recordingHandler({ store });
+    store.fail();
     const output = await userChain(new FakeListChatModel({ responses: ["still here"] })).invoke(
       { userId: "offline", question: "q", turns: 1 },
       { callbacks: [handler], metadata: { user_id: "offline" } },
@@ -259,15 +297,16 @@ describe("ThreadlineCallbackHandler", () => {
     await handler.flush();
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({ userId: "offline", sessionId: null, output: { output: "q -> still here" } });
-    expect(errors).toHaveLength(1);
-    const [failure] = errors;
-    expect(failure?.context).toMatchObject({ stage: "resolve", userId: "offline", runId: records[0]?.runId });
-    expect(failure?.error.name).toBe("SessionError");
-    expect(failure?.error).toMatchObject({ code: "STORE_ERROR" });
-    expect(failure?.error.message).toContain("[threadline] [switchable]");
+    // The manager's background cleanup also met the dead store; it reports to the same onError.
+    const failures = errors.filter((failure) => failure.context.operation !== "cleanup");
+    expect(failures).toHaveLength(1);
+    const [failure] = failures;
+    expect(failure?.context).toEqual({ operation: "resolve", userId: "offline", runId: records[0]?.runId });
+    expect(failure?.error).toMatchObject({ name: "SessionError", code: "STORE_UNAVAILABLE", retryable: true });
+    expect(failure?.error.message).toContain("[threadline] [faulty]");
 
     // The store comes back: the next run gets a session again.
-    switchable.down = false;
+    store.recover();
     await RunnableLambda.from((text: string) => text).invoke("x", {
       callbacks: [handler],
       metadata: { user_id: "offline" },
@@ -277,21 +316,23 @@ describe("ThreadlineCallbackHandler", () => {
   });
 
   it("reports a store that fails between start and end as a renewal error", async () => {
-    const switchable = switchableStore();
-    const { handler, records, errors } = recordingHandler({ store: switchable.store, awaitHandlers: true });
+    const store = faultyStore();
+    const { handler, records, errors } = recordingHandler({ store, awaitHandlers: true });
     const chain = RunnableLambda.from(async (text: string) => {
       await handler.flush(); // let the start's resolve land before the store goes down
-      switchable.down = true;
+      store.fail();
       return text;
     });
     await chain.invoke("x", { callbacks: [handler], metadata: { user_id: "flaky" } });
     await handler.flush();
     expect(records[0]?.sessionId).toMatch(/^default-flaky-/);
-    expect(errors.map((failure) => failure.context.stage)).toEqual(["renew"]);
+    expect(errors.map((failure) => failure.context)).toEqual([
+      { operation: "renew", runId: records[0]?.runId, userId: "flaky", sessionId: records[0]?.sessionId },
+    ]);
   });
 
   it("never throws into the chain: bad user ids, a throwing onRecord, a throwing onError", async () => {
-    const errors: (SessionError | Error)[] = [];
+    const errors: Error[] = [];
     const handler = new ThreadlineCallbackHandler({
       onRecord: () => {
         throw new Error("my sink is broken");
@@ -308,9 +349,7 @@ describe("ThreadlineCallbackHandler", () => {
     await handler.flush();
     expect(errors.map((error) => (error as SessionError).code ?? error.message)).toEqual([
       "INVALID_USER_ID",
-      "my sink is broken",
       "INVALID_USER_ID",
-      "my sink is broken",
       "my sink is broken",
     ]);
   });
@@ -332,41 +371,44 @@ describe("ThreadlineCallbackHandler", () => {
     await handler.flush(); // nothing pending: returns at once
   });
 
-  it("warns by default instead of throwing", async () => {
-    const switchable = switchableStore();
-    switchable.down = true;
-    const handler = new ThreadlineCallbackHandler({ store: switchable.store });
-    const warnings: string[] = [];
-    const original = console.warn;
-    console.warn = (message: string) => warnings.push(message);
+  it("logs the first failure of each operation by default instead of throwing", async () => {
+    const store = faultyStore();
+    store.fail({ operations: ["resolve"] });
+    const handler = new ThreadlineCallbackHandler({ store });
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
     try {
-      await RunnableLambda.from((text: string) => text).invoke("x", { callbacks: [handler] });
+      const echo = RunnableLambda.from((text: string) => text);
+      await echo.invoke("x", { callbacks: [handler], metadata: { user_id: "u" } });
+      await echo.invoke("y", { callbacks: [handler], metadata: { user_id: "u" } });
       await handler.flush();
+      expect(logged).toHaveBeenCalledTimes(1);
+      expect(String(logged.mock.calls[0]?.[0])).toMatch(
+        /^\[threadline\] \[langchain\] resolve failed; your app went on/,
+      );
     } finally {
-      console.warn = original;
+      logged.mockRestore();
     }
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/^\[threadline\] \[switchable\] .*while resolving the session of run .*not affected/);
   });
 
   it("uses the session sessionConfig resolved instead of resolving again", async () => {
-    const switchable = switchableStore();
-    const { handler, records } = recordingHandler({ store: switchable.store, namespace: "support" });
+    const store = faultyStore();
+    const { handler, records } = recordingHandler({ store, namespace: "support" });
     const echo = RunnableLambda.from((text: string) => text);
     const config = await sessionConfig(handler, { userId: "u1" });
-    expect(switchable.calls).toMatchObject({ resolve: 1, touch: 0 });
+    expect(store.calls).toMatchObject({ resolve: 1, touch: 0 });
     await echo.invoke("first", config);
     await handler.flush();
-    expect(switchable.calls).toMatchObject({ resolve: 1, touch: 1 });
+    expect(store.calls).toMatchObject({ resolve: 1, touch: 1 });
     // The same config again: the announcement was used up, so the handler resolves itself.
     await echo.invoke("second", config);
     await handler.flush();
-    expect(switchable.calls).toMatchObject({ resolve: 2, touch: 2 });
-    expect(records.map((record) => record.sessionId)).toEqual([config.metadata.session_id, config.metadata.session_id]);
+    expect(store.calls).toMatchObject({ resolve: 2, touch: 2 });
+    const readable = config.metadata.threadline_session_id;
+    expect(records.map((record) => record.sessionId)).toEqual([readable, readable]);
     // A session_id in metadata that threadline did not announce is not trusted.
     await echo.invoke("third", { callbacks: [handler], metadata: { user_id: "u1", session_id: "made-up" } });
     await handler.flush();
-    expect(records[2]?.sessionId).toBe(config.metadata.session_id);
+    expect(records[2]?.sessionId).toBe(readable);
   });
 
   it("records a model called on its own as an llm run, with message input", async () => {
@@ -378,14 +420,33 @@ describe("ThreadlineCallbackHandler", () => {
     });
     expect(reply).toBeInstanceOf(AIMessage);
     await handler.flush();
-    expect(records[0]).toMatchObject({ kind: "llm", userId: "solo", toolCalls: [] });
+    expect(records[0]).toMatchObject({ name: "FakeListChatModel", userId: "solo", toolCalls: [] });
     expect(records[0]?.input).toEqual([[expect.objectContaining({ content: "ping" })]]);
   });
 
-  it("rejects a sessionManager combined with store or inactivityTimeout", () => {
+  it("rejects bad options when it is built: a sessionManager with manager-owned options, a callback that is not a function", () => {
     const sessionManager = new SessionManager();
-    expect(() => new ThreadlineCallbackHandler({ sessionManager, inactivityTimeout: 30 })).toThrow(
+    for (const conflicting of [{ inactivityTimeout: 30 }, { now: Date.now }, { cleanupInterval: 0 }]) {
+      expect(() => new ThreadlineCallbackHandler({ sessionManager, ...conflicting })).toThrow(
+        expect.objectContaining({
+          code: "INVALID_OPTION",
+          message: expect.stringContaining("[threadline] [langchain]"),
+        }),
+      );
+    }
+    expect(() => new ThreadlineCallbackHandler({ sessionManager, namespace: "ok" })).not.toThrow();
+    const notAFunction = "x" as unknown as () => void;
+    expect(() => new ThreadlineCallbackHandler({ onRecord: notAFunction })).toThrow(
+      expect.objectContaining({
+        code: "INVALID_OPTION",
+        message: expect.stringContaining("onRecord must be a function"),
+      }),
+    );
+    expect(() => new ThreadlineCallbackHandler({ onError: notAFunction })).toThrow(
       expect.objectContaining({ code: "INVALID_OPTION" }),
+    );
+    expect(() => new ThreadlineCallbackHandler({ maxRunsInFlight: 0 })).toThrow(
+      expect.objectContaining({ code: "INVALID_OPTION", message: expect.stringContaining("maxRunsInFlight") }),
     );
     expect(() => new ThreadlineCallbackHandler({ namespace: " " })).toThrow(
       expect.objectContaining({ code: "INVALID_NAMESPACE" }),

@@ -3,10 +3,9 @@ import { ChatPromptTemplate, MessagesPlaceholder } from "@langchain/core/prompts
 import { RunnableWithMessageHistory } from "@langchain/core/runnables";
 import { FakeListChatModel } from "@langchain/core/utils/testing";
 import { memoryStore, SessionManager, type SessionStore } from "@threadline/session-core";
-import { createFakeClock } from "@threadline/session-core/testing";
+import { createFakeClock, faultyStore } from "@threadline/session-core/testing";
 import { describe, expect, it } from "vitest";
 import { SessionChatMessageHistory, sessionConfigFor, ThreadlineCallbackHandler } from "../src/index.js";
-import { switchableStore } from "./support.js";
 
 function setup(timeoutSeconds = 120) {
   const clock = createFakeClock();
@@ -112,11 +111,15 @@ describe("SessionChatMessageHistory", () => {
   });
 
   it("rejects with a SessionError when the store is down", async () => {
-    const switchable = switchableStore();
-    const sessions = new SessionManager({ store: switchable.store });
+    const store = faultyStore();
+    const sessions = new SessionManager({ store });
     const history = new SessionChatMessageHistory({ sessionManager: sessions, session: await sessions.resolve("u") });
-    switchable.down = true;
-    await expect(history.addUserMessage("x")).rejects.toMatchObject({ name: "SessionError", code: "STORE_ERROR" });
+    store.fail();
+    await expect(history.addUserMessage("x")).rejects.toMatchObject({
+      name: "SessionError",
+      code: "STORE_UNAVAILABLE",
+    });
+    await expect(history.getMessages()).rejects.toMatchObject({ code: "STORE_UNAVAILABLE", retryable: true });
   });
 
   it("plugs into RunnableWithMessageHistory next to the session config", async () => {

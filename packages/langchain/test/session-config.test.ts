@@ -4,11 +4,10 @@ import { AIMessage, type BaseMessage, HumanMessage } from "@langchain/core/messa
 import { RunnableLambda } from "@langchain/core/runnables";
 import { FakeListChatModel } from "@langchain/core/utils/testing";
 import { END, MemorySaver, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
-import { SessionManager } from "@threadline/session-core";
-import { createFakeClock } from "@threadline/session-core/testing";
+import { globalSessionId, type RunRecord, SessionManager } from "@threadline/session-core";
+import { createFakeClock, faultyStore } from "@threadline/session-core/testing";
 import { describe, expect, it } from "vitest";
-import { type RunRecord, sessionConfig, sessionConfigFor, ThreadlineCallbackHandler } from "../src/index.js";
-import { switchableStore } from "./support.js";
+import { sessionConfig, sessionConfigFor, ThreadlineCallbackHandler } from "../src/index.js";
 
 // A one-node LangGraph agent whose state is the conversation; the checkpointer keeps it per thread_id.
 function chatGraph() {
@@ -29,44 +28,70 @@ describe("sessionConfig", () => {
     const clock = createFakeClock();
     const handler = new ThreadlineCallbackHandler({ namespace: "support", now: clock.now });
     const config = await sessionConfig(handler, { userId: "user-123" });
+    const key = "support/user-123/support-user-123-20250107-120000";
     expect(config).toEqual({
       callbacks: [handler],
       metadata: {
-        session_id: "support-user-123-20250107-120000",
-        thread_id: "support-user-123-20250107-120000",
+        session_id: key,
+        thread_id: key,
         user_id: "user-123",
+        threadline_session_id: "support-user-123-20250107-120000",
       },
-      configurable: { thread_id: "support-user-123-20250107-120000" },
+      configurable: { thread_id: key },
     });
     // The session exists before the run.
-    expect((await handler.sessionManager.getSessionInfo("user-123"))?.sessionId).toBe(config.metadata.session_id);
+    const session = await handler.sessionManager.getSessionInfo("user-123");
+    expect(session?.sessionId).toBe(config.metadata.threadline_session_id);
+    expect(session && globalSessionId(session)).toBe(key);
   });
 
   it("works from a bare manager (no callbacks), with namespace and forceNew", async () => {
     const clock = createFakeClock();
     const sessions = new SessionManager({ now: clock.now });
     const first = await sessionConfig(sessions, { userId: "ada", namespace: "sales" });
+    const key = "sales/ada/sales-ada-20250107-120000";
     expect(first).toEqual({
-      metadata: { session_id: "sales-ada-20250107-120000", thread_id: "sales-ada-20250107-120000", user_id: "ada" },
-      configurable: { thread_id: "sales-ada-20250107-120000" },
+      metadata: { session_id: key, thread_id: key, user_id: "ada", threadline_session_id: "sales-ada-20250107-120000" },
+      configurable: { thread_id: key },
     });
     const forced = await sessionConfig(sessions, { userId: "ada", namespace: "sales", forceNew: true });
     expect(forced.configurable.thread_id).not.toBe(first.configurable.thread_id);
-    expect(sessionConfigFor({ namespace: "x", userId: "u", sessionId: "s-1" })).toEqual({
-      metadata: { session_id: "s-1", thread_id: "s-1", user_id: "u" },
-      configurable: { thread_id: "s-1" },
+    expect(sessionConfigFor({ namespace: "a b", userId: "u/1", sessionId: "s-1" })).toEqual({
+      metadata: {
+        session_id: "a%20b/u%2F1/s-1",
+        thread_id: "a%20b/u%2F1/s-1",
+        user_id: "u/1",
+        threadline_session_id: "s-1",
+      },
+      configurable: { thread_id: "a%20b/u%2F1/s-1" },
     });
   });
 
   it("rejects with a SessionError when the store is down (it runs in your code, before the run)", async () => {
-    const switchable = switchableStore();
-    switchable.down = true;
-    const handler = new ThreadlineCallbackHandler({ store: switchable.store });
+    const store = faultyStore();
+    store.fail({ operations: ["resolve"] });
+    const handler = new ThreadlineCallbackHandler({ store });
     await expect(sessionConfig(handler, { userId: "u" })).rejects.toMatchObject({
       name: "SessionError",
-      code: "STORE_ERROR",
+      code: "STORE_UNAVAILABLE",
     });
     await expect(sessionConfig(handler, { userId: "  " })).rejects.toMatchObject({ code: "INVALID_USER_ID" });
+  });
+
+  it("says what to write when it is called without the user, or with a user id that is not a string", async () => {
+    const handler = new ThreadlineCallbackHandler();
+    const misuse = sessionConfig as (...args: unknown[]) => Promise<unknown>;
+    await expect(misuse(handler)).rejects.toMatchObject({
+      name: "SessionError",
+      code: "INVALID_OPTION",
+      message: expect.stringContaining('sessionConfig(handler, { userId: "user-123" })'),
+    });
+    await expect(misuse(undefined, { userId: "u" })).rejects.toMatchObject({ code: "INVALID_OPTION" });
+    await expect(misuse(handler, { userId: 5511999999999 })).rejects.toMatchObject({
+      code: "INVALID_USER_ID",
+      message: expect.stringContaining("userId must be a string, got 5511999999999"),
+    });
+    expect(await handler.sessionManager.getSessionInfo("5511999999999")).toBeNull();
   });
 
   it("spreads into invoke with other options and puts the run into the session", async () => {
@@ -93,7 +118,7 @@ describe("sessionConfig", () => {
     expect(records[0]).toMatchObject({
       name: "greeting",
       userId: "ada",
-      sessionId: config.metadata.session_id,
+      sessionId: config.metadata.threadline_session_id,
       tags: ["demo"],
       metadata: config.metadata,
     });
@@ -132,7 +157,7 @@ describe("LangGraph MemorySaver keyed by the helper's thread_id", () => {
     // 121 s of silence: a new session, so a new thread with no memory.
     clock.advance(121);
     const later = await say("ada", "remember me?");
-    expect(later.thread).toBe("chat-ada-20250107-120301");
+    expect(later.thread).toBe("chat/ada/chat-ada-20250107-120301");
     expect(later.thread).not.toBe(first.thread);
     expect(later.messages).toEqual(["human: remember me?", "ai: noted"]);
 
@@ -141,11 +166,40 @@ describe("LangGraph MemorySaver keyed by the helper's thread_id", () => {
     expect(contents(old.values.messages as BaseMessage[])).toHaveLength(4);
 
     await handler.flush();
-    expect(records.map((record) => [record.userId, record.sessionId, record.name])).toEqual([
-      ["ada", first.thread, "LangGraph"],
-      ["ada", first.thread, "LangGraph"],
-      ["bob", bob.thread, "LangGraph"],
-      ["ada", later.thread, "LangGraph"],
+    expect(
+      records.map((record) => [record.userId, globalSessionId({ ...record, sessionId: record.sessionId ?? "" })]),
+    ).toEqual([
+      ["ada", first.thread],
+      ["ada", first.thread],
+      ["bob", bob.thread],
+      ["ada", later.thread],
+    ]);
+  });
+
+  it("never gives two users one thread, even when their readable session ids coincide", async () => {
+    // ("support-vip", "123") and ("support", "vip-123") in the same second both get the readable
+    // id "support-vip-123-20250107-120000"; the thread must still be each user's own.
+    const clock = createFakeClock();
+    const records: RunRecord[] = [];
+    const handler = new ThreadlineCallbackHandler({ now: clock.now, onRecord: (record) => void records.push(record) });
+    const graph = chatGraph();
+    const vip = await sessionConfig(handler, { userId: "123", namespace: "support-vip" });
+    const other = await sessionConfig(handler, { userId: "vip-123", namespace: "support" });
+    expect(vip.metadata.threadline_session_id).toBe("support-vip-123-20250107-120000");
+    expect(other.metadata.threadline_session_id).toBe("support-vip-123-20250107-120000");
+    expect(vip.configurable.thread_id).not.toBe(other.configurable.thread_id);
+    expect(vip.metadata.session_id).not.toBe(other.metadata.session_id);
+
+    await graph.invoke({ messages: [new HumanMessage("my card ends in 4242")] }, vip);
+    const state = await graph.invoke({ messages: [new HumanMessage("what is my card?")] }, other);
+    expect(contents(state.messages)).toEqual(["human: what is my card?", "ai: noted"]);
+    const vipState = await graph.getState(vip);
+    expect(contents(vipState.values.messages as BaseMessage[])).toEqual(["human: my card ends in 4242", "ai: noted"]);
+
+    await handler.flush();
+    expect(records.map((record) => [record.namespace, record.userId, record.metadata?.session_id])).toEqual([
+      ["support-vip", "123", vip.metadata.session_id],
+      ["support", "vip-123", other.metadata.session_id],
     ]);
   });
 
@@ -171,8 +225,8 @@ describe("LangGraph MemorySaver keyed by the helper's thread_id", () => {
       const humans = (state.values.messages as BaseMessage[]).filter((message) => !(message instanceof AIMessage));
       expect(humans.map((message) => message.content)).toEqual([`${userId} turn 1`, `${userId} turn 2`]);
       expect(records.filter((record) => record.userId === userId).map((record) => record.sessionId)).toEqual([
-        config.metadata.session_id,
-        config.metadata.session_id,
+        config.metadata.threadline_session_id,
+        config.metadata.threadline_session_id,
       ]);
     }
   });
