@@ -1,3 +1,5 @@
+import { median } from "@threadline/bench-kit";
+
 /** Throughput and latency of one workload at one concurrency. */
 export interface Measurement {
   /** Operations per second. */
@@ -17,7 +19,7 @@ export async function measure(
   operation: (iteration: number) => Promise<unknown>,
   options: { concurrency: number; seconds: number; warmupSeconds?: number },
 ): Promise<Measurement> {
-  await drive(operation, options.concurrency, options.warmupSeconds ?? 0.3, undefined);
+  await drive(operation, options.concurrency, options.warmupSeconds ?? 0.2, undefined);
   const latencies: number[] = [];
   const { count, elapsedMs } = await drive(operation, options.concurrency, options.seconds, latencies);
   latencies.sort((a, b) => a - b);
@@ -46,10 +48,42 @@ async function drive(
   return { count: iteration, elapsedMs: performance.now() - started };
 }
 
+/**
+ * Runs every workload once per round, in the same order each round, and returns each
+ * workload's results by round: interleaving spreads load from elsewhere on the machine over
+ * all workloads instead of landing on one.
+ */
+export async function interleaved<Name extends string, T>(
+  rounds: number,
+  workloads: Record<Name, () => Promise<T>>,
+): Promise<Record<Name, T[]>> {
+  const names = Object.keys(workloads) as Name[];
+  const results = Object.fromEntries(names.map((name) => [name, [] as T[]])) as Record<Name, T[]>;
+  for (let round = 0; round < rounds; round++) {
+    for (const name of names) results[name].push(await workloads[name]());
+  }
+  return results;
+}
+
+/** `median (min–max)` of per-round values, each formatted by `format`. Never a best round. */
+export function spread(values: readonly number[], format: (value: number) => string): string {
+  if (values.length === 1) return format(values[0] as number);
+  return `${format(median(values))} (${format(Math.min(...values))}–${format(Math.max(...values))})`;
+}
+
+/** Per-round ratios `numerator[i] / denominator[i]`: a ratio is only meaningful within one round. */
+export function ratios(numerator: readonly number[], denominator: readonly number[]): number[] {
+  return numerator.map((value, index) => value / (denominator[index] as number));
+}
+
 export function formatRate(perSecond: number): string {
   return perSecond >= 1e6 ? `${(perSecond / 1e6).toFixed(2)} M/s` : `${(perSecond / 1e3).toFixed(1)} k/s`;
 }
 
 export function formatMs(ms: number): string {
   return ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(0)} µs`;
+}
+
+export function formatTimes(ratio: number): string {
+  return `${ratio.toFixed(2)}×`;
 }

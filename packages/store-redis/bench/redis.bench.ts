@@ -1,12 +1,19 @@
-// Redis store benchmark: `pnpm bench` at the root, or `pnpm --filter @threadline/store-redis bench`.
-// Starts its own redis-server on a free loopback port (never touches another one), and runs,
-// with the same client against the same server in one run:
-// - "GET": the client's plain GET of an existing key, the physical floor of one round trip;
-// - "two-round-trip store": a classic session store behind the same SessionManager (GET the
-//   record, then SET it back with a TTL), the peer we replace; not atomic;
-// - "redisStore": SessionManager.resolve on this package's store, one EVALSHA per call.
-// Each at concurrency 1 and 64, hits on 10,000 existing users; ratios are to GET at the same
-// concurrency. Then INFO commandstats shows how many commands one resolve costs on the server.
+// Redis store benchmark: `pnpm bench` at the root, or `pnpm turbo run bench --filter @threadline/store-redis`
+// (both build first). Starts its own redis-server on a free loopback port (never touches another
+// one) and measures, with the same client against the same server in one run, each workload
+// beside its floor:
+// - resolve: SessionManager.resolve hits on 10,000 users, against the client's plain GET (the
+//   floor of one round trip) and a classic two-round-trip store (GET, then SET with a TTL; not
+//   atomic), at concurrency 1 and 64;
+// - list: a full listing of 100,000 sessions, page by page, against SCAN + pipelined HMGET of
+//   the same records (the floor of any SCAN-based listing);
+// - item reads: the server CPU (INFO commandstats) of a full getItems against a plain LRANGE of
+//   the same list, and against the Lua script reads used before;
+// - commands per resolve, from INFO commandstats.
+// Every timing is measured in BENCH_ROUNDS interleaved rounds (default 5) and reported as the
+// median with min–max over rounds; ratios are taken within a round. BENCH_SECONDS (default 1)
+// is the length of one resolve row in one round; BENCH_LIST_SESSIONS (default 100000) the size
+// of the listing.
 // Imports the built packages by name: tsx's keepNames would otherwise slow every closure.
 
 import { printTable } from "@threadline/bench-kit";
@@ -21,11 +28,22 @@ import { redisStore } from "@threadline/store-redis";
 import { Redis } from "ioredis";
 import { createClient } from "redis";
 import { startRedisServer } from "../src/testing/redis-server.js";
-import { formatMs, formatRate, type Measurement, measure } from "./measure.js";
+import {
+  formatMs,
+  formatRate,
+  formatTimes,
+  interleaved,
+  type Measurement,
+  measure,
+  ratios,
+  spread,
+} from "./measure.js";
 
 const USERS = 10_000;
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-const ROUNDS = 3;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
+const LIST_SESSIONS = Number(process.env.BENCH_LIST_SESSIONS ?? 100_000);
+const ITEM_READS = 2_000;
 const users = Array.from({ length: USERS }, (_, index) => `user-${index}`);
 
 /** What the benchmark needs from a client, whichever library. */
@@ -34,13 +52,24 @@ interface BenchClient {
   raw: Redis | ReturnType<typeof createClient>;
   get(key: string): Promise<unknown>;
   set(key: string, value: string, ttlMs: number): Promise<unknown>;
-  commandStats(): Promise<Map<string, number>>;
+  /** Any command, for the floors and INFO. */
+  command(args: string[]): Promise<unknown>;
+  /** Commands in one write; replies in order. */
+  pipeline(commands: string[][]): Promise<unknown[]>;
   close(): Promise<void>;
 }
 
-function parseCommandStats(info: string): Map<string, number> {
-  const stats = new Map<string, number>();
-  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) stats.set(match[1] as string, Number(match[2]));
+interface CommandStat {
+  calls: number;
+  usec: number;
+}
+
+async function commandStats(client: BenchClient): Promise<Map<string, CommandStat>> {
+  const info = String(await client.command(["INFO", "commandstats"]));
+  const stats = new Map<string, CommandStat>();
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+    stats.set(match[1] as string, { calls: Number(match[2]), usec: Number(match[3]) });
+  }
   return stats;
 }
 
@@ -79,7 +108,15 @@ async function ioredisClient(url: string): Promise<BenchClient> {
     raw,
     get: (key) => raw.get(key),
     set: (key, value, ttlMs) => raw.set(key, value, "PX", ttlMs),
-    commandStats: async () => parseCommandStats(await raw.info("commandstats")),
+    command: ([name, ...args]) => raw.call(name as string, ...args),
+    async pipeline(commands) {
+      const replies =
+        (await raw.pipeline(commands.map(([name, ...args]) => [String(name).toLowerCase(), ...args])).exec()) ?? [];
+      return replies.map(([error, reply]) => {
+        if (error) throw error;
+        return reply;
+      });
+    },
     close: async () => {
       raw.disconnect();
     },
@@ -94,12 +131,16 @@ async function nodeRedisClient(url: string): Promise<BenchClient> {
     raw,
     get: (key) => raw.get(key),
     set: (key, value, ttlMs) => raw.set(key, value, { PX: ttlMs }),
-    commandStats: async () => parseCommandStats(await raw.info("commandstats")),
+    command: (args) => raw.sendCommand(args),
+    // node-redis writes the commands of one tick as one batch.
+    pipeline: (commands) => Promise.all(commands.map((command) => raw.sendCommand(command))),
     close: () => raw.disconnect(),
   };
 }
 
-async function benchClient(client: BenchClient): Promise<string[][]> {
+// ---- resolve ----------------------------------------------------------------------------
+
+async function resolveRows(client: BenchClient): Promise<string[][]> {
   const redis = new SessionManager({ store: redisStore({ client: client.raw }), namespace: "bench" });
   const naive = new SessionManager({ store: twoRoundTripStore(client), namespace: "bench" });
   await client.set("bench:get", "x".repeat(60), 600_000);
@@ -110,38 +151,40 @@ async function benchClient(client: BenchClient): Promise<string[][]> {
   const user = (index: number) => users[index % USERS] as string;
   const rows: string[][] = [];
   for (const concurrency of [1, 64]) {
-    // Rounds alternate the three workloads, and each keeps its best round, so a burst of
-    // load from elsewhere on the machine does not land on one workload only.
-    const options = { concurrency, seconds: SECONDS / ROUNDS };
-    const workloads = {
-      get: () => client.get("bench:get"),
-      peer: (index: number) => naive.resolve(user(index)),
-      ours: (index: number) => redis.resolve(user(index)),
-    };
-    const best: Record<keyof typeof workloads, Measurement | undefined> = {
-      get: undefined,
-      peer: undefined,
-      ours: undefined,
-    };
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const name of ["get", "peer", "ours"] as const) {
-        const result = await measure(workloads[name], options);
-        if (best[name] === undefined || result.rate > best[name].rate) best[name] = result;
-      }
-    }
-    const get = best.get as Measurement;
-    const row = (name: string, result: Measurement) => [
+    const options = { concurrency, seconds: SECONDS };
+    const results = await interleaved(ROUNDS, {
+      get: () => measure(() => client.get("bench:get"), options),
+      peer: () => measure((index) => naive.resolve(user(index)), options),
+      ours: () => measure((index) => redis.resolve(user(index)), options),
+    });
+    const getRates = results.get.map((result) => result.rate);
+    const row = (name: string, rounds: Measurement[]) => [
       `${client.name}: ${name}`,
       String(concurrency),
-      formatRate(result.rate),
-      formatMs(result.p50),
-      formatMs(result.p99),
-      `${(result.rate / get.rate).toFixed(2)}×`,
+      spread(
+        rounds.map((result) => result.rate),
+        formatRate,
+      ),
+      spread(
+        rounds.map((result) => result.p50),
+        formatMs,
+      ),
+      spread(
+        rounds.map((result) => result.p99),
+        formatMs,
+      ),
+      spread(
+        ratios(
+          rounds.map((result) => result.rate),
+          getRates,
+        ),
+        formatTimes,
+      ),
     ];
     rows.push(
-      row("GET (baseline)", get),
-      row("two-round-trip store", best.peer as Measurement),
-      row("redisStore resolve", best.ours as Measurement),
+      row("GET (floor)", results.get),
+      row("two-round-trip store", results.peer),
+      row("redisStore resolve", results.ours),
     );
   }
   return rows;
@@ -153,12 +196,12 @@ async function commandsPerResolve(client: BenchClient): Promise<string[][]> {
   await manager.resolve("warm-up");
   const calls = 10_000;
   const run = async (create: boolean) => {
-    const before = await client.commandStats();
+    const before = await commandStats(client);
     for (let index = 0; index < calls; index++) await manager.resolve(create ? `new-${index}` : "warm-up");
-    const after = await client.commandStats();
+    const after = await commandStats(client);
     const delta = new Map<string, number>();
-    for (const [command, count] of after) {
-      const difference = count - (before.get(command) ?? 0);
+    for (const [command, stat] of after) {
+      const difference = stat.calls - (before.get(command)?.calls ?? 0);
       if (difference > 0 && command !== "info") delta.set(command, difference / calls);
     }
     return delta;
@@ -176,22 +219,168 @@ async function commandsPerResolve(client: BenchClient): Promise<string[][]> {
   ];
 }
 
+// ---- list -------------------------------------------------------------------------------
+
+async function listRows(client: BenchClient): Promise<string[][]> {
+  const namespace = `bench-list-${client.name}`;
+  const store = redisStore({ client: client.raw });
+  const manager = new SessionManager({ store, namespace });
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next < LIST_SESSIONS) await manager.resolve(`user-${next++}`);
+    }),
+  );
+  const pattern = `threadline:s:{${namespace.length}:${namespace}:*}`;
+
+  // The floor: SCAN batches of 100 and one pipeline of HMGETs of the same fields per batch.
+  const floor = async () => {
+    const started = performance.now();
+    let cursor = "0";
+    let records = 0;
+    do {
+      const [nextCursor, keys] = (await client.command(["SCAN", cursor, "MATCH", pattern, "COUNT", "100"])) as [
+        string,
+        string[],
+      ];
+      cursor = String(nextCursor);
+      const replies = await client.pipeline(keys.map((key) => ["HMGET", key, "id", "created", "last", "timeout"]));
+      records += replies.length;
+    } while (cursor !== "0");
+    return { ms: performance.now() - started, count: records };
+  };
+  const ours = async () => {
+    const started = performance.now();
+    let cursor: string | undefined;
+    let sessions = 0;
+    let pages = 0;
+    do {
+      const page = await store.list({ now: Date.now(), namespace, limit: 100, ...(cursor ? { cursor } : {}) });
+      sessions += page.sessions.length;
+      cursor = page.cursor;
+      pages++;
+    } while (cursor !== undefined);
+    return { ms: performance.now() - started, count: sessions, pages };
+  };
+  const results = await interleaved(ROUNDS, { floor, ours });
+  for (const result of [...results.floor, ...results.ours]) {
+    if (result.count < LIST_SESSIONS) throw new Error(`a listing saw ${result.count} of ${LIST_SESSIONS} sessions`);
+  }
+  const floorMs = results.floor.map((result) => result.ms);
+  const oursMs = results.ours.map((result) => result.ms);
+  const pages = results.ours[0]?.pages ?? 0;
+  return [
+    [`${client.name}: SCAN + pipelined HMGET (floor)`, spread(floorMs, formatMs), "1.00×"],
+    [
+      `${client.name}: store.list, ${pages} pages of ≤ 100`,
+      spread(oursMs, formatMs),
+      spread(ratios(oursMs, floorMs), formatTimes),
+    ],
+  ];
+}
+
+// ---- item reads ---------------------------------------------------------------------------
+
+// The item read this store used before: one script that checks liveness and returns LRANGE,
+// copying the list into Lua and back. Kept here to show what the change is worth.
+const scriptRead = `
+local record = redis.call('HMGET', KEYS[1], 'id', 'last', 'timeout')
+local time = redis.call('TIME')
+local nowMs = tonumber(time[1] .. string.sub(string.rep('0', 6 - #time[2]) .. time[2], 1, 3))
+if record[1] ~= ARGV[1] or nowMs >= tonumber(record[2]) + tonumber(record[3]) then return {} end
+return redis.call('LRANGE', KEYS[2], 0, -1)
+`;
+
+/** Server µs per call of the top-level commands (a MULTI's EXEC and a script's EVAL include what ran inside). */
+async function serverMicroseconds(client: BenchClient, commands: string[], run: () => Promise<unknown>) {
+  await client.command(["CONFIG", "RESETSTAT"]);
+  await run();
+  const stats = await commandStats(client);
+  const usec = commands.reduce((total, command) => total + (stats.get(command)?.usec ?? 0), 0);
+  return usec / ITEM_READS;
+}
+
+async function itemReadRows(client: BenchClient): Promise<string[][]> {
+  const rows: string[][] = [];
+  for (const size of [10, 100, 1_000]) {
+    const namespace = `bench-items-${client.name}-${size}`;
+    const store = redisStore({ client: client.raw });
+    const manager = new SessionManager({ store, namespace });
+    const session = await manager.resolve("user");
+    const message = { role: "assistant", content: "A typical answer of one or two sentences, about a hundred bytes." };
+    await manager.addItems(
+      session,
+      Array.from({ length: size }, () => message),
+    );
+    const itemsKey = `threadline:i:{${namespace.length}:${namespace}:user}`;
+    const sessionKey = `threadline:s:{${namespace.length}:${namespace}:user}`;
+    const repeat = async (call: () => Promise<unknown>) => {
+      for (let done = 0; done < ITEM_READS; done += 16) await Promise.all(Array.from({ length: 16 }, call));
+    };
+    const results = await interleaved(ROUNDS, {
+      floor: () =>
+        serverMicroseconds(client, ["lrange"], () => repeat(() => client.command(["LRANGE", itemsKey, "0", "-1"]))),
+      ours: () => serverMicroseconds(client, ["multi", "exec"], () => repeat(() => manager.getItems(session))),
+      script: () =>
+        serverMicroseconds(client, ["eval"], () =>
+          repeat(() => client.command(["EVAL", scriptRead, "2", sessionKey, itemsKey, session.sessionId])),
+        ),
+    });
+    const micro = (value: number) => `${value.toFixed(1)} µs`;
+    rows.push(
+      [`${client.name}: LRANGE 0 -1 (floor)`, String(size), spread(results.floor, micro), "1.00×"],
+      [
+        `${client.name}: getItems (MULTI: TIME, HMGET, LRANGE)`,
+        String(size),
+        spread(results.ours, micro),
+        spread(ratios(results.ours, results.floor), formatTimes),
+      ],
+      [
+        `${client.name}: Lua script read (before)`,
+        String(size),
+        spread(results.script, micro),
+        spread(ratios(results.script, results.floor), formatTimes),
+      ],
+    );
+  }
+  return rows;
+}
+
 async function main(): Promise<void> {
   const server = await startRedisServer();
   try {
     const ioredis = await ioredisClient(server.url);
     const nodeRedis = await nodeRedisClient(server.url);
-    const rows = [...(await benchClient(ioredis)), ...(await benchClient(nodeRedis))];
-    const stats = await commandsPerResolve(ioredis);
+    const only = process.env.BENCH_ONLY; // "resolve", "list" or "items", to rerun one table
+    const want = (name: string) => only === undefined || only === name;
+    const header = `local redis-server, ${ROUNDS} interleaved rounds, median (min–max) over rounds`;
+
+    if (want("resolve")) {
+      const rows = [...(await resolveRows(ioredis)), ...(await resolveRows(nodeRedis))];
+      console.log(
+        `\nSessionManager.resolve hits on ${USERS.toLocaleString("en")} users, ${SECONDS} s per row per round; ${header}\n`,
+      );
+      printTable(["workload", "concurrency", "rate", "p50", "p99", "vs GET"], rows);
+      console.log("\nCommands on the server per resolve (INFO commandstats)\n");
+      printTable(
+        ["call", "EVALSHA (round trips)", "commands run inside the script"],
+        await commandsPerResolve(ioredis),
+      );
+    }
+    if (want("list")) {
+      const rows = [...(await listRows(ioredis)), ...(await listRows(nodeRedis))];
+      console.log(`\nListing ${LIST_SESSIONS.toLocaleString("en")} live sessions; ${header}\n`);
+      printTable(["workload", "full listing", "vs floor"], rows);
+    }
+    if (want("items")) {
+      const rows = [...(await itemReadRows(ioredis)), ...(await itemReadRows(nodeRedis))];
+      console.log(
+        `\nServer CPU of a full item read (INFO commandstats usec per call, ${ITEM_READS.toLocaleString("en")} reads per round); ${header}\n`,
+      );
+      printTable(["workload", "items", "server CPU per read", "vs LRANGE"], rows);
+    }
     await ioredis.close();
     await nodeRedis.close();
-
-    console.log(
-      `\n@threadline/store-redis — SessionManager.resolve on ${USERS.toLocaleString("en")} existing users, local redis-server, best of ${ROUNDS} alternating rounds of ${(SECONDS / ROUNDS).toFixed(1)} s per row\n`,
-    );
-    printTable(["workload", "concurrency", "rate", "p50", "p99", "vs GET"], rows);
-    console.log("\nCommands on the server per resolve (INFO commandstats)\n");
-    printTable(["call", "EVALSHA (round trips)", "commands run inside the script"], stats);
   } finally {
     await server.stop();
   }

@@ -54,12 +54,42 @@ export interface ScriptTransport {
   transaction(commands: string[][], routingKey: string): Promise<Replies>;
   /** Every master, ordered by address so a listing cursor can name one by position. */
   scanTargets(): Promise<ScanTarget[]>;
-  /**
-   * Why the client cannot be used as it is (never connected, or closed by its owner), or
-   * `undefined`. Asked only after a command failed, so a failure caused by the app is not
-   * reported as an outage.
-   */
-  misuse(): string | undefined;
+}
+
+/**
+ * A command failed on a client the app has not connected, or has closed: the app's mistake, not
+ * an outage. Carries what to do about it and the client's own error.
+ */
+export class ClientNotConnected extends Error {
+  override readonly name = "ClientNotConnected";
+  readonly advice: string;
+  readonly original: unknown;
+  constructor(advice: string, original: unknown) {
+    super(advice);
+    this.advice = advice;
+    this.original = original;
+  }
+}
+
+/**
+ * Wraps a client call so that, when it fails and `mistake()` (asked before sending, a property
+ * read) named a reason, the failure becomes a {@link ClientNotConnected}.
+ */
+function checked<A extends unknown[], R>(
+  mistake: () => string | undefined,
+  call: (...args: A) => Promise<R>,
+): (...args: A) => Promise<R> {
+  return (...args) => {
+    const advice = mistake();
+    if (advice === undefined) return call(...args);
+    try {
+      return call(...args).catch((error: unknown) => {
+        throw new ClientNotConnected(advice, error);
+      });
+    } catch (error) {
+      return Promise.reject(new ClientNotConnected(advice, error));
+    }
+  };
 }
 
 type Method = (...args: never[]) => unknown;
@@ -127,17 +157,23 @@ function ioredisTransport(client: IoredisClient): ScriptTransport {
     },
     pipeline: async (commands) => ioredisReplies(await node.pipeline(commands.map(lowerCaseName)).exec()),
   });
+  // "wait": created with lazyConnect and never connected. With the offline queue on, the first
+  // command connects and waits; with it off (the recommended settings) that command fails.
+  const mistake = () =>
+    client.status === "wait"
+      ? "The ioredis client was created with lazyConnect and is not connected yet: call `await client.connect()` before using the store."
+      : undefined;
   return {
     kind: isCluster ? "ioredis-cluster" : "ioredis",
-    evalSha: (sha, keys, args) => client.evalsha(sha, keys.length, ...keys, ...args),
-    eval: (source, keys, args) => client.eval(source, keys.length, ...keys, ...args),
-    transaction: async (commands) => ioredisReplies(await client.multi(commands.map(lowerCaseName)).exec()),
-    misuse: () =>
-      // "wait": created with lazyConnect and never connected. With the offline queue on, the
-      // first command connects; with it off (the recommended settings) every command fails.
-      client.status === "wait"
-        ? "The ioredis client was created with lazyConnect and never connected: call `await client.connect()` before using the store."
-        : undefined,
+    evalSha: checked(mistake, (sha: string, keys: string[], args: string[]) =>
+      client.evalsha(sha, keys.length, ...keys, ...args),
+    ),
+    eval: checked(mistake, (source: string, keys: string[], args: string[]) =>
+      client.eval(source, keys.length, ...keys, ...args),
+    ),
+    transaction: checked(mistake, async (commands: string[][]) =>
+      ioredisReplies(await client.multi(commands.map(lowerCaseName)).exec()),
+    ),
     async scanTargets() {
       if (!isCluster) return [target(client, "")];
       const masters = client.nodes?.("master") ?? [];
@@ -169,7 +205,6 @@ interface NodeRedisShard {
 interface NodeRedisClient extends NodeRedisLikeClient {
   sendCommand(...args: unknown[]): Promise<unknown>;
   multi(routing?: string): NodeRedisMulti;
-  /** False before connect() and after close/quit/disconnect; stays true while reconnecting. */
   isOpen?: boolean;
   masters?: NodeRedisShard[];
   nodeClient?(shard: NodeRedisShard): NodeRedisNode | Promise<NodeRedisNode>;
@@ -192,11 +227,21 @@ function nodeRedisTransport(client: NodeRedisClient): ScriptTransport {
     // node-redis writes the commands of one tick as one batch: a pipeline without asking.
     pipeline: (commands) => Promise.all(commands.map((command) => node.sendCommand(command).catch(asReply))),
   });
+  // isOpen is false before connect() and after close/quit/disconnect, and stays true while the
+  // client reconnects on its own: false means the app has to act, not that Redis is down.
+  const mistake = () =>
+    client.isOpen === false
+      ? "The node-redis client is not connected: call `await client.connect()` before using the store (and do not use it after `close()`, `quit()` or `disconnect()`)."
+      : undefined;
   return {
     kind: isCluster ? "node-redis-cluster" : "node-redis",
-    evalSha: (sha, keys, args) => send(["EVALSHA", sha, String(keys.length), ...keys, ...args], keys[0]),
-    eval: (source, keys, args) => send(["EVAL", source, String(keys.length), ...keys, ...args], keys[0]),
-    async transaction(commands, routingKey) {
+    evalSha: checked(mistake, (sha: string, keys: string[], args: string[]) =>
+      send(["EVALSHA", sha, String(keys.length), ...keys, ...args], keys[0]),
+    ),
+    eval: checked(mistake, (source: string, keys: string[], args: string[]) =>
+      send(["EVAL", source, String(keys.length), ...keys, ...args], keys[0]),
+    ),
+    transaction: checked(mistake, async (commands: string[][], routingKey: string) => {
       const multi = isCluster ? client.multi(routingKey) : client.multi();
       // Routed by `routingKey` given to multi(), so the per-command first key stays undefined.
       const clusterV4 = isCluster && multi.addCommand.length < 4;
@@ -213,11 +258,7 @@ function nodeRedisTransport(client: NodeRedisClient): ScriptTransport {
         if (Array.isArray(replies)) return replies;
         throw error;
       }
-    },
-    misuse: () =>
-      client.isOpen === false
-        ? "The node-redis client is not connected: call `await client.connect()` before using the store (and do not use it after `close()`, `quit()` or `disconnect()`)."
-        : undefined,
+    }),
     async scanTargets() {
       if (!isCluster) return [target(client as NodeRedisNode, "")];
       const targets = await Promise.all(

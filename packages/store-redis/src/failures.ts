@@ -1,5 +1,6 @@
 import { SessionError } from "@threadline/session-core";
 import { storeUnavailableError } from "@threadline/session-core/store-kit";
+import { ClientNotConnected } from "./client.js";
 
 /** Shown as `[threadline] [redis] …` in every error the store raises. */
 export const source = "redis";
@@ -74,10 +75,10 @@ export function isConnectionFailure(error: unknown): boolean {
 /**
  * Turns whatever a client rejected with into a `SessionError`. `STORE_UNAVAILABLE` only when Redis
  * could not be reached or said it cannot serve now (loading, failover); `INVALID_OPTION` when the
- * client is unusable as passed (`misuse`, from the transport); `STORE_ERROR` for everything else,
+ * client is not connected by the app (`ClientNotConnected`, from the transport); `STORE_ERROR` for everything else,
  * so an error never claims an outage that is not one.
  */
-export function toSessionError(error: unknown, operation: string, misuse?: () => string | undefined): SessionError {
+export function toSessionError(error: unknown, operation: string): SessionError {
   if (SessionError.isInstance(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
   const code = replyCodeOf(error);
@@ -90,13 +91,12 @@ export function toSessionError(error: unknown, operation: string, misuse?: () =>
       cause: error,
     });
   }
-  const mistake = misuse?.();
-  if (mistake !== undefined) {
+  if (error instanceof ClientNotConnected) {
     return new SessionError({
       code: "INVALID_OPTION",
       source,
-      message: `${operation} failed: ${mistake}`,
-      cause: error,
+      message: `${operation} failed: ${error.advice}`,
+      cause: error.original,
     });
   }
   if (isConnectionFailure(error)) return storeUnavailableError(source, operation, error, retryHint);

@@ -37,8 +37,6 @@ const bySource: ScriptCall = (script, keys, args) => ["EVAL", script.source, Str
  * and queueing settings: a Redis that is down or paused gives `STORE_UNAVAILABLE`, never a hang.
  */
 export function createRunner(transport: ScriptTransport, timeoutMs: number): Runner {
-  const misuse = () => transport.misuse();
-
   function bounded<T>(command: () => Promise<T>, operation: string): Promise<T> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(timeoutError(operation, timeoutMs)), timeoutMs);
@@ -52,7 +50,7 @@ export function createRunner(transport: ScriptTransport, timeoutMs: number): Run
         },
         (error) => {
           clearTimeout(timer);
-          reject(toSessionError(error, operation, misuse));
+          reject(toSessionError(error, operation));
         },
       );
     });

@@ -356,6 +356,41 @@ describe("clients", () => {
     }
   });
 
+  it("names the mistake when the client itself is passed instead of { client }", async () => {
+    const connections = [await connectSingle("redis@5", server.url), await connectSingle("ioredis@5", server.url)];
+    try {
+      for (const { client } of connections) {
+        let caught: unknown;
+        try {
+          redisStore(client as never);
+        } catch (error) {
+          caught = error;
+        }
+        expect(codeOf(caught)).toBe("INVALID_OPTION");
+        expect((caught as Error).message).toContain("redisStore({ client })");
+      }
+    } finally {
+      await Promise.all(connections.map((connection) => connection.close()));
+    }
+  });
+
+  it("says to connect first, not that Redis is down, when a client was never connected", async () => {
+    const { createClient } = await import("redis");
+    const { Redis } = await import("ioredis");
+    const nodeRedis = createClient({ url: server.url });
+    const ioredis = new Redis(server.url, { lazyConnect: true, enableOfflineQueue: false });
+    try {
+      for (const client of [nodeRedis, ioredis]) {
+        const sessions = new SessionManager({ store: redisStore({ client }), namespace: uniqueNamespace() });
+        const error = await sessions.resolve("user").catch((caught: unknown) => caught);
+        expect(codeOf(error), String(error)).toBe("INVALID_OPTION");
+        expect((error as Error).message).toContain("await client.connect()");
+      }
+    } finally {
+      ioredis.disconnect();
+    }
+  });
+
   it("rejects bad options with INVALID_OPTION", async () => {
     const connection = await connectSingle("ioredis@5", server.url);
     const client = connection.client;
