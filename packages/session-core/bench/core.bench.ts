@@ -7,10 +7,10 @@
 // Imports the built package, not src: tsx compiles with keepNames, which wraps every closure
 // the library creates per call and would make it look several times slower than it is.
 
-import { printTable } from "@threadline/bench-kit";
+import { median, printTable } from "@threadline/bench-kit";
 import { memoryStore, SessionManager } from "@threadline/session-core";
 import { createFakeClock, GUIDE_EPOCH } from "@threadline/session-core/fake-clock";
-import { formatRate, gc, opsPerSecond } from "./measure.js";
+import { formatRates, gc, measureInterleaved, medianRatio, type RowRates } from "./measure.js";
 
 const USERS = 10_000;
 const CREATIONS_PER_STORE = 100_000;
@@ -38,45 +38,104 @@ class OriginPort {
 async function main(): Promise<void> {
   const map = new Map(userIds.map((user) => [user, user]));
   const asyncLookup = async (user: string) => map.get(user);
-  const baseline = await opsPerSecond((index) => asyncLookup(userIds[index % USERS] as string));
 
   const origin = new OriginPort();
   for (const user of userIds) await origin.getOrCreateSession(user);
-  const originHits = await opsPerSecond((index) => origin.getOrCreateSession(userIds[index % USERS] as string));
   let originCreator = new OriginPort();
-  const originCreates = await opsPerSecond((index) => {
-    if (index % CREATIONS_PER_STORE === 0) originCreator = new OriginPort();
-    return originCreator.getOrCreateSession(`new-${index}`);
-  });
 
+  // The default manager: background cleanup on (every 60 s of its clock), as users run it.
   const sessions = new SessionManager();
   for (const user of userIds) await sessions.getOrCreateSession(user);
-  const hits = await opsPerSecond((index) => sessions.getOrCreateSession(userIds[index % USERS] as string));
-  const resolveHits = await opsPerSecond((index) => sessions.resolve(userIds[index % USERS] as string));
-
   // Creation: each call makes a session for a user never seen before, into a store that is
   // replaced every CREATIONS_PER_STORE sessions so it does not grow without bound.
   let creator = new SessionManager();
-  const creates = await opsPerSecond((index) => {
-    if (index % CREATIONS_PER_STORE === 0) creator = new SessionManager();
-    return creator.getOrCreateSession(`new-${index}`);
-  });
 
-  const ratio = (rate: number) => `${(rate / baseline).toFixed(2)}×`;
-  console.log("\n@threadline/session-core — memory store, public async API, one call at a time\n");
+  const [baseline, originHits, hits, resolveHits, originCreates, creates] = await measureInterleaved([
+    { name: "baseline: async Map lookup", operation: (index) => asyncLookup(userIds[index % USERS] as string) },
+    { name: "origin port: hit", operation: (index) => origin.getOrCreateSession(userIds[index % USERS] as string) },
+    {
+      name: "getOrCreateSession: hit",
+      operation: (index) => sessions.getOrCreateSession(userIds[index % USERS] as string),
+    },
+    { name: "resolve: hit", operation: (index) => sessions.resolve(userIds[index % USERS] as string) },
+    {
+      name: "origin port: create",
+      operation: (index) => {
+        if (index % CREATIONS_PER_STORE === 0) originCreator = new OriginPort();
+        return originCreator.getOrCreateSession(`new-${index}`);
+      },
+    },
+    {
+      name: "getOrCreateSession: create",
+      operation: (index) => {
+        if (index % CREATIONS_PER_STORE === 0) creator = new SessionManager();
+        return creator.getOrCreateSession(`new-${index}`);
+      },
+    },
+  ]);
+
+  console.log("\n@threadline/session-core — memory store, public async API, one call at a time");
+  console.log("median (min–max) over interleaved rounds; ratios are medians of same-round ratios\n");
+  const base = (baseline as RowRates).rates;
+  const originHitRates = (originHits as RowRates).rates;
+  const originCreateRates = (originCreates as RowRates).rates;
   printTable(
     ["operation", "rate", "vs async Map lookup", "vs origin port"],
     [
-      ["baseline: async Map lookup", formatRate(baseline), "1.00×", ""],
-      ["origin port: hit", formatRate(originHits), ratio(originHits), "1.00×"],
-      ["getOrCreateSession: hit", formatRate(hits), ratio(hits), `${(hits / originHits).toFixed(2)}×`],
-      ["resolve: hit", formatRate(resolveHits), ratio(resolveHits), `${(resolveHits / originHits).toFixed(2)}×`],
-      ["origin port: create", formatRate(originCreates), ratio(originCreates), "1.00×"],
-      ["getOrCreateSession: create", formatRate(creates), ratio(creates), `${(creates / originCreates).toFixed(2)}×`],
-    ],
+      [baseline as RowRates, ""],
+      [originHits as RowRates, "1.00×"],
+      [hits as RowRates, medianRatio((hits as RowRates).rates, originHitRates)],
+      [resolveHits as RowRates, medianRatio((resolveHits as RowRates).rates, originHitRates)],
+      [originCreates as RowRates, "1.00×"],
+      [creates as RowRates, medianRatio((creates as RowRates).rates, originCreateRates)],
+    ].map(([row, versusOrigin]) => {
+      const { name, rates } = row as RowRates;
+      return [name, formatRates(rates), medianRatio(rates, base), versusOrigin as string];
+    }),
   );
 
   await cleanupAndMemory();
+  await fullListing();
+}
+
+/** A full listing, page by page, against the floor of walking the same number of records. */
+async function fullListing(): Promise<void> {
+  const total = 150_000;
+  const store = memoryStore();
+  const clock = createFakeClock();
+  const sessions = new SessionManager({ store, now: clock.now, cleanupInterval: 0 });
+  for (let index = 0; index < total; index++) await sessions.getOrCreateSession(`user-${index}`);
+  const records = Array.from({ length: total }, (_, index) => ({ userId: `user-${index}`, sessionId: `s-${index}` }));
+  const listTimes: number[] = [];
+  const floorTimes: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    let started = performance.now();
+    let cursor: string | undefined;
+    let count = 0;
+    do {
+      const page = await store.list({ now: clock.now(), limit: 100, ...(cursor === undefined ? {} : { cursor }) });
+      count += page.sessions.length;
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    listTimes.push(performance.now() - started);
+    if (count !== total) throw new Error(`listed ${count}, expected ${total}`);
+    started = performance.now();
+    // The floor: copy every record into pages of 100, one awaited page at a time.
+    for (let offset = 0; offset < total; offset += 100) {
+      await Promise.resolve(records.slice(offset, offset + 100).map((record) => ({ ...record })));
+    }
+    floorTimes.push(performance.now() - started);
+  }
+  const spread = (times: number[]) =>
+    `${median(times).toFixed(1)} ms (${Math.min(...times).toFixed(1)}–${Math.max(...times).toFixed(1)})`;
+  console.log(`\nFull listing of ${total.toLocaleString("en")} live sessions, pages of 100 (median of 5, min–max)\n`);
+  printTable(
+    ["measure", "time"],
+    [
+      ["memory store list(), every page", spread(listTimes)],
+      ["floor: copy 150,000 records into awaited pages", spread(floorTimes)],
+    ],
+  );
 }
 
 /**
@@ -102,7 +161,7 @@ async function cleanupAndMemory(): Promise<void> {
   gc();
   const heapBefore = process.memoryUsage().heapUsed;
   const store = memoryStore();
-  const sessions = new SessionManager({ store, now: clock.now });
+  const sessions = new SessionManager({ store, now: clock.now, cleanupInterval: 0 });
   // `rounds` batches of 1 % created a second apart, then the rest a minute later; each
   // cleanup below then finds exactly one batch expired among about a million sessions.
   let user = 0;
@@ -126,15 +185,14 @@ async function cleanupAndMemory(): Promise<void> {
     timings.push(performance.now() - started);
     if (removed !== expiredPerCleanup) throw new Error(`cleanup removed ${removed}, expected ${expiredPerCleanup}`);
   }
-  timings.sort((a, b) => a - b);
 
   console.log(`\nAt ${total.toLocaleString("en")} sessions (memory store)\n`);
   printTable(
     ["measure", "value"],
     [
       [
-        `cleanupExpired: ${expiredPerCleanup.toLocaleString("en")} expired among ~${total.toLocaleString("en")} (median of ${rounds}, max)`,
-        `${(timings[Math.floor(rounds / 2)] ?? 0).toFixed(2)} ms, ${(timings.at(-1) ?? 0).toFixed(2)} ms`,
+        `cleanupExpired: ${expiredPerCleanup.toLocaleString("en")} expired among ~${total.toLocaleString("en")} (median of ${rounds}, min–max)`,
+        `${median(timings).toFixed(2)} ms (${Math.min(...timings).toFixed(2)}–${Math.max(...timings).toFixed(2)})`,
       ],
       ["heap per session (user ids ~12 chars, session ids ~40 chars)", `${bytesPerSession.toFixed(0)} bytes`],
     ],

@@ -1,8 +1,9 @@
+import { median } from "@threadline/bench-kit";
+
 type Loop = (operation: (iteration: number) => unknown, start: number, count: number) => Promise<void>;
 
-// Each measurement gets a loop compiled for it alone, as benchmark.js does: one loop shared by
-// every row would see many different operations, go megamorphic, and favour whichever row ran
-// first.
+// Each row gets a loop compiled for it alone, as benchmark.js does: one loop shared by every row
+// would see many different operations, go megamorphic, and favour whichever row ran first.
 function compileLoop(): Loop {
   return new Function(
     "operation",
@@ -12,30 +13,56 @@ function compileLoop(): Loop {
   ) as Loop;
 }
 
-/** Runs `operation` repeatedly for about `seconds` and returns operations per second (best of `rounds`). */
-export async function opsPerSecond(
-  operation: (iteration: number) => Promise<unknown> | unknown,
+/** One benchmark row: an operation called with a growing iteration number. */
+export interface Row {
+  name: string;
+  operation: (iteration: number) => Promise<unknown> | unknown;
+}
+
+/** Rates (operations per second) of every round of one row. */
+export interface RowRates {
+  name: string;
+  rates: number[];
+}
+
+/**
+ * Measures every row for about `seconds` per round, rounds interleaved (row A, row B, …, then A
+ * again), so a noisy moment of the machine hits every row alike. Reports every round: callers
+ * show the median and the spread, never the best round.
+ */
+export async function measureInterleaved(
+  rows: readonly Row[],
   options: { seconds?: number; rounds?: number; batch?: number } = {},
-): Promise<number> {
-  const seconds = options.seconds ?? 0.5;
-  const rounds = options.rounds ?? 5;
+): Promise<RowRates[]> {
+  const seconds = options.seconds ?? Number(process.env.BENCH_SECONDS ?? 0.5);
+  const rounds = options.rounds ?? Number(process.env.BENCH_ROUNDS ?? 7);
   const batch = options.batch ?? 1000;
-  const loop = compileLoop();
-  let iteration = 0;
-  let best = 0;
+  const states = rows.map((row) => ({ row, loop: compileLoop(), iteration: 0, rates: [] as number[] }));
   for (let round = 0; round < rounds; round++) {
-    let count = 0;
-    const started = performance.now();
-    let elapsed = 0;
-    while (elapsed < seconds * 1000) {
-      await loop(operation, iteration, batch);
-      iteration += batch;
-      count += batch;
-      elapsed = performance.now() - started;
+    for (const state of states) {
+      let count = 0;
+      const started = performance.now();
+      let elapsed = 0;
+      while (elapsed < seconds * 1000) {
+        await state.loop(state.row.operation, state.iteration, batch);
+        state.iteration += batch;
+        count += batch;
+        elapsed = performance.now() - started;
+      }
+      state.rates.push(count / (elapsed / 1000));
     }
-    best = Math.max(best, count / (elapsed / 1000));
   }
-  return best;
+  return states.map((state) => ({ name: state.row.name, rates: state.rates }));
+}
+
+/** `median (min–max)` of a row's rates. */
+export function formatRates(rates: readonly number[]): string {
+  return `${formatRate(median(rates))} (${formatRate(Math.min(...rates))}–${formatRate(Math.max(...rates))})`;
+}
+
+/** The median over rounds of the row's rate divided by the baseline's rate of the same round. */
+export function medianRatio(row: readonly number[], baseline: readonly number[]): string {
+  return `${median(row.map((rate, round) => rate / (baseline[round] as number))).toFixed(2)}×`;
 }
 
 export function formatRate(perSecond: number): string {

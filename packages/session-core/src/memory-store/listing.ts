@@ -33,15 +33,19 @@ export function listPage(namespaces: Namespaces, request: ListRequest): ListPage
   }
   const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor);
   const sessions: SessionRecord[] = [];
-  let cursor: string | undefined;
+  let lastNamespace: Namespace | undefined;
+  let lastEntry: Entry | undefined;
   for (const namespace of namespacesToList(namespaces, request.namespace, after)) {
     const first = after?.namespaceOrdinal === namespace.ordinal ? entryAfter(namespace, after) : namespace.head;
     for (let entry = first; entry !== undefined; entry = entry.listNext) {
       if (!isLive(entry, request.now)) continue;
       // A live entry beyond a full page: there is more, resume after the last one returned.
-      if (sessions.length === limit) return { sessions, cursor };
+      if (sessions.length === limit && lastNamespace !== undefined && lastEntry !== undefined) {
+        return { sessions, cursor: encodeCursor(lastNamespace, lastEntry) };
+      }
       sessions.push(toRecord(entry));
-      cursor = encodeCursor(namespace, entry);
+      lastNamespace = namespace;
+      lastEntry = entry;
     }
   }
   return { sessions };
