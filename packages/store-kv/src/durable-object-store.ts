@@ -11,11 +11,11 @@ import {
   type SessionStore,
   type TouchRequest,
 } from "@threadline/session-core";
-import { encodeItems } from "@threadline/session-core/store-kit";
+import { encodeItems, storeUnavailableError } from "@threadline/session-core/store-kit";
+import { bindingOption } from "./binding-option.js";
 import type { DurableObjectNamespaceLike } from "./bindings.js";
 import { assertKeyPrefix, sessionKey } from "./keys.js";
-import { OBJECT_ORIGIN, type ObjectRequest, type ObjectResponse } from "./protocol.js";
-import { describeValue, storeUnavailable } from "./store-errors.js";
+import { fromWire, OBJECT_ORIGIN, type ObjectRequest, type ObjectResponse, source } from "./protocol.js";
 
 /** Options for {@link durableObjectStore}. */
 export interface DurableObjectStoreOptions {
@@ -37,8 +37,6 @@ export interface DurableObjectStore extends SessionStore {
   readonly items: SessionItemStore;
 }
 
-const source = "durable-object";
-
 /**
  * Sessions in Durable Objects: one {@link ThreadlineSessionObject} per (namespace, user),
  * found with `idFromName`. Strictly consistent and atomic (`capabilities.atomic`): 20
@@ -52,14 +50,14 @@ const source = "durable-object";
  * const sessions = new SessionManager({ store: durableObjectStore({ namespace: env.SESSION_OBJECTS }) });
  */
 export function durableObjectStore(options: DurableObjectStoreOptions): DurableObjectStore {
-  const namespace = options?.namespace;
-  if (typeof namespace?.idFromName !== "function" || typeof namespace.get !== "function") {
-    throw new SessionError({
-      code: "INVALID_OPTION",
-      source,
-      message: `namespace must be a Durable Object namespace binding, got ${describeValue(namespace)}. Bind ThreadlineSessionObject in your wrangler config (durable_objects + migrations) and pass env.<BINDING> (in Hono: c.env.<BINDING>).`,
-    });
-  }
+  const namespace = bindingOption(options, {
+    source,
+    factory: "durableObjectStore",
+    option: "namespace",
+    example: "env.SESSION_OBJECTS",
+    kind: "a Durable Object namespace binding of ThreadlineSessionObject (durable_objects and migrations in your wrangler config)",
+    isBinding: isObjectNamespace,
+  });
   const keyPrefix = options.keyPrefix ?? "threadline:";
   assertKeyPrefix(keyPrefix, source);
 
@@ -77,7 +75,12 @@ export function durableObjectStore(options: DurableObjectStoreOptions): DurableO
       status = response.status;
       text = await response.text();
     } catch (error) {
-      throw storeUnavailable(source, "reach the session's Durable Object", error);
+      throw storeUnavailableError(
+        source,
+        "reach the session's Durable Object",
+        error,
+        "check the binding in your wrangler config",
+      );
     }
     const answer = parseResponse(text);
     if (answer === undefined) {
@@ -87,7 +90,7 @@ export function durableObjectStore(options: DurableObjectStoreOptions): DurableO
         message: `The Durable Object answered ${status} with something other than a session response. Check that the binding's class_name is ThreadlineSessionObject.`,
       });
     }
-    if ("error" in answer) throw new SessionError({ code: answer.error.code, source, message: answer.error.message });
+    if ("error" in answer) throw fromWire(answer.error);
     return answer.result;
   }
 
@@ -143,6 +146,11 @@ export function durableObjectStore(options: DurableObjectStoreOptions): DurableO
       return (await call(request, { op: "close", now: request.now, sessionId: request.sessionId ?? null })) as boolean;
     },
   } satisfies DurableObjectStore;
+}
+
+function isObjectNamespace(value: unknown): value is DurableObjectNamespaceLike {
+  const namespace = value as Partial<DurableObjectNamespaceLike> | null | undefined;
+  return typeof namespace?.idFromName === "function" && typeof namespace.get === "function";
 }
 
 function parseResponse(text: string): ObjectResponse | undefined {

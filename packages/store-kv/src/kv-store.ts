@@ -12,17 +12,20 @@ import {
   type TouchRequest,
 } from "@threadline/session-core";
 import {
+  describeValue,
+  ended,
   isLive,
   nextSession,
   parseStoredSession,
   renewed,
   type StoredSession,
+  storeUnavailableError,
   toRecord,
   toResolved,
 } from "@threadline/session-core/store-kit";
+import { bindingOption } from "./binding-option.js";
 import type { KVNamespaceLike } from "./bindings.js";
 import { assertKeyPrefix, namespaceKeyPart, sessionKey } from "./keys.js";
-import { describeValue, storeUnavailable } from "./store-errors.js";
 
 /** Workers KV's shortest `expirationTtl`, in seconds. */
 export const KV_MIN_TTL_SECONDS = 60;
@@ -79,6 +82,7 @@ interface KeyMetadata {
 }
 
 const source = "kv";
+const hint = "check the KV binding in your wrangler config";
 
 /**
  * Sessions in Workers KV: cheap and global, but best-effort. Each call is one KV read; a
@@ -96,14 +100,14 @@ const source = "kv";
  * const sessions = new SessionManager({ store: kvStore({ binding: env.SESSIONS }) });
  */
 export function kvStore(options: KVStoreOptions): KVStore {
-  const binding = options?.binding;
-  if (typeof binding?.get !== "function" || typeof binding.put !== "function" || typeof binding.list !== "function") {
-    throw new SessionError({
-      code: "INVALID_OPTION",
-      source,
-      message: `binding must be a Workers KV namespace binding, got ${describeValue(binding)}. Check the kv_namespaces entry in your wrangler config and pass env.<BINDING> (in Hono: c.env.<BINDING>).`,
-    });
-  }
+  const binding = bindingOption(options, {
+    source,
+    factory: "kvStore",
+    option: "binding",
+    example: "env.SESSIONS",
+    kind: "a Workers KV namespace binding (a kv_namespaces entry in your wrangler config)",
+    isBinding: isKVNamespace,
+  });
   const keyPrefix = options.keyPrefix ?? "threadline:";
   assertKeyPrefix(keyPrefix, source);
   const renewAfter = options.renewAfter ?? DEFAULT_RENEW_AFTER_SECONDS;
@@ -125,7 +129,7 @@ export function kvStore(options: KVStoreOptions): KVStore {
     try {
       text = await binding.get(key, "text");
     } catch (error) {
-      throw storeUnavailable(source, "read from Workers KV", error);
+      throw storeUnavailableError(source, "read from Workers KV", error, hint);
     }
     return text === null ? null : parseStoredSession(text, source);
   }
@@ -138,7 +142,7 @@ export function kvStore(options: KVStoreOptions): KVStore {
     try {
       await binding.put(key, JSON.stringify(session), { expirationTtl, metadata });
     } catch (error) {
-      throw storeUnavailable(source, "write to Workers KV", error);
+      throw storeUnavailableError(source, "write to Workers KV", error, hint);
     }
   }
 
@@ -164,7 +168,9 @@ export function kvStore(options: KVStoreOptions): KVStore {
 
   function reportRenewalError(error: unknown): void {
     try {
-      onRenewalError(SessionError.isInstance(error) ? error : storeUnavailable(source, "renew a session", error));
+      onRenewalError(
+        SessionError.isInstance(error) ? error : storeUnavailableError(source, "renew a session", error, hint),
+      );
     } catch {
       // A throwing error hook must not turn a served request into a failed one.
     }
@@ -209,7 +215,7 @@ export function kvStore(options: KVStoreOptions): KVStore {
       if (request.sessionId !== undefined && stored.sessionId !== request.sessionId) return false;
       // A tombstone, not a KV delete: it keeps the id until the session would have expired,
       // so the next session gets a different one.
-      await write(key, { ...stored, ended: true }, request.now);
+      await write(key, ended(stored), request.now);
       return true;
     },
 
@@ -225,7 +231,7 @@ export function kvStore(options: KVStoreOptions): KVStore {
       try {
         page = await binding.list({ prefix, limit, cursor: request.cursor ?? null });
       } catch (error) {
-        throw storeUnavailable(source, "list Workers KV keys", error);
+        throw storeUnavailableError(source, "list Workers KV keys", error, hint);
       }
       const candidates = page.keys.filter((entry) => metadataSaysLive(entry.metadata, now));
       const stored = await Promise.all(candidates.map((entry) => read(entry.name)));
@@ -242,6 +248,11 @@ function metadataSaysLive(metadata: unknown, now: number): boolean {
   if (typeof metadata !== "object" || metadata === null) return false; // not written by this store
   const { expiresAt, ended } = metadata as Partial<KeyMetadata>;
   return ended === false && typeof expiresAt === "number" && now < expiresAt;
+}
+
+function isKVNamespace(value: unknown): value is KVNamespaceLike {
+  const binding = value as Partial<KVNamespaceLike> | null | undefined;
+  return typeof binding?.get === "function" && typeof binding.put === "function" && typeof binding.list === "function";
 }
 
 function warn(error: SessionError): void {

@@ -1,4 +1,4 @@
-import type { SessionErrorCode } from "@threadline/session-core";
+import { SessionError, type SessionErrorCode } from "@threadline/session-core";
 
 // What the Durable Object store sends its object and gets back: JSON over the stub's fetch.
 // Plain fetch rather than RPC, so the class needs no `cloudflare:workers` import and the
@@ -25,8 +25,33 @@ export type ObjectRequest =
   | { op: "pop"; sessionId: string; now: number }
   | { op: "clear"; sessionId: string; now: number };
 
+/** A `SessionError` on the wire: its fields, and the message without the `[threadline] [source]` tag. */
+export interface WireError {
+  code: SessionErrorCode;
+  message: string;
+  retryable: boolean;
+}
+
 /** The object's answer: a result, or a failure the store turns back into a `SessionError`. */
-export type ObjectResponse = { result: unknown } | { error: { code: SessionErrorCode; message: string } };
+export type ObjectResponse = { result: unknown } | { error: WireError };
+
+/** The `source` of every error of the Durable Object store, on either side of the stub. */
+export const source = "durable-object";
+
+/** `error` as the object sends it; anything but a `SessionError` is a `STORE_ERROR`. */
+export function toWire(error: unknown): WireError {
+  if (SessionError.isInstance(error)) {
+    const message = error.message.replace(/^\[threadline\] (\[[^\]]*\] )?/, "");
+    return { code: error.code, message, retryable: error.retryable };
+  }
+  const reason = error instanceof Error ? error.message : String(error);
+  return { code: "STORE_ERROR", message: `The session object failed: ${reason}`, retryable: false };
+}
+
+/** The `SessionError` the object sent, as the store throws it. */
+export function fromWire(error: WireError): SessionError {
+  return new SessionError({ code: error.code, source, message: error.message, retryable: error.retryable });
+}
 
 /** The URL the store fetches; only the path (the operation) is read, for logs. */
 export const OBJECT_ORIGIN = "https://threadline-session.internal/";

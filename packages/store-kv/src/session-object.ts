@@ -1,14 +1,15 @@
-import type { SessionErrorCode } from "@threadline/session-core";
+import { SessionError } from "@threadline/session-core";
 import {
   isLive,
   nextSession,
   renewed,
   type StoredSession,
+  sessionEndedError,
   toRecord,
   toResolved,
 } from "@threadline/session-core/store-kit";
 import type { DurableObjectStateLike, DurableObjectStorageLike } from "./bindings.js";
-import { isObjectRequest, type ObjectRequest, type ObjectResponse } from "./protocol.js";
+import { isObjectRequest, type ObjectRequest, type ObjectResponse, source, toWire } from "./protocol.js";
 
 /** The session as the object stores it. */
 interface ObjectSession extends StoredSession {
@@ -25,16 +26,8 @@ interface ObjectSession extends StoredSession {
 
 const SESSION_KEY = "session";
 const ITEM_PREFIX = "item:";
-// The storage API takes at most 128 keys per call.
+// Cloudflare's storage API takes at most 128 keys per put, get or delete (Miniflare does not enforce it).
 const KEYS_PER_CALL = 128;
-
-class ObjectFailure extends Error {
-  readonly code: SessionErrorCode;
-  constructor(code: SessionErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
 
 /**
  * The Durable Object behind {@link durableObjectStore}: one instance per (namespace, user),
@@ -78,17 +71,13 @@ export class ThreadlineSessionObject {
       body = undefined;
     }
     if (!isObjectRequest(body)) {
-      return reply(400, {
-        error: { code: "STORE_ERROR", message: "The session object got a request it does not understand." },
-      });
+      return reply(400, { error: toWire(new Error("it got a request it does not understand.")) });
     }
     try {
       // `null` for operations without a result, so the answer always carries the field.
       return reply(200, { result: (await this.#handle(body)) ?? null });
     } catch (error) {
-      if (error instanceof ObjectFailure) return reply(409, { error: { code: error.code, message: error.message } });
-      const reason = error instanceof Error ? error.message : String(error);
-      return reply(500, { error: { code: "STORE_ERROR", message: `The session object failed: ${reason}` } });
+      return reply(SessionError.isInstance(error) ? 409 : 500, { error: toWire(error) });
     }
   }
 
@@ -163,12 +152,7 @@ export class ThreadlineSessionObject {
 
   async #append(sessionId: string, now: number, items: string[]): Promise<void> {
     const current = this.#liveSession(sessionId, now);
-    if (current === undefined) {
-      throw new ObjectFailure(
-        "SESSION_ENDED",
-        `Session ${sessionId} is not the live session of this user any more; its items were not stored. Resolve the session again and write to the new one.`,
-      );
-    }
+    if (current === undefined) throw sessionEndedError(source, sessionId);
     const entries = items.map((item, index): [string, string] => [itemKey(current.itemCount + index), item]);
     const writes = chunks(entries).map((chunk) => this.#storage.put(Object.fromEntries(chunk)));
     writes.push(this.#save({ ...current, itemCount: current.itemCount + items.length }));

@@ -2,7 +2,9 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { SessionError, SessionManager, type SessionManagerOptions } from "@threadline/session-core";
 import { createFakeClock, type FakeClock, uniqueNamespace } from "@threadline/session-core/testing";
 import { beforeEach, describe, expect, it } from "vitest";
-import { type DurableObjectStubLike, durableObjectStore, sessionKey } from "../src/index.js";
+import { type DurableObjectStubLike, durableObjectStore, sessionKey, ThreadlineSessionObject } from "../src/index.js";
+import type { ObjectRequest } from "../src/protocol.js";
+import { CLOUDFLARE_KEYS_PER_CALL, strictStorage } from "./support/strict-storage.js";
 
 let clock: FakeClock;
 let namespace: string;
@@ -106,6 +108,7 @@ describe("conversation items", () => {
     await sessions.addItems(session, [{ index: 300 }]);
     expect(await sessions.getItems(session)).toHaveLength(301);
     expect(await sessions.getItems(session, 2)).toEqual([{ index: 299 }, { index: 300 }]);
+    expect(await sessions.getItems(session, 1e21)).toHaveLength(301);
     expect(await sessions.getItems(session, 0)).toEqual([]);
     expect(await sessions.popItem(session)).toEqual({ index: 300 });
     await sessions.clearItems(session);
@@ -113,13 +116,75 @@ describe("conversation items", () => {
     expect(await storedKeys(await objectOf("user"))).toEqual(["session"]);
   });
 
-  it("refuses items for an ended session with one clearly tagged SESSION_ENDED", async () => {
+  it("refuses items for an ended session with one clearly tagged SESSION_ENDED, its fields carried across", async () => {
     const sessions = perRequest();
     const session = await sessions.resolve("user");
     await sessions.closeSession("user");
     const error = await sessions.addItems(session, ["late"]).catch((caught: unknown) => caught);
-    expect(SessionError.isInstance(error) && error.code).toBe("SESSION_ENDED");
+    expect(SessionError.isInstance(error) && error).toMatchObject({
+      code: "SESSION_ENDED",
+      source: "durable-object",
+      retryable: false,
+    });
     expect((error as Error).message).toMatch(/^\[threadline\] \[durable-object\] Session \S+ is not the live session/);
+  });
+
+  it("refuses a sparse array ([1, , 3]) with INVALID_ITEMS and stores nothing", async () => {
+    const sessions = perRequest();
+    const session = await sessions.resolve("user");
+    // biome-ignore lint/suspicious/noSparseArray: the hole is what is under test
+    const error = await sessions.addItems(session, [1, , 3]).catch((caught: unknown) => caught);
+    expect(SessionError.isInstance(error) && error.code).toBe("INVALID_ITEMS");
+    expect(await sessions.getItems(session)).toEqual([]);
+    expect(await storedKeys(await objectOf("user"))).toEqual(["session"]);
+  });
+
+  it("stores 130,000 small items in one addItems and reads them with any limit, up to 1e21", async () => {
+    const store = durableObjectStore({ namespace: env.SESSION_OBJECTS });
+    const sessions = new SessionManager({ store, now: clock.now, namespace });
+    const session = await sessions.resolve("user");
+    await sessions.addItems(
+      session,
+      Array.from({ length: 130_000 }, (_, index) => index),
+    );
+    expect(await sessions.getItems(session, 2)).toEqual([129_998, 129_999]);
+    // The store itself, as a third-party manager would call it (ours clamps): a huge limit means all.
+    const all = await store.items.list({ ...session, now: clock.now() }, 1e21);
+    expect(all).toHaveLength(130_000);
+    expect(all[0]).toBe(0);
+    await sessions.clearItems(session);
+    expect(await storedKeys(await objectOf("user"))).toEqual(["session"]);
+  }, 60_000);
+
+  it(`never passes the storage API more than ${CLOUDFLARE_KEYS_PER_CALL} keys per call (Miniflare does not enforce it)`, async () => {
+    const stub = await objectOf("user");
+    const largestCall = await runInDurableObject(stub, async (_, state) => {
+      const storage = strictStorage(state.storage);
+      let loading: Promise<unknown> = Promise.resolve();
+      const object = new ThreadlineSessionObject(
+        { storage, blockConcurrencyWhile: (callback) => (loading = callback()) },
+        undefined,
+        clock.now,
+      );
+      await loading;
+      const send = async (request: ObjectRequest) => {
+        const response = await object.fetch({ json: async () => request });
+        const body = (await response.json()) as { result?: unknown; error?: unknown };
+        if (body.error !== undefined) throw new Error(JSON.stringify(body.error));
+        return body.result;
+      };
+      const now = clock.now();
+      const resolve = { op: "resolve", namespace, userId: "user", now, timeoutMs: 120_000, candidate: "a" } as const;
+      const { sessionId } = (await send({ ...resolve, forceNew: false })) as { sessionId: string };
+      const items = Array.from({ length: 1_000 }, (_, index) => String(index));
+      await send({ op: "append", sessionId, now, items });
+      const next = (await send({ ...resolve, forceNew: true })) as { sessionId: string }; // deletes the 1,000
+      await send({ op: "append", sessionId: next.sessionId, now, items });
+      await send({ op: "close", now, sessionId: null }); // and these
+      expect([...(await state.storage.list()).keys()]).toEqual(["session"]);
+      return storage.largestCall;
+    });
+    expect(largestCall).toBe(CLOUDFLARE_KEYS_PER_CALL);
   });
 });
 
@@ -139,6 +204,19 @@ describe("failures and options", () => {
   it("rejects a missing binding with a hint about the wrangler config", () => {
     expect(() => durableObjectStore({ namespace: undefined as never })).toThrow(
       expect.objectContaining({ code: "INVALID_OPTION", message: expect.stringMatching(/durable_objects/) }),
+    );
+  });
+
+  it.each([
+    ["no options", () => durableObjectStore(undefined as never)],
+    ["the binding instead of options", () => durableObjectStore(env.SESSION_OBJECTS as never)],
+  ])("rejects %s with INVALID_OPTION saying what to write", (_, build) => {
+    expect(build).toThrow(
+      expect.objectContaining({
+        code: "INVALID_OPTION",
+        source: "durable-object",
+        message: expect.stringContaining("durableObjectStore({ namespace: env.SESSION_OBJECTS })"),
+      }),
     );
   });
 

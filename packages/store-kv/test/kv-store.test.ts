@@ -226,6 +226,19 @@ describe("options", () => {
     );
   });
 
+  it.each([
+    ["no options", () => kvStore(undefined as never)],
+    ["the binding instead of options", () => kvStore(env.SESSIONS as never)],
+  ])("rejects %s with INVALID_OPTION saying what to write", (_, build) => {
+    expect(build).toThrow(
+      expect.objectContaining({
+        code: "INVALID_OPTION",
+        source: "kv",
+        message: expect.stringContaining("kvStore({ binding: env.SESSIONS })"),
+      }),
+    );
+  });
+
   it.each([-1, Number.NaN, Number.POSITIVE_INFINITY, "30"])("rejects renewAfter %s", (renewAfter) => {
     expect(() => kvStore({ binding: env.SESSIONS, renewAfter: renewAfter as number })).toThrow(
       expect.objectContaining({ code: "INVALID_OPTION" }),
