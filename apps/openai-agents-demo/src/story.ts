@@ -2,7 +2,8 @@
 // _custom_timeout, openai_agents_multi_agent), replayed on threadline. The clock is simulated,
 // so "10 minutes later" takes no time; the agents are scripted unless OPENAI_API_KEY is set.
 import { Runner } from "@openai/agents";
-import { type RunRecord, SessionHooks } from "@threadline/openai-agents";
+import { SessionHooks } from "@threadline/openai-agents";
+import type { RunRecord } from "@threadline/session-core";
 import { createFakeClock, type FakeClock } from "@threadline/session-core/fake-clock";
 import { createAgents, type DemoAgents, type ModelMode } from "./agents.js";
 
@@ -122,7 +123,7 @@ async function concurrentUsers(print: Print, agents: DemoAgents): Promise<void> 
   });
   await Promise.all(runs.map(({ userId, text }) => runner.run(agents.support, text, { context: { userId } })));
   await hooks.flush();
-  const mixed = records.filter((record) => !record.input.startsWith(record.userId)).length;
+  const mixed = records.filter((record) => !String(record.input).startsWith(record.userId)).length;
   const sessionIds = new Set(records.map((record) => record.sessionId));
   print(`   ${records.length} runs -> ${sessionIds.size} sessions, ${mixed} records in another user's session`);
   for (const userId of users) {
@@ -195,10 +196,12 @@ async function handoffInOneSession(print: Print, agents: DemoAgents): Promise<vo
       record.handoffs.length > 0
         ? record.handoffs.map((handoff) => `${handoff.from} -> ${handoff.to}`).join(", ")
         : "no handoff";
-    const tools = record.toolCalls.map((call) => `${call.tool} -> "${oneLine(call.result)}"`).join("; ") || "none";
-    print(
-      `   record: session ${record.sessionId} | ${path} | tools: ${tools} | tokens in ${record.usage.inputTokens}, out ${record.usage.outputTokens}, total ${record.usage.totalTokens}, system ~${record.usage.systemTokensEstimate}`,
-    );
+    const tools = record.toolCalls.map((call) => `${call.name} -> "${oneLine(call.output)}"`).join("; ") || "none";
+    const usage = record.usage;
+    const tokens = usage
+      ? `tokens in ${usage.inputTokens}, out ${usage.outputTokens}, total ${usage.totalTokens}, system ~${usage.systemTokensEstimate}`
+      : "no token usage reported";
+    print(`   record: session ${record.sessionId} | ${path} | tools: ${tools} | ${tokens}`);
   }
 }
 

@@ -1,6 +1,4 @@
-export type { SessionHooksErrorContext, SessionHooksErrorHandler, SessionHooksOperation } from "./error-reporter.js";
 export type { SessionHooksOptions } from "./options.js";
-export type { HandoffRecord, RunRecord, RunUsage, ToolCallRecord } from "./run-record.js";
 export {
   SessionHooks,
   type SessionRunExtras,

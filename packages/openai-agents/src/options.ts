@@ -1,64 +1,32 @@
-import { SessionError, SessionManager, type SessionStore } from "@threadline/session-core";
-import { type SessionHooksErrorHandler, source } from "./error-reporter.js";
-import type { RunRecord } from "./run-record.js";
+import type { RunRecord } from "@threadline/session-core";
+import type { AdapterManagerOptions, ErrorHandler } from "@threadline/session-core/adapter-kit";
 
-/** Options for {@link SessionHooks}, as the origin's `MonkAIRunHooks` plus what concurrency needs. */
-export interface SessionHooksOptions {
-  /** Namespace of every run's session. Default: the injected manager's namespace, else `"default"`. */
-  namespace?: string;
-  /** Seconds without activity after which a user's next run starts a new session. Default 120. Not with `sessionManager`. */
-  inactivityTimeout?: number;
-  /** Use this manager (and its store, timeout and clock). Exposed again as `hooks.sessionManager`. */
-  sessionManager?: SessionManager;
-  /** Where sessions (and the run wrapper's memory) live. Default: a memory store. Not with `sessionManager`. */
-  store?: SessionStore;
-  /** The clock (ms since epoch) for new sessions and record timestamps. Default `Date.now`. Not with `sessionManager`: its clock is used. */
-  now?: () => number;
+/** This adapter's name in error messages (`[threadline] [openai-agents] …`) and in `RunRecord.source`. */
+export const source = "openai-agents";
+
+/**
+ * Options for {@link SessionHooks}: the origin's `MonkAIRunHooks` options plus what concurrency
+ * needs. Either `sessionManager`, or the options it would own (`store`, `inactivityTimeout`, `now`,
+ * `idFormat`, `cleanupInterval`); both together throw `INVALID_OPTION`.
+ */
+export interface SessionHooksOptions extends AdapterManagerOptions {
   /**
    * Give runs started with `hooks.run()` an Agents `Session` (conversation memory) scoped to the
-   * threadline session. Needs a store with conversation items (memory; Redis). Default `true`.
+   * threadline session. Needs a store with conversation items (memory, Redis). Default `true`.
    */
   memory?: boolean;
   /**
-   * Receives a {@link RunRecord} when a run's final agent ends. Runs with no final agent (an
-   * error, an approval interruption) emit none. May be async; a throw or rejection goes to
-   * `onError` and never reaches the run. Call `hooks.flush()` to wait for pending deliveries.
+   * Receives a `RunRecord` (from `@threadline/session-core`, `source: "openai-agents"`) when a
+   * run's final agent ends. Runs with no final agent (an error, an approval interruption) emit
+   * none. May be async; a throw or rejection goes to `onError` (operation `"record"`) and never
+   * reaches the run. `hooks.flush()` waits for pending deliveries.
    */
   onRecord?: (record: RunRecord) => void | Promise<void>;
   /**
-   * Receives every failure kept away from the run: store errors (`SessionError`), a failing
-   * `onRecord`. Default: log the first failure of each kind and keep running.
+   * Receives every failure kept away from the run, with `{ operation, userId?, sessionId?, runId? }`:
+   * `"resolve"` (the store, or an invalid `context.userId` given to `runner.run`), `"memory"` (the
+   * run's conversation memory), `"record"` (your `onRecord`), `"listener"` (a bug in the hooks).
+   * Default: log the first failure of each operation with `console.error`.
    */
-  onError?: SessionHooksErrorHandler;
-}
-
-/** The manager the hooks use: the injected one, or a new one built from the origin's options. */
-export function managerFrom(options: SessionHooksOptions): SessionManager {
-  const manager = options.sessionManager;
-  if (manager === undefined) {
-    return new SessionManager({
-      inactivityTimeout: options.inactivityTimeout,
-      namespace: options.namespace,
-      store: options.store,
-      now: options.now,
-    });
-  }
-  // Duck-typed rather than instanceof: two copies of session-core in one app are still one API.
-  if (typeof (manager as { resolve?: unknown }).resolve !== "function") {
-    throw new SessionError({
-      code: "INVALID_OPTION",
-      source,
-      message: "sessionManager must be a SessionManager from @threadline/session-core.",
-    });
-  }
-  for (const name of ["inactivityTimeout", "store"] as const) {
-    if (options[name] !== undefined) {
-      throw new SessionError({
-        code: "INVALID_OPTION",
-        source,
-        message: `Pass either sessionManager or ${name}, not both: the manager already has its own ${name === "store" ? "store" : "timeout"}. Set it when you create the SessionManager.`,
-      });
-    }
-  }
-  return manager;
+  onError?: ErrorHandler;
 }

@@ -1,13 +1,8 @@
 import type { AgentInputItem, protocol, RunContext } from "@openai/agents";
-import {
-  assertValidId,
-  type ResolvedSession,
-  type ResolveOptions,
-  type SessionManager,
-} from "@threadline/session-core";
-import type { ErrorReporter } from "./error-reporter.js";
-import type { RunRecord } from "./run-record.js";
+import type { ResolvedSession, RunRecord, SessionManager } from "@threadline/session-core";
+import { type ErrorSink, PendingWork } from "@threadline/session-core/adapter-kit";
 import { callIdOf, type EventSource, RunTracker, type UsageCounters } from "./run-tracker.js";
+import { userIdError } from "./user-id.js";
 
 /** What the registry needs from an agent. */
 export interface NamedAgent {
@@ -28,39 +23,43 @@ export interface ToolEventDetails {
 export interface RunRegistryOptions {
   sessionManager: SessionManager;
   namespace: string;
-  now: () => number;
   onRecord: ((record: RunRecord) => void | Promise<void>) | undefined;
-  errors: ErrorReporter;
-  /** The user of a run from its context's `userId`: that, else the hooks' default user. */
+  errors: ErrorSink;
+  /** The user of a run started by `runner.run`, from its context's `userId`: that, else the hooks' default user. */
   userFor: (contextUserId: unknown) => unknown;
 }
 
-const FORCE_NEW: ResolveOptions = { forceNew: true };
+/** Marks a run the hooks ignore (its context named an invalid user), so it is reported once, not per agent. */
+const IGNORED = null;
 
 /**
- * Turns lifecycle events into per-run state and records. One {@link RunTracker} per run, keyed
- * by the run's `RunContext` (and by the app's context object, for lookups), in weak maps: the
- * state of concurrent runs never meets, and a finished run's state goes with its context.
- * Every promise started here is tracked so `flush()` can wait for it.
+ * Turns lifecycle events into per-run state and records. One {@link RunTracker} per run, in weak
+ * maps keyed by the run's `RunContext` (and by the app's context object, for lookups): the state
+ * of concurrent runs never meets, and a run's state is collected with its context, including runs
+ * that never end (a failed run emits no `agent_end`). What else the registry holds is
+ * {@link PendingWork}: promises in flight, each forgotten once it settles.
  */
 export class RunRegistry {
   readonly #options: RunRegistryOptions;
-  readonly #runs = new WeakMap<object, RunTracker>();
+  readonly #runs = new WeakMap<object, RunTracker | typeof IGNORED>();
   readonly #runsByContext = new WeakMap<object, RunTracker>();
-  readonly #pending = new Set<Promise<unknown>>();
+  readonly #pending = new PendingWork();
 
   constructor(options: RunRegistryOptions) {
     this.#options = options;
   }
 
-  /** Starts tracking a run of `user` and resolves its session (in the background). */
-  start(runContext: RunContext<unknown>, user: unknown, forceNew: boolean): RunTracker {
-    const { namespace, now, errors } = this.#options;
-    const userId = typeof user === "string" ? user : undefined;
-    const tracker = new RunTracker(userId ?? String(user), namespace, now(), this.#resolve(user, forceNew), (error) =>
-      errors.report(error, { operation: "resolve", ...(userId === undefined ? {} : { userId }) }),
+  /** Starts tracking a run of `userId` (a valid id) and resolves its session in the background. */
+  start(runContext: RunContext<unknown>, userId: string, forceNew: boolean): RunTracker {
+    const { sessionManager, namespace, errors } = this.#options;
+    const tracker = new RunTracker(
+      userId,
+      namespace,
+      sessionManager.now(),
+      sessionManager.resolve(userId, namespace, { forceNew }),
+      (error, runId) => errors.report(error, { operation: "resolve", userId, runId }),
     );
-    this.#track(tracker.ready);
+    this.#pending.track(tracker.ready);
     this.#runs.set(runContext, tracker);
     const context: unknown = runContext.context;
     if (typeof context === "object" && context !== null) this.#runsByContext.set(context, tracker);
@@ -70,14 +69,14 @@ export class RunRegistry {
   /** The run of a `RunContext`, of a result (`result.runContext`), or of the app's context object. */
   find(run: object): RunTracker | undefined {
     const direct = this.#runs.get(run) ?? this.#runsByContext.get(run);
-    if (direct !== undefined) return direct;
+    if (direct) return direct;
     const runContext: unknown = (run as { runContext?: unknown }).runContext;
-    return typeof runContext === "object" && runContext !== null ? this.#runs.get(runContext) : undefined;
+    return (typeof runContext === "object" && runContext !== null && this.#runs.get(runContext)) || undefined;
   }
 
   /** Waits until every tracked promise (resolutions, record deliveries) has settled. */
-  async flush(): Promise<void> {
-    while (this.#pending.size > 0) await Promise.allSettled(this.#pending);
+  flush(): Promise<void> {
+    return this.#pending.flush();
   }
 
   /** A listener failed; it must not throw into the run, so the failure is reported. */
@@ -92,9 +91,17 @@ export class RunRegistry {
     turnInput?: AgentInputItem[],
   ): void {
     let tracker = this.#runs.get(runContext);
+    if (tracker === IGNORED) return;
     if (tracker === undefined || tracker.ended) {
-      const contextUserId: unknown = userIdIn(runContext.context);
-      tracker = this.start(runContext, this.#options.userFor(contextUserId), false);
+      const user = this.#options.userFor(userIdIn(runContext.context));
+      // A bad id in the context is the app's bug, but throwing here would abort the run: report it.
+      const invalid = userIdError(user, "runner.run(…, { context: { userId } })");
+      if (invalid !== undefined) {
+        this.#runs.set(runContext, IGNORED);
+        this.#options.errors.report(invalid, { operation: "resolve" });
+        return;
+      }
+      tracker = this.start(runContext, user as string, false);
     }
     if (tracker.isEcho(from, "agent_start", agent)) return;
     tracker.agentStarted(agent.name, agent.instructions, turnInput);
@@ -103,23 +110,18 @@ export class RunRegistry {
   agentEnded(runContext: RunContext<unknown>, agent: NamedAgent, output: string): void {
     const tracker = this.#runs.get(runContext);
     // Unknown run: the hooks were attached after it started. Ended: this is the other emitter's copy.
-    if (tracker === undefined || tracker.ended) return;
+    if (!tracker || tracker.ended) return;
     tracker.ended = true;
     if (this.#options.onRecord === undefined) return;
-    // Read now: the usage object keeps counting if the app reuses the RunContext for another run.
-    const usage = runContext.usage;
-    const counters: UsageCounters = {
-      requests: usage.requests,
-      inputTokens: usage.inputTokens,
-      outputTokens: usage.outputTokens,
-      totalTokens: usage.totalTokens,
-    };
-    this.#track(this.#deliver(tracker, agent.name, output, counters, this.#options.now()));
+    const { requests, inputTokens, outputTokens, totalTokens } = runContext.usage;
+    const counters: UsageCounters = { requests, inputTokens, outputTokens, totalTokens };
+    const endedAt = this.#options.sessionManager.now();
+    this.#pending.track(this.#deliver(tracker, agent.name, output, counters, endedAt));
   }
 
   handedOff(from: EventSource, runContext: RunContext<unknown>, fromAgent: NamedAgent, toAgent: NamedAgent): void {
     const tracker = this.#runs.get(runContext);
-    if (tracker === undefined || tracker.isEcho(from, "agent_handoff", toAgent)) return;
+    if (!tracker || tracker.isEcho(from, "agent_handoff", toAgent)) return;
     tracker.handedOff(fromAgent.name, toAgent.name);
   }
 
@@ -133,7 +135,7 @@ export class RunRegistry {
     const tracker = this.#runs.get(runContext);
     const toolCall = details?.toolCall;
     // Keyed by call id: with argument redaction the two emitters get different toolCall objects.
-    if (tracker === undefined || tracker.isEcho(from, "agent_tool_start", callIdOf(toolCall) ?? tool)) return;
+    if (!tracker || tracker.isEcho(from, "agent_tool_start", callIdOf(toolCall) ?? tool)) return;
     tracker.toolStarted(agent.name, tool.name, toolCall);
   }
 
@@ -146,37 +148,22 @@ export class RunRegistry {
   ): void {
     const tracker = this.#runs.get(runContext);
     const toolCall = details?.toolCall;
-    if (tracker === undefined || tracker.isEcho(from, "agent_tool_end", callIdOf(toolCall) ?? tool)) return;
+    if (!tracker || tracker.isEcho(from, "agent_tool_end", callIdOf(toolCall) ?? tool)) return;
     tracker.toolEnded(tool.name, result, toolCall);
   }
 
-  #resolve(user: unknown, forceNew: boolean): Promise<ResolvedSession> {
+  async #deliver(tracker: RunTracker, finalAgent: string, output: string, usage: UsageCounters, endedAt: number) {
+    const session: ResolvedSession | null = await tracker.ready;
     try {
-      assertValidId(user, "userId");
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const { sessionManager, namespace } = this.#options;
-    return sessionManager.resolve(user, namespace, forceNew ? FORCE_NEW : undefined);
-  }
-
-  async #deliver(tracker: RunTracker, finalAgent: string, output: string, counters: UsageCounters, endedAt: number) {
-    await tracker.ready;
-    try {
-      await this.#options.onRecord?.(tracker.toRecord(finalAgent, output, counters, endedAt));
+      await this.#options.onRecord?.(tracker.toRecord(finalAgent, output, usage, endedAt));
     } catch (error) {
       this.#options.errors.report(error, {
         operation: "record",
         userId: tracker.userId,
-        ...(tracker.session ? { sessionId: tracker.session.sessionId } : {}),
+        runId: tracker.runId,
+        ...(session ? { sessionId: session.sessionId } : {}),
       });
     }
-  }
-
-  #track(promise: Promise<unknown>): void {
-    this.#pending.add(promise);
-    const forget = () => this.#pending.delete(promise);
-    promise.then(forget, forget);
   }
 }
 

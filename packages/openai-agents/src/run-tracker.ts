@@ -1,33 +1,20 @@
-import type { AgentInputItem, protocol } from "@openai/agents";
-import type { ResolvedSession } from "@threadline/session-core";
-import {
-  estimateSystemTokens,
-  type HandoffRecord,
-  latestUserText,
-  type RunRecord,
-  type RunUsage,
-  type ToolCallRecord,
-} from "./run-record.js";
+import type { AgentInputItem, protocol, Usage } from "@openai/agents";
+import type { HandoffRecord, ResolvedSession, RunRecord, ToolCallRecord } from "@threadline/session-core";
+import { source } from "./options.js";
+
+/** A copy of a `RunContext`'s token counters, taken when the run ends (the SDK's object keeps counting if the context is reused). */
+export type UsageCounters = Pick<Usage, "requests" | "inputTokens" | "outputTokens" | "totalTokens">;
 
 /** Which emitter an event came from. The SDK emits each event on the Runner and on the agent. */
 export type EventSource = "runner" | "agent";
-
-/** The token counters of a `RunContext`, read at the end of the run. */
-export interface UsageCounters {
-  requests: number;
-  inputTokens: number;
-  outputTokens: number;
-  totalTokens: number;
-}
 
 /**
  * Everything the hooks know about one run. One per run, keyed by the run's `RunContext`, so
  * concurrent runs on one Runner never share state (the origin kept it on the hooks object).
  */
 export class RunTracker {
-  readonly userId: string;
-  readonly namespace: string;
-  readonly startedAt: number;
+  /** The run's id in its record and in `onError` contexts. */
+  readonly runId: string = crypto.randomUUID();
   /** The run's session: `undefined` while resolving, `null` when resolving failed. */
   session: ResolvedSession | null | undefined = undefined;
   /** Settles with {@link session} once resolution is over. Never rejects. */
@@ -44,15 +31,12 @@ export class RunTracker {
 
   /** `resolving` is the store call; a failure is handed to `onError` and leaves the run without a session. */
   constructor(
-    userId: string,
-    namespace: string,
-    startedAt: number,
+    readonly userId: string,
+    readonly namespace: string,
+    readonly startedAt: number,
     resolving: Promise<ResolvedSession>,
-    onError: (error: unknown) => void,
+    onError: (error: unknown, runId: string) => void,
   ) {
-    this.userId = userId;
-    this.namespace = namespace;
-    this.startedAt = startedAt;
     this.ready = resolving.then(
       (session) => {
         this.session = session;
@@ -60,7 +44,7 @@ export class RunTracker {
       },
       (error: unknown) => {
         this.session = null;
-        onError(error);
+        onError(error, this.runId);
         return null;
       },
     );
@@ -71,19 +55,20 @@ export class RunTracker {
    * emits each lifecycle event on the Runner and on the agent back to back, synchronously, so
    * hooks attached to both see every event twice in a row; the copy is dropped.
    */
-  isEcho(source: EventSource, kind: string, key: unknown): boolean {
+  isEcho(from: EventSource, kind: string, key: unknown): boolean {
     const last = this.#lastEvent;
-    if (last !== undefined && last.source !== source && last.kind === kind && last.key === key) {
+    if (last !== undefined && last.source !== from && last.kind === kind && last.key === key) {
       this.#lastEvent = undefined;
       return true;
     }
-    this.#lastEvent = { source, kind, key };
+    this.#lastEvent = { source: from, kind, key };
     return false;
   }
 
   agentStarted(name: string, instructions: unknown, turnInput: readonly AgentInputItem[] | undefined): void {
     this.#agents.push(name);
-    this.#systemTokens += estimateSystemTokens(instructions);
+    // The origin's estimate, ~4 characters per token; dynamic instructions are not called twice.
+    if (typeof instructions === "string") this.#systemTokens += Math.floor(instructions.length / 4);
     if (this.input === undefined && turnInput !== undefined) this.input = latestUserText(turnInput);
   }
 
@@ -91,47 +76,50 @@ export class RunTracker {
     this.#handoffs.push({ from, to });
   }
 
-  toolStarted(agent: string, tool: string, toolCall: protocol.ToolCallItem | undefined): void {
-    const call: ToolCallRecord = { agent, tool };
+  toolStarted(agent: string, name: string, toolCall: protocol.ToolCallItem | undefined): void {
+    const call: ToolCallRecord = { name, agent };
     const callId = callIdOf(toolCall);
     if (callId !== undefined) call.callId = callId;
-    if (toolCall?.type === "function_call") call.arguments = toolCall.arguments;
+    if (toolCall?.type === "function_call") call.input = toolCall.arguments;
     this.#toolCalls.push(call);
   }
 
-  toolEnded(tool: string, result: string, toolCall: protocol.ToolCallItem | undefined): void {
+  toolEnded(name: string, output: string, toolCall: protocol.ToolCallItem | undefined): void {
     const callId = callIdOf(toolCall);
     // Match by call id when there is one; otherwise the latest unfinished call of that tool.
     for (let index = this.#toolCalls.length - 1; index >= 0; index--) {
       const call = this.#toolCalls[index];
-      if (call === undefined || call.result !== undefined) continue;
-      if (callId !== undefined ? call.callId === callId : call.tool === tool) {
-        call.result = result;
+      if (call === undefined || call.output !== undefined) continue;
+      if (callId !== undefined ? call.callId === callId : call.name === name) {
+        call.output = output;
         return;
       }
     }
   }
 
   /** The run's record, once it has ended and its session is known. */
-  toRecord(finalAgent: string, output: string, counters: UsageCounters, endedAt: number): RunRecord {
-    const usage: RunUsage = {
-      requests: counters.requests,
-      inputTokens: counters.inputTokens,
-      outputTokens: counters.outputTokens,
-      totalTokens: counters.totalTokens,
-      systemTokensEstimate: this.#systemTokens,
-    };
+  toRecord(finalAgent: string, output: string, usage: UsageCounters, endedAt: number): RunRecord {
+    const { requests, inputTokens, outputTokens, totalTokens } = usage;
+    const reported = requests > 0 || totalTokens > 0;
     return {
-      sessionId: this.session?.sessionId ?? null,
-      userId: this.userId,
+      version: 1,
+      source,
+      runId: this.runId,
       namespace: this.namespace,
+      userId: this.userId,
+      sessionId: this.session?.sessionId ?? null,
+      ...(this.#agents[0] === undefined ? {} : { name: this.#agents[0] }),
       agents: [...this.#agents],
       finalAgent,
       handoffs: [...this.#handoffs],
       toolCalls: this.#toolCalls.map((call) => ({ ...call })),
       input: this.input ?? "",
       output,
-      usage,
+      ...(reported
+        ? {
+            usage: { requests, inputTokens, outputTokens, totalTokens, systemTokensEstimate: this.#systemTokens },
+          }
+        : {}),
       startedAt: this.startedAt,
       endedAt,
     };
@@ -142,4 +130,24 @@ export class RunTracker {
 export function callIdOf(toolCall: protocol.ToolCallItem | undefined): string | undefined {
   if (toolCall === undefined || !("callId" in toolCall)) return undefined;
   return typeof toolCall.callId === "string" ? toolCall.callId : undefined;
+}
+
+/**
+ * The text of the newest user message in `items`: the run's own input, which the SDK places
+ * after any session history. Non-text parts (images, files) are left out.
+ */
+export function latestUserText(items: readonly AgentInputItem[]): string {
+  for (let index = items.length - 1; index >= 0; index--) {
+    const item = items[index];
+    if (item === undefined || !("role" in item) || item.role !== "user") continue;
+    const content: unknown = item.content;
+    if (typeof content === "string") return content;
+    if (!Array.isArray(content)) return "";
+    const texts: string[] = [];
+    for (const part of content as { type?: unknown; text?: unknown }[]) {
+      if (part?.type === "input_text" && typeof part.text === "string") texts.push(part.text);
+    }
+    return texts.join("\n");
+  }
+  return "";
 }

@@ -1,4 +1,5 @@
 import {
+  Agent,
   type AgentInputItem,
   getCurrentTrace,
   type NonStreamRunOptions,
@@ -9,8 +10,15 @@ import {
   type StreamRunOptions,
   withTrace,
 } from "@openai/agents";
-import { assertValidId, type ResolvedSession, SessionError, type SessionManager } from "@threadline/session-core";
-import { ErrorReporter, type SessionHooksErrorContext, source } from "./error-reporter.js";
+import { type ResolvedSession, SessionError, type SessionManager } from "@threadline/session-core";
+import {
+  assertOptionalFunction,
+  createErrorSink,
+  type ErrorHandler,
+  type ErrorSink,
+  globalSessionId,
+  managerFromOptions,
+} from "@threadline/session-core/adapter-kit";
 import {
   agentListeners,
   type Listeners,
@@ -20,16 +28,18 @@ import {
   runnerListeners,
   unlisten,
 } from "./listeners.js";
-import { managerFrom, type SessionHooksOptions } from "./options.js";
-import { latestUserText } from "./run-record.js";
+import { type SessionHooksOptions, source } from "./options.js";
 import { RunRegistry, userIdIn } from "./run-registry.js";
+import { latestUserText, type RunTracker } from "./run-tracker.js";
 import { SessionMemory } from "./session-memory.js";
+import { userIdError } from "./user-id.js";
 
 /** What the run wrapper adds to the SDK's run options. */
 export interface SessionRunExtras<TContext> {
   /**
    * Whose run this is. Default: `context.userId`, then `setUserId()`, then `"anonymous"`.
-   * Wins over `context.userId` when both are given.
+   * Wins over `context.userId` when both are given. An invalid id (here or in `context.userId`)
+   * rejects the call with `INVALID_USER_ID` before the run starts.
    */
   userId?: string;
   /** Your run context, passed to tools and instructions as the SDK does. Default `{ userId }`. */
@@ -61,6 +71,16 @@ export type SessionStreamRunOptions<TContext, TAgent extends RunnableAgent> = Om
 
 type Attachable = Runner | RunnableAgent;
 
+/** `attach({})` would fail deep in the SDK (`agent.handoffs is not iterable`), `attach(undefined)` silently. */
+function assertAttachable(target: unknown, method: "attach" | "detach"): asserts target is Attachable {
+  if (target instanceof Runner || target instanceof Agent) return;
+  throw new SessionError({
+    code: "INVALID_OPTION",
+    source,
+    message: `hooks.${method}() takes a Runner or an Agent from @openai/agents, got ${target === null ? "null" : typeof target}. Pass the Runner you call run() on (hooks.${method}(runner)) or your starting Agent.`,
+  });
+}
+
 /**
  * Per-user sessions for the OpenAI Agents SDK: the origin's `MonkAIRunHooks`, safe for many
  * users at once. Attach to a `Runner` (or an `Agent`); every run lands in its user's session,
@@ -71,8 +91,8 @@ type Attachable = Runner | RunnableAgent;
  * different users on one Runner never mix. Listeners never throw into a run: failures go to
  * `onError`, and `flush()` waits for work the SDK does not await.
  *
- * `hooks.run()` resolves the session before the run, groups the run's trace under the session id
- * and gives it conversation memory that lives and dies with the session.
+ * `hooks.run()` resolves the session before the run, groups the run's trace under the session's
+ * `globalSessionId` and gives it conversation memory that lives and dies with the session.
  *
  * @example
  * const hooks = new SessionHooks({ namespace: "support" }).attach(runner);
@@ -84,25 +104,31 @@ export class SessionHooks {
   /** The namespace of every session these hooks resolve. */
   readonly namespace: string;
   readonly #memory: boolean;
-  readonly #errors: ErrorReporter;
+  readonly #errors: ErrorSink;
   readonly #registry: RunRegistry;
   readonly #attached = new WeakMap<object, Listeners>();
   #runner: Runner | undefined;
   #userId: string | undefined;
   #warnedAnonymous = false;
-  #warnedNoItems = false;
+  /** The store answered `UNSUPPORTED` to a memory call: it keeps no items, so runs get no memory. */
+  #storeKeepsNoItems = false;
 
   constructor(options: SessionHooksOptions = {}) {
-    this.sessionManager = managerFrom(options);
+    this.sessionManager = managerFromOptions(options, source);
     this.namespace = options.namespace ?? this.sessionManager.namespace;
-    assertValidId(this.namespace, "namespace");
+    assertOptionalFunction(options.onRecord, "onRecord", "(record: RunRecord) => void | Promise<void>", source);
+    if (options.memory !== undefined && typeof options.memory !== "boolean") {
+      throw new SessionError({
+        code: "INVALID_OPTION",
+        source,
+        message: "memory must be true or false: whether hooks.run() gives runs conversation memory.",
+      });
+    }
     this.#memory = options.memory ?? true;
-    this.#errors = new ErrorReporter(options.onError);
+    this.#errors = createErrorSink(source, options.onError);
     this.#registry = new RunRegistry({
       sessionManager: this.sessionManager,
       namespace: this.namespace,
-      // The manager's clock, so records agree with session times even for an injected manager.
-      now: () => this.sessionManager.now(),
       onRecord: options.onRecord,
       errors: this.#errors,
       userFor: (contextUserId) => this.#userFor(contextUserId),
@@ -115,15 +141,18 @@ export class SessionHooks {
    * `undefined` clears it. Throws a `SessionError` for an invalid id.
    */
   setUserId(userId: string | undefined): void {
-    if (userId !== undefined) assertValidId(userId, "userId");
+    const invalid = userId === undefined ? undefined : userIdError(userId, "hooks.setUserId(userId)");
+    if (invalid !== undefined) throw invalid;
     this.#userId = userId;
   }
 
   /**
    * Listens to a Runner's lifecycle events, or to an Agent's and those of every agent it can
-   * hand off to. Attaching twice is a no-op. Returns the hooks, for chaining.
+   * hand off to. Attaching twice is a no-op. Returns the hooks, for chaining. Anything else
+   * throws `INVALID_OPTION`.
    */
   attach(target: Attachable): this {
+    assertAttachable(target, "attach");
     if (target instanceof Runner) {
       this.#runner = target;
       this.#listenTo(target);
@@ -137,6 +166,7 @@ export class SessionHooks {
 
   /** Stops listening to a Runner, or to an Agent and the agents it can hand off to. */
   detach(target: Attachable): this {
+    assertAttachable(target, "detach");
     const targets = target instanceof Runner ? [target] : reachableAgents(target);
     for (const emitter of targets) {
       const listeners = this.#attached.get(emitter);
@@ -150,10 +180,11 @@ export class SessionHooks {
 
   /**
    * Runs `agent` in its user's session: resolves the session first (a store failure is reported
-   * and the run goes on without a session), groups the run's trace under the session id
-   * (`groupId`), and gives the run conversation memory scoped to the session unless `memory` is
-   * false or you pass your own `session`. Inside a trace you opened yourself (`withTrace`), your
-   * trace is left as it is.
+   * and the run goes on without a session), groups the run's trace under the session
+   * (`groupId: globalSessionId(session)`, unique per namespace, user and session), and gives the
+   * run conversation memory scoped to the session unless `memory` is false or you pass your own
+   * `session`. Inside a trace you opened yourself (`withTrace`), your trace is left as it is.
+   * An invalid user id rejects with `SessionError` `INVALID_USER_ID` before the run starts.
    */
   run<TAgent extends RunnableAgent, TContext = undefined>(
     agent: TAgent,
@@ -171,29 +202,31 @@ export class SessionHooks {
     options: SessionRunOptions<TContext, TAgent> | SessionStreamRunOptions<TContext, TAgent> = {},
   ): Promise<RunResult<TContext, TAgent> | StreamedRunResult<TContext, TAgent>> {
     const { userId, context, forceNew, memory, runner: givenRunner, ...runOptions } = options;
+    // The caller named this user: a bad id is their bug, so it fails here rather than run anonymously.
+    const given = userId !== undefined ? userId : userIdIn(context);
+    const invalid = given === undefined ? undefined : userIdError(given, "hooks.run(agent, input, { userId })");
+    if (invalid !== undefined) throw invalid;
+    const user = this.#userFor(given) as string;
     const runner = givenRunner ?? this.#runner ?? this.#ownRunner();
     this.#listenTo(runner);
-    const user = this.#userFor(userId ?? userIdIn(context));
     // Without a context of the app's, the run's context is `{ userId }`, which tools can read.
     const runContext = new RunContext<TContext>(context ?? ({ userId: user } as TContext));
     const tracker = this.#registry.start(runContext, user, forceNew === true);
     tracker.input = typeof input === "string" ? input : latestUserText(input);
     const session = await tracker.ready;
 
-    const withMemory = session !== null && runOptions.session === undefined && this.#memoryFor(memory, session);
+    const withMemory = session !== null && runOptions.session === undefined && (memory ?? this.#memory);
     const sdkOptions = {
       ...runOptions,
       context: runContext,
-      ...(withMemory
-        ? { session: new SessionMemory({ sessionManager: this.sessionManager, session, onError: this.#report }) }
-        : {}),
+      ...(withMemory && !this.#storeKeepsNoItems ? { session: this.#memoryOf(session, tracker) } : {}),
     };
     // Two calls so each matches one of the SDK's overloads.
     const execute = () =>
       sdkOptions.stream === true ? runner.run(agent, input, sdkOptions) : runner.run(agent, input, sdkOptions);
     if (session === null || runner.config.tracingDisabled || getCurrentTrace() !== null) return execute();
     return withTrace(runner.config.workflowName ?? "Agent workflow", execute, {
-      groupId: session.sessionId,
+      groupId: globalSessionId(session),
       traceId: runner.config.traceId,
       metadata: { ...runner.config.traceMetadata, threadline_namespace: session.namespace },
       tracingApiKey: runOptions.tracing?.apiKey ?? runner.config.tracing?.apiKey,
@@ -220,18 +253,21 @@ export class SessionHooks {
   }
 
   /**
-   * Waits for everything the listeners started and the SDK does not await: session resolutions
-   * and record deliveries. Call before exit, or before asserting on records in tests.
+   * Waits for everything the listeners started and the SDK does not await (session resolutions,
+   * record deliveries) and for the manager's background cleanup. Call before exit, or before
+   * asserting on records in tests. Never rejects.
    */
-  flush(): Promise<void> {
-    return this.#registry.flush();
+  async flush(): Promise<void> {
+    await this.#registry.flush();
+    await this.sessionManager.flush();
   }
 
   // ---- internals -----------------------------------------------------------------------------
 
-  /** The run's user: its own, else `setUserId()`'s, else `"anonymous"`. Not validated here: resolving reports a bad id. */
+  /** The run's user: its own, else `setUserId()`'s, else `"anonymous"`. The caller validates the run's own. */
   #userFor(runUserId: unknown): unknown {
-    return runUserId ?? this.#userId ?? this.#anonymous();
+    if (runUserId !== undefined) return runUserId;
+    return this.#userId ?? this.#anonymous();
   }
 
   #anonymous(): string {
@@ -244,26 +280,20 @@ export class SessionHooks {
     return "anonymous";
   }
 
-  #memoryFor(requested: boolean | undefined, session: ResolvedSession): boolean {
-    if (!(requested ?? this.#memory)) return false;
-    if (this.sessionManager.store.items !== undefined) return true;
-    if (!this.#warnedNoItems) {
-      this.#warnedNoItems = true;
-      this.#report(
-        new SessionError({
-          code: "UNSUPPORTED",
-          source,
-          message: `The ${this.sessionManager.store.name} store keeps no conversation items, so runs get no memory. Use a store with items (memory, Redis) or pass memory: false.`,
-        }),
-        { operation: "memory", userId: session.userId, sessionId: session.sessionId },
-      );
-    }
-    return false;
+  /**
+   * The run's memory. Whether the store keeps items is learned from its first `UNSUPPORTED`
+   * answer (the hooks never look into the store): reported once, then runs go without memory.
+   */
+  #memoryOf(session: ResolvedSession, tracker: RunTracker): SessionMemory {
+    const onError: ErrorHandler = (error, context) => {
+      if (SessionError.isInstance(error) && error.code === "UNSUPPORTED") {
+        if (this.#storeKeepsNoItems) return;
+        this.#storeKeepsNoItems = true;
+      }
+      this.#errors.report(error, { ...context, runId: tracker.runId });
+    };
+    return new SessionMemory({ sessionManager: this.sessionManager, session, onError });
   }
-
-  readonly #report = (error: unknown, context: SessionHooksErrorContext): void => {
-    this.#errors.report(error, context);
-  };
 
   #listenTo(runner: Runner): void {
     if (!this.#attached.has(runner)) this.#listen(runner, runnerListeners(this.#registry));

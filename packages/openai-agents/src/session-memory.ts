@@ -1,6 +1,7 @@
 import type { AgentInputItem, Session } from "@openai/agents";
-import type { SessionManager, SessionRef } from "@threadline/session-core";
-import { ErrorReporter, type SessionHooksErrorHandler } from "./error-reporter.js";
+import { SessionError, type SessionManager, type SessionRef } from "@threadline/session-core";
+import { createErrorSink, type ErrorHandler, type ErrorSink } from "@threadline/session-core/adapter-kit";
+import { source } from "./options.js";
 
 /** Options for {@link SessionMemory}. */
 export interface SessionMemoryOptions {
@@ -12,7 +13,7 @@ export interface SessionMemoryOptions {
    * Receives store failures (operation `"memory"`). The memory never throws into a run: a failed
    * read gives the run no history, a failed write loses that turn. Default: log the first failure.
    */
-  onError?: SessionHooksErrorHandler;
+  onError?: ErrorHandler;
 }
 
 /**
@@ -25,21 +26,33 @@ export interface SessionMemoryOptions {
  * has ended are refused (`SESSION_ENDED`) rather than landing in the user's next conversation.
  *
  * The run wrapper (`hooks.run`) creates one per run; build one yourself to pass as
- * `runner.run(agent, input, { session })`.
+ * `runner.run(agent, input, { session, context: { userId } })`. On a Runner with hooks attached,
+ * the `context.userId` is what puts the run in the same user's session (without it the hooks file
+ * the run under `"anonymous"`); resolve the session in the hooks' namespace:
+ * `hooks.sessionManager.resolve(userId, hooks.namespace)`.
  */
 export class SessionMemory implements Session {
   readonly #manager: SessionManager;
   readonly #session: SessionRef;
-  readonly #errors: ErrorReporter;
+  readonly #errors: ErrorSink;
 
   constructor(options: SessionMemoryOptions) {
+    const { sessionManager, session } = options ?? {};
+    if (typeof sessionManager?.getItems !== "function" || typeof session !== "object" || session === null) {
+      throw new SessionError({
+        code: "INVALID_OPTION",
+        source,
+        message:
+          "SessionMemory needs { sessionManager, session }: your SessionManager and a session from sessionManager.resolve(userId, namespace).",
+      });
+    }
     this.#manager = options.sessionManager;
     this.#session = {
       namespace: options.session.namespace,
       userId: options.session.userId,
       sessionId: options.session.sessionId,
     };
-    this.#errors = new ErrorReporter(options.onError);
+    this.#errors = createErrorSink(source, options.onError);
   }
 
   /** The threadline session id. */

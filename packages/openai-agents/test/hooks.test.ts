@@ -1,7 +1,8 @@
 import { Runner, setTracingDisabled } from "@openai/agents";
+import { type RunRecord, SessionManager } from "@threadline/session-core";
 import { createFakeClock } from "@threadline/session-core/testing";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { type RunRecord, SessionHooks } from "../src/index.js";
+import { SessionHooks } from "../src/index.js";
 import { echoAgent, triageAgents, USAGE_PER_CALL } from "./support/agents.js";
 import { hooksOnRunner } from "./support/hooks.js";
 
@@ -120,6 +121,10 @@ describe("records", () => {
     expect(records).toHaveLength(1);
     const record = records[0] as RunRecord;
     expect(record).toMatchObject({
+      version: 1,
+      source: "openai-agents",
+      runId: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
+      name: "Triage",
       sessionId: "support-ana-20250107-120000",
       userId: "ana",
       namespace: "support",
@@ -132,18 +137,18 @@ describe("records", () => {
     // Handoffs are not tool calls: they are in `handoffs`.
     expect(record.toolCalls).toEqual([
       {
+        name: "lookup_account",
         agent: "Triage",
-        tool: "lookup_account",
         callId: expect.any(String),
-        arguments: JSON.stringify({ message: "I was charged twice" }),
-        result: "account of I was charged twice",
+        input: JSON.stringify({ message: "I was charged twice" }),
+        output: "account of I was charged twice",
       },
       {
+        name: "refund",
         agent: "Billing",
-        tool: "refund",
         callId: expect.any(String),
-        arguments: JSON.stringify({ account: "account of I was charged twice" }),
-        result: "refunded account of I was charged twice",
+        input: JSON.stringify({ account: "account of I was charged twice" }),
+        output: "refunded account of I was charged twice",
       },
     ]);
     // 4 model calls: triage (tool, handoff), billing (tool, answer).
@@ -155,6 +160,26 @@ describe("records", () => {
       systemTokensEstimate: 12 + 4,
     });
     expect(record.startedAt).toBe(record.endedAt); // the fake clock did not move
+  });
+
+  it("every run gets its own runId, and times come from the injected manager's clock", async () => {
+    const clock = createFakeClock();
+    const records: RunRecord[] = [];
+    const hooks = new SessionHooks({
+      sessionManager: new SessionManager({ now: clock.now }),
+      onRecord: (record) => void records.push(record),
+    });
+    const runner = new Runner();
+    hooks.attach(runner);
+    // After the hooks' own listener: the run starts, then 5 s pass before it ends.
+    runner.on("agent_start", () => clock.advance(5));
+    await runner.run(echoAgent(), "One", { context: { userId: "ana" } });
+    await runner.run(echoAgent(), "Two", { context: { userId: "ana" } });
+    await hooks.flush();
+    expect(records.map((record) => record.endedAt - record.startedAt)).toEqual([5000, 5000]);
+    expect(records[0]?.startedAt).toBe(Date.parse("2025-01-07T12:00:00Z"));
+    expect(records[1]?.startedAt).toBe(Date.parse("2025-01-07T12:00:05Z"));
+    expect(new Set(records.map((record) => record.runId)).size).toBe(2);
   });
 
   it("a throwing or rejecting onRecord never breaks the run and reaches onError", async () => {
@@ -195,7 +220,7 @@ describe("attaching", () => {
       handoffs: [{ from: "Triage", to: "Billing" }],
       finalAgent: "Billing",
     });
-    expect(records[0]?.toolCalls.map((call) => call.tool)).toEqual(["lookup_account", "refund"]);
+    expect(records[0]?.toolCalls.map((call) => call.name)).toEqual(["lookup_account", "refund"]);
   });
 
   it("counts every event once when attached to both the Runner and the agent", async () => {
@@ -207,7 +232,7 @@ describe("attaching", () => {
     expect(records).toHaveLength(1);
     expect(records[0]?.agents).toEqual(["Triage", "Billing"]);
     expect(records[0]?.handoffs).toHaveLength(1);
-    expect(records[0]?.toolCalls.map((call) => call.tool)).toEqual(["lookup_account", "refund"]);
+    expect(records[0]?.toolCalls.map((call) => call.name)).toEqual(["lookup_account", "refund"]);
   });
 
   it("detach stops the records", async () => {
@@ -249,11 +274,48 @@ describe("robustness", () => {
     expect(() => new SessionHooks({ sessionManager, store: sessionManager.store })).toThrow(
       /either sessionManager or store/,
     );
+    // A clock beside a manager was silently ignored: the records' times would disagree with the sessions'.
+    expect(() => new SessionHooks({ sessionManager, now: () => 0 })).toThrow(
+      expect.objectContaining({
+        code: "INVALID_OPTION",
+        message: expect.stringContaining("either sessionManager or now"),
+      }),
+    );
+    expect(() => new SessionHooks({ onRecord: "x" as never })).toThrow(
+      expect.objectContaining({
+        code: "INVALID_OPTION",
+        message: expect.stringContaining("onRecord must be a function"),
+      }),
+    );
+    expect(() => new SessionHooks({ onError: "x" as never })).toThrow(
+      expect.objectContaining({ code: "INVALID_OPTION" }),
+    );
+    expect(() => new SessionHooks({ memory: "yes" as never })).toThrow(
+      expect.objectContaining({ code: "INVALID_OPTION" }),
+    );
     expect(() => new SessionHooks({ namespace: "" })).toThrow(expect.objectContaining({ code: "INVALID_NAMESPACE" }));
     expect(() => new SessionHooks({ inactivityTimeout: 0 })).toThrow(
       expect.objectContaining({ code: "INVALID_TIMEOUT" }),
     );
     expect(() => new SessionHooks().setUserId("  ")).toThrow(expect.objectContaining({ code: "INVALID_USER_ID" }));
+  });
+
+  it.each([
+    ["a plain object", {}],
+    ["undefined", undefined],
+    ["null", null],
+    ["a function", () => {}],
+  ])("attach(%s) and detach(%s) throw INVALID_OPTION naming a Runner or an Agent", (_name, target) => {
+    const hooks = new SessionHooks();
+    for (const method of ["attach", "detach"] as const) {
+      expect(() => hooks[method](target as never)).toThrow(
+        expect.objectContaining({
+          name: "SessionError",
+          code: "INVALID_OPTION",
+          message: expect.stringContaining("takes a Runner or an Agent"),
+        }),
+      );
+    }
   });
 
   it("detaching an agent stops its events", async () => {

@@ -3,10 +3,10 @@
 // model actually receives.
 import { Agent, MemorySession, Runner, setTracingDisabled } from "@openai/agents";
 import { assistantMessage } from "@openai/agents/testing";
-import { memoryStore, SessionManager, type SessionStore } from "@threadline/session-core";
+import { memoryStore, type RunRecord, SessionManager, type SessionStore } from "@threadline/session-core";
 import { createFakeClock } from "@threadline/session-core/testing";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type RunRecord, SessionHooks, SessionMemory } from "../src/index.js";
+import { SessionHooks, SessionMemory } from "../src/index.js";
 import { echoAgent, lastUserText, modelOf, replyingModel, textsOf } from "./support/agents.js";
 
 beforeAll(() => setTracingDisabled(true));
@@ -169,6 +169,39 @@ describe("SessionMemory", () => {
     expect(errors[0]).toMatchObject({ code: "SESSION_ENDED" });
     const next = await sessionManager.resolve("ana");
     expect(await sessionManager.getItems(next)).toEqual([]);
+  });
+
+  it("rejects missing options with INVALID_OPTION saying what to pass", () => {
+    const sessionManager = new SessionManager();
+    for (const options of [
+      undefined,
+      {},
+      { sessionManager },
+      { session: { namespace: "a", userId: "b", sessionId: "c" } },
+    ]) {
+      expect(() => new SessionMemory(options as never)).toThrow(
+        expect.objectContaining({
+          code: "INVALID_OPTION",
+          message: expect.stringContaining("{ sessionManager, session }"),
+        }),
+      );
+    }
+  });
+
+  it("on a Runner with hooks attached, context.userId keeps the run in the memory's session (README example)", async () => {
+    const { hooks, agent, lastSeen } = setup();
+    const runner = new Runner();
+    hooks.attach(runner);
+    const userId = "ana";
+    for (const text of ["My name is Ana", "What is my name?"]) {
+      const session = await hooks.sessionManager.resolve(userId, hooks.namespace);
+      const memory = new SessionMemory({ sessionManager: hooks.sessionManager, session });
+      const result = await runner.run(agent, text, { session: memory, context: { userId } });
+      expect((await hooks.sessionOf(result))?.sessionId).toBe(session.sessionId);
+    }
+    expect(lastSeen()).toEqual(["My name is Ana", "Support Bot heard: My name is Ana", "What is my name?"]);
+    // No extra session under "anonymous".
+    expect(await hooks.sessionManager.getSessionInfo("anonymous", "support")).toBeNull();
   });
 
   it("works with the plain runner.run session option", async () => {

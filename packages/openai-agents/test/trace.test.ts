@@ -40,7 +40,7 @@ function setup() {
   return { clock, hooks, agent: echoAgent() };
 }
 
-it("groups every run of a session under the session id, and the next session under its own", async () => {
+it("groups every run of a session under its globalSessionId, and the next session under its own", async () => {
   const { clock, hooks, agent } = setup();
   const runner = new Runner({ workflowName: "Support chat", traceMetadata: { app: "demo" } });
   hooks.attach(runner);
@@ -49,12 +49,29 @@ it("groups every run of a session under the session id, and the next session und
   clock.advance(121);
   await hooks.run(agent, "Back later", { userId: "user-123" });
   expect(traces.map((trace) => trace.groupId)).toEqual([
-    "support-user-123-20250107-120000",
-    "support-user-123-20250107-120000",
-    "support-user-123-20250107-120201",
+    "support/user-123/support-user-123-20250107-120000",
+    "support/user-123/support-user-123-20250107-120000",
+    "support/user-123/support-user-123-20250107-120201",
   ]);
   expect(traces[0]?.name).toBe("Support chat");
   expect(traces[0]?.metadata).toEqual({ app: "demo", threadline_namespace: "support" });
+});
+
+it("two pairs whose readable session ids coincide get different trace groups", async () => {
+  // ("support-vip", "123") and ("support", "vip-123") both get support-vip-123-20250107-120000 in the same second.
+  const clock = createFakeClock();
+  const runner = new Runner();
+  const vip = new SessionHooks({ namespace: "support-vip", now: clock.now }).attach(runner);
+  const support = new SessionHooks({ namespace: "support", now: clock.now });
+  const agent = echoAgent();
+  const first = await vip.run(agent, "Hello", { userId: "123" });
+  const second = await support.run(agent, "Hello", { userId: "vip-123", runner });
+  expect((await vip.sessionOf(first))?.sessionId).toBe("support-vip-123-20250107-120000");
+  expect((await support.sessionOf(second))?.sessionId).toBe("support-vip-123-20250107-120000");
+  expect(traces.map((trace) => trace.groupId)).toEqual([
+    "support-vip/123/support-vip-123-20250107-120000",
+    "support/vip-123/support-vip-123-20250107-120000",
+  ]);
 });
 
 it("leaves a trace the app opened itself alone", async () => {
