@@ -73,7 +73,8 @@ describe("edge chat on a Durable Object", () => {
     const mallory = (await response.json()) as ChatResponse;
     expect(mallory.sessionId).not.toBe(alice.sessionId);
     expect(mallory.reply).not.toContain("42");
-    expect(response.headers.get("x-session-id")).toBe(mallory.sessionId);
+    // The header is `{namespace}/{userId}/{sessionId}`, each part percent-encoded.
+    expect(response.headers.get("x-session-id")?.split("/").map(decodeURIComponent)[2]).toBe(mallory.sessionId);
   });
 
   it("refuses requests without a valid token", async () => {

@@ -1,10 +1,12 @@
 import { assertValidId, SessionError, type SessionErrorCode } from "@threadline/session-core";
+import { createErrorSink, type ErrorContext } from "@threadline/session-core/adapter-kit";
 import type { Context, Env, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
-import { runInBackground } from "./background.js";
-import { type ManagerSlot, managerSource, optionError } from "./managers.js";
+import { BackgroundWork } from "./background.js";
+import { managerSource, optionError, SOURCE } from "./managers.js";
 import { RequestSession } from "./request-session.js";
 import { invalidUserResponse, missingUserResponse, storeFailureResponse } from "./responses.js";
+import { responseHeaderName, setSessionHeader } from "./session-header.js";
 import type {
   MaybePromise,
   OptionalSessionEnv,
@@ -12,8 +14,6 @@ import type {
   StoreErrorPolicy,
   ThreadlineSessionOptions,
 } from "./types.js";
-
-const DEFAULT_HEADER = "X-Session-Id";
 
 /**
  * Hono middleware that puts the conversation session of the request's user on `c.var.session`.
@@ -59,29 +59,8 @@ export function threadlineSession<E extends Env = Env>(options: ThreadlineSessio
     throw optionError(`onStoreError must be "fail" or "continue", got ${String(onStoreError)}.`);
   }
   const header = responseHeaderName(options.responseHeader);
-  const cleanupIntervalMs = secondsToMs(options.cleanupInterval ?? 60, "cleanupInterval");
-  const report = options.onError ?? defaultReport;
-  const managerFor = managerSource(options, cleanupIntervalMs);
-
-  const reportSafely = (error: SessionError, c: Context<E>): void => {
-    try {
-      report(error, c);
-    } catch {
-      // A failing logger must not turn a handled failure into a crash.
-    }
-  };
-
-  // `now` is the time the manager just resolved the session at, so the hot path reads no second clock.
-  const cleanUpIfDue = (slot: ManagerSlot, c: Context<E>, now: number): void => {
-    if (now < slot.nextCleanupAt) return;
-    // Move the deadline first so concurrent requests start one cleanup, not one each.
-    slot.nextCleanupAt = now + cleanupIntervalMs;
-    const cleanup = slot.manager.cleanupExpired().then(
-      () => undefined,
-      (error: unknown) => reportSafely(asSessionError(error), c),
-    );
-    runInBackground(c, cleanup);
-  };
+  const errors = createErrorSink(SOURCE, options.onError);
+  const managerFor = managerSource(options);
 
   // The handler sees Hono's untyped `Context`: it serves every app's Env. The overloads above give
   // apps the typed view (`c.var.session`), the options give their callbacks `Context<E>`.
@@ -96,25 +75,33 @@ export function threadlineSession<E extends Env = Env>(options: ThreadlineSessio
       anonymous = true;
     }
 
-    const slot = managerFor(c);
-    let session: RequestSession;
+    const manager = managerFor(c);
+    const resolving = manager.resolve(userId, namespace);
+    // Resolving may have started the manager's cleanup of expired sessions: on Workers it must
+    // outlive the response, whichever way this request ends.
+    const background = new BackgroundWork(manager);
     try {
-      session = new RequestSession(await slot.manager.resolve(userId, namespace), anonymous, slot.manager);
-    } catch (error) {
-      // The manager turns whatever a store throws into a SessionError; anything else is a bug
-      // for Hono's error handler, as are configuration mistakes (500).
-      if (!SessionError.isInstance(error)) throw error;
-      if (error.code === "INVALID_USER_ID") return invalidUserResponse(c, error.message);
-      if (!isStoreFailure(error.code)) throw error;
-      reportSafely(error, c);
-      if (onStoreError === "fail") return storeFailureResponse(c, error.code);
-      return next();
+      let session: RequestSession;
+      try {
+        session = new RequestSession(await resolving, anonymous, manager);
+      } catch (error) {
+        // The manager turns whatever a store throws into a SessionError; anything else is a bug
+        // for Hono's error handler, as are configuration mistakes (500).
+        if (!SessionError.isInstance(error)) throw error;
+        if (error.code === "INVALID_USER_ID") return invalidUserResponse(c, error.message);
+        if (!isStoreFailure(error.code)) throw error;
+        errors.report(error, errorContext(c, userId));
+        if (onStoreError === "fail") return storeFailureResponse(c, error.code);
+        await next();
+        return undefined;
+      }
+      c.set("session", session);
+      await next();
+      if (header !== undefined) setSessionHeader(c, header, session, errors);
+      return undefined;
+    } finally {
+      background.handOff(c);
     }
-    c.set("session", session);
-    if (slot.nextCleanupAt !== Number.POSITIVE_INFINITY) cleanUpIfDue(slot, c, session.lastActivityAt);
-    await next();
-    if (header !== undefined) c.header(header, session.sessionId);
-    return undefined;
   });
 }
 
@@ -122,36 +109,14 @@ function isStoreFailure(code: SessionErrorCode): code is "STORE_UNAVAILABLE" | "
   return code === "STORE_UNAVAILABLE" || code === "STORE_ERROR";
 }
 
-function asSessionError(error: unknown): SessionError {
-  if (SessionError.isInstance(error)) return error;
-  return new SessionError({
-    code: "STORE_ERROR",
-    source: "hono",
-    message: `Background cleanup of expired sessions failed: ${error instanceof Error ? error.message : String(error)}`,
-    cause: error,
-  });
-}
-
-function responseHeaderName(option: string | boolean | undefined): string | undefined {
-  if (option === undefined || option === false) return undefined;
-  if (option === true) return DEFAULT_HEADER;
-  if (typeof option === "string" && /^[!#$%&'*+.^`|~\w-]+$/.test(option)) return option;
-  throw optionError(
-    `responseHeader must be true, false or a header name such as "X-Session-Id", got ${String(option)}.`,
-  );
-}
-
-function secondsToMs(seconds: number, name: string): number {
-  if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) {
-    throw optionError(`${name} must be a number of seconds ≥ 0 (0 turns it off), got ${String(seconds)}.`);
-  }
-  return seconds * 1000;
+/** What `onError` learns about a failed resolve: the user, and the request id of Hono's `requestId()` if it ran. */
+function errorContext(c: Context, userId: string): ErrorContext {
+  const requestId: unknown = c.get("requestId");
+  return typeof requestId === "string"
+    ? { operation: "resolve", userId, runId: requestId }
+    : { operation: "resolve", userId };
 }
 
 function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === "function";
-}
-
-function defaultReport(error: SessionError): void {
-  console.error(error);
 }

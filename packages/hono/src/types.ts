@@ -1,4 +1,5 @@
-import type { SessionError, SessionIdFormat, SessionManager, SessionStore } from "@threadline/session-core";
+import type { SessionManager, SessionStore } from "@threadline/session-core";
+import type { AdapterManagerOptions, ErrorHandler } from "@threadline/session-core/adapter-kit";
 import type { Context, Env } from "hono";
 
 /** A value or a promise of it. */
@@ -89,8 +90,13 @@ export interface StoreFactoryTools {
 /** Builds the store for a request, typically from Workers bindings in `c.env`. */
 export type StoreFactory<E extends Env> = (c: Context<E>, tools: StoreFactoryTools) => SessionStore;
 
-/** Options for {@link threadlineSession}. */
-export interface ThreadlineSessionOptions<E extends Env = Env> {
+/**
+ * Options for {@link threadlineSession}. The session options follow the adapter kit's one rule:
+ * either `sessionManager` (with its own store, timeout, clock, id format and cleanup), or
+ * `store`, `inactivityTimeout`, `now`, `idFormat`, `cleanupInterval` for a manager the middleware
+ * builds; `namespace` works with both.
+ */
+export interface ThreadlineSessionOptions<E extends Env = Env> extends Omit<AdapterManagerOptions, "store"> {
   /**
    * Who the request is from, decided on the server: a claim of a JWT you verified
    * (`c.get("jwtPayload").sub`), a header set by a gateway you trust, a field of a webhook body whose
@@ -99,24 +105,15 @@ export interface ThreadlineSessionOptions<E extends Env = Env> {
    * gets `400` with code `INVALID_USER_ID`, and nothing is stored. Errors it throws go to Hono's error handler.
    */
   userId: (c: Context<E>) => MaybePromise<string | null | undefined>;
-  /** The namespace of the sessions. Default: the manager's namespace (`"default"`). */
-  namespace?: string;
-  /** Seconds without a request after which the user's next request starts a new session. Default 120. Not with `sessionManager`. */
-  inactivityTimeout?: number;
-  /** The clock in ms since epoch. Default `Date.now`. Inject a fake one in tests. Not with `sessionManager`. */
-  now?: () => number;
-  /** How new session ids look (`"timestamp"`, `"timestamp-micro"`, `"uuid"` or a function). Default `"timestamp"`. Not with `sessionManager`. */
-  idFormat?: SessionIdFormat;
   /**
-   * Where sessions live: a store, or a function that returns the store for a request, e.g. from
-   * Workers bindings: `(c, { waitUntil }) => kvStore({ binding: c.env.SESSIONS, waitUntil })`.
-   * The middleware keeps one manager per store object (in a WeakMap of this middleware), so a
-   * store you return again for the next request reuses its manager. Default: one memory store
-   * per middleware. Not with `sessionManager`.
+   * Where sessions live: a store (`memoryStore()`, `redisStore({ client })`), or a function that
+   * returns the store for a request, e.g. from Workers bindings:
+   * `(c, { waitUntil }) => kvStore({ binding: c.env.SESSIONS, waitUntil })`. The middleware keeps
+   * one manager per store object (in a WeakMap of this middleware), so a store you return again
+   * for the next request reuses its manager. Default: one memory store per middleware, cleaned of
+   * expired sessions by its manager. Not with `sessionManager`.
    */
   store?: SessionStore | StoreFactory<E>;
-  /** A manager you built yourself, e.g. to share with other adapters. Excludes `store`, `inactivityTimeout`, `now`, `idFormat`. */
-  sessionManager?: SessionManager;
   /** What to do when `userId` returns no user. Default `"reject"` (401). */
   onMissingUser?: MissingUserPolicy<E>;
   /** The user id of anonymous requests with `onMissingUser: "anonymous"`. Default `"anonymous"`. */
@@ -124,20 +121,20 @@ export interface ThreadlineSessionOptions<E extends Env = Env> {
   /** What to do when the store fails. Default `"fail"` (503). */
   onStoreError?: StoreErrorPolicy;
   /**
-   * A response header that carries the session id back to the client, e.g. `"X-Session-Id"`; `true`
-   * means `"X-Session-Id"`. Default: none. The header is output only: the middleware never reads a
-   * session id from a request.
+   * A response header that carries the session back to the client; `true` means `"X-Session-Id"`.
+   * Default: none. Its value is `globalSessionId(session)`: `{namespace}/{userId}/{sessionId}`, each
+   * part percent-encoded, so it is printable ASCII for any id and unique per (namespace, user,
+   * session). Decode it with `value.split("/").map(decodeURIComponent)`. Output only: the
+   * middleware never reads a session id from a request.
    */
   responseHeader?: string | boolean;
   /**
-   * Seconds between background removals of expired sessions, for stores that do not expire them by
-   * themselves (the memory store). Runs after a request whose time is due, never blocks it, and goes
-   * to `c.executionCtx.waitUntil` on Workers. `0` turns it off. Default 60.
+   * Hears the failures the middleware keeps away from the request, as `(error, context)`: a store
+   * failure while resolving (`context.operation` `"resolve"`, answered `503` or continued without a
+   * session), a response header that could not be set (`"response-header"`), and, when the
+   * middleware builds the manager, its background cleanup (`"cleanup"`). `context.userId` names the
+   * user and `context.runId` is `c.var.requestId` when Hono's `requestId()` middleware runs first.
+   * Must not throw. Default: log the first failure of each operation with `console.error`.
    */
-  cleanupInterval?: number;
-  /**
-   * Hears store failures and background cleanup failures, so they never vanish. Must not throw.
-   * Default: `console.error`.
-   */
-  onError?: (error: SessionError, c: Context<E>) => void;
+  onError?: ErrorHandler;
 }

@@ -1,12 +1,23 @@
 // The middleware's behaviour through real HTTP requests: every scenario runs twice, once with
 // Hono's in-process `app.request` and once against a real @hono/node-server on a loopback port.
-import { memoryStore, type SessionError, SessionManager } from "@threadline/session-core";
-import { createFakeClock, GUIDE_EPOCH, hostileIds, invalidUserIds } from "@threadline/session-core/testing";
+import {
+  type ErrorContext,
+  globalSessionId,
+  memoryStore,
+  SessionError,
+  SessionManager,
+} from "@threadline/session-core";
+import {
+  createFakeClock,
+  faultyStore,
+  GUIDE_EPOCH,
+  hostileIds,
+  invalidUserIds,
+} from "@threadline/session-core/testing";
 import { Hono } from "hono";
 import { afterEach, describe, expect, it } from "vitest";
 import { type SessionEnv, threadlineSession } from "../src/index.js";
 import { asUser, postJson, sessionApp, sessionOf, userFromBody, userFromHeader } from "./apps.js";
-import { switchableStore } from "./stores.js";
 import { type Connection, type ServableApp, transports } from "./transports.js";
 
 describe.each(transports)("through $name", (transport) => {
@@ -282,55 +293,83 @@ describe.each(transports)("through $name", (transport) => {
     });
   });
 
+  describe("bounded by default", () => {
+    it("with the default memory store, 200 users an hour later leave only the live session", async () => {
+      const clock = createFakeClock();
+      const managers = new Set<SessionManager>();
+      const app = new Hono<SessionEnv>();
+      app.use(threadlineSession({ userId: userFromHeader, now: clock.now }));
+      app.get("/", (c) => {
+        managers.add(c.var.session.manager);
+        return c.text(c.var.session.sessionId);
+      });
+      const server = await connect(app);
+
+      for (let index = 0; index < 200; index++) {
+        expect((await server.request("/", asUser(`user-${index}`))).status).toBe(200);
+      }
+      const [manager] = managers;
+      expect(manager?.store).toMatchObject({ name: "memory", size: 200 });
+
+      clock.advance(3600);
+      expect((await server.request("/", asUser("back-an-hour-later"))).status).toBe(200);
+      await manager?.flush(); // the cleanup that request started runs after its response
+      expect(managers.size).toBe(1);
+      expect(manager?.store).toMatchObject({ name: "memory", size: 1 });
+    });
+  });
+
   describe("when the store is down", () => {
     it('"fail" (the default) answers 503 with the code, reports the error, and recovers with the store', async () => {
-      const store = switchableStore();
-      const reported: SessionError[] = [];
+      const store = faultyStore();
+      const reported: Error[] = [];
       const { app, handled } = sessionApp({ userId: userFromHeader, store, onError: (error) => reported.push(error) });
       const server = await connect(app);
 
-      store.down = true;
+      store.fail();
       const response = await server.request("/whoami", asUser("user-1"));
       expect(response.status).toBe(503);
       expect(await response.json()).toEqual({ error: "session_store_unavailable", code: "STORE_UNAVAILABLE" });
       expect(handled.count).toBe(0);
-      expect(reported.map((error) => error.code)).toEqual(["STORE_UNAVAILABLE"]);
+      expect(reported.map((error) => SessionError.isInstance(error) && error.code)).toEqual(["STORE_UNAVAILABLE"]);
 
-      store.failure = "bare-error"; // a store that breaks the contract and throws a plain Error
+      store.fail({ code: "bare-error" }); // a store that breaks the contract and throws a plain Error
       const broken = await server.request("/whoami", asUser("user-1"));
       expect(broken.status).toBe(503);
       const body = await broken.text();
       expect(JSON.parse(body)).toEqual({ error: "session_store_unavailable", code: "STORE_ERROR" });
       expect(body).not.toContain("socket hang up"); // store internals stay on the server
 
-      store.down = false;
+      store.recover();
       expect((await sessionOf(await server.request("/whoami", asUser("user-1")))).isNew).toBe(true);
     });
 
     it('"continue" runs the handler without a session and reports the error', async () => {
-      const store = switchableStore();
-      const reported: SessionError[] = [];
+      const store = faultyStore();
+      const reported: Array<{ error: Error; context: ErrorContext }> = [];
       const { app, handled } = sessionApp({
         userId: userFromHeader,
         store,
         onStoreError: "continue",
-        onError: (error) => reported.push(error),
+        onError: (error, context) => reported.push({ error, context }),
       });
       const server = await connect(app);
 
-      store.down = true;
+      store.fail();
       const response = await server.request("/whoami", asUser("user-1"));
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ session: null, body: null });
       expect(handled.count).toBe(1);
-      expect(reported).toHaveLength(1);
+      expect(reported).toEqual([
+        { error: expect.any(SessionError), context: { operation: "resolve", userId: "user-1" } },
+      ]);
 
-      store.down = false;
+      store.recover();
       expect((await sessionOf(await server.request("/whoami", asUser("user-1")))).isNew).toBe(true);
     });
 
     it("a throwing onError hook does not turn the failure into a crash", async () => {
-      const store = switchableStore();
+      const store = faultyStore();
       const { app } = sessionApp({
         userId: userFromHeader,
         store,
@@ -339,7 +378,7 @@ describe.each(transports)("through $name", (transport) => {
         },
       });
       const server = await connect(app);
-      store.down = true;
+      store.fail();
       expect((await server.request("/whoami", asUser("user-1"))).status).toBe(503);
     });
   });
@@ -352,17 +391,71 @@ describe.each(transports)("through $name", (transport) => {
       expect(response.headers.get("x-session-id")).toBeNull();
     });
 
-    it('carries the session id with responseHeader: true ("X-Session-Id") or a custom name', async () => {
+    it('carries globalSessionId(session) with responseHeader: true ("X-Session-Id") or a custom name', async () => {
       const { app } = sessionApp({ userId: userFromHeader, namespace: "support", responseHeader: true });
       const server = await connect(app);
       const response = await server.request("/whoami", asUser("user-1"));
-      const { sessionId } = await sessionOf(response);
-      expect(response.headers.get("x-session-id")).toBe(sessionId);
+      const session = await sessionOf(response);
+      expect(response.headers.get("x-session-id")).toBe(`support/user-1/${session.sessionId}`);
 
       const custom = sessionApp({ userId: userFromHeader, responseHeader: "Conversation-Id" });
       const other = await connect(custom.app);
       const customResponse = await other.request("/whoami", asUser("user-1"));
-      expect(customResponse.headers.get("conversation-id")).toBe((await sessionOf(customResponse)).sessionId);
+      expect(customResponse.headers.get("conversation-id")).toBe(globalSessionId(await sessionOf(customResponse)));
+    });
+
+    // Regression (issue 10.6): the raw id went into the header, and `Headers.set` threw for CR/LF,
+    // NUL or characters beyond Latin-1 — a 500 after the handler had run, which clients retry.
+    it("never fails the request for hostile ids: the handler runs once and its response is sent", async () => {
+      const { app, handled } = sessionApp({ userId: userFromHeader, namespace: "ação", responseHeader: true });
+      const server = await connect(app);
+      const ids = [...hostileIds, "李雷"];
+
+      const headers = new Set<string>();
+      for (const id of ids) {
+        const before = handled.count;
+        const response = await server.request("/whoami", asUser(id));
+        const session = await sessionOf(response);
+        expect(handled.count).toBe(before + 1);
+        const header = response.headers.get("x-session-id") ?? "";
+        expect(header).toMatch(/^[\x21-\x7e]+$/);
+        expect(header.split("/").map(decodeURIComponent)).toEqual(["ação", id, session.sessionId]);
+        headers.add(header);
+      }
+      expect(headers.size).toBe(ids.length);
+    });
+
+    it("reports a header it cannot encode instead of failing the request", async () => {
+      // A custom idFormat may return a lone surrogate, which no encoding can put in a header.
+      const reported: ErrorContext[] = [];
+      const { app, handled } = sessionApp({
+        userId: userFromHeader,
+        idFormat: () => "broken-\ud800",
+        responseHeader: true,
+        onError: (_error, context) => reported.push(context),
+      });
+      const server = await connect(app);
+      const response = await server.request("/whoami", asUser("user-1"));
+      expect(response.status).toBe(200);
+      expect(response.headers.get("x-session-id")).toBeNull();
+      expect(handled.count).toBe(1);
+      expect(reported).toEqual([{ operation: "response-header", userId: "user-1", sessionId: "broken-\ud800" }]);
+    });
+
+    it("is unique per pair where the readable session id is not", async () => {
+      const clock = createFakeClock();
+      const { app } = sessionApp({
+        userId: userFromHeader,
+        namespace: "support-vip",
+        responseHeader: true,
+        now: clock.now,
+      });
+      const other = sessionApp({ userId: userFromHeader, namespace: "support", responseHeader: true, now: clock.now });
+      const [one, two] = [await connect(app), await connect(other.app)];
+      const first = await one.request("/whoami", asUser("123"));
+      const second = await two.request("/whoami", asUser("vip-123"));
+      expect((await sessionOf(first)).sessionId).toBe((await sessionOf(second)).sessionId);
+      expect(first.headers.get("x-session-id")).not.toBe(second.headers.get("x-session-id"));
     });
   });
 });

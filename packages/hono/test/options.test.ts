@@ -1,14 +1,15 @@
 // Options, Workers-style stores from c.env, background cleanup and configuration errors.
 // These need no socket, so they run through `app.request` only.
 import {
-  type MemoryStore,
+  type ErrorContext,
   memoryStore,
   SessionError,
   SessionManager,
   type SessionStore,
 } from "@threadline/session-core";
-import { createFakeClock } from "@threadline/session-core/testing";
+import { createFakeClock, faultyStore } from "@threadline/session-core/testing";
 import { type ExecutionContext, Hono, type MiddlewareHandler } from "hono";
+import { requestId } from "hono/request-id";
 import { describe, expect, it } from "vitest";
 import {
   type OptionalSessionEnv,
@@ -17,7 +18,6 @@ import {
   threadlineSession,
 } from "../src/index.js";
 import { asUser, sessionOf, userFromHeader } from "./apps.js";
-import { switchableStore } from "./stores.js";
 
 interface Bindings {
   SESSIONS: SessionStore;
@@ -98,6 +98,23 @@ describe("a store built per request from c.env (Workers bindings)", () => {
     expect(seen[1]).toBeUndefined();
   });
 
+  it("reports a store function that returns no store (a missing binding) as a configuration error (500)", async () => {
+    const app = whoamiApp(
+      threadlineSession<{ Bindings: Partial<Bindings> }>({
+        userId: userFromHeader,
+        store: (c) => c.env.SESSIONS as SessionStore,
+      }),
+    );
+    const errors: unknown[] = [];
+    app.onError((error, c) => {
+      errors.push(error);
+      return c.text("error", 500);
+    });
+    expect((await app.request("/whoami", asUser("user-1"), {})).status).toBe(500);
+    expect(SessionError.isInstance(errors[0]) && errors[0].code).toBe("INVALID_OPTION");
+    expect((errors[0] as Error).message).toContain("must return a SessionStore object, got undefined");
+  });
+
   it("reports a throwing store function as a configuration error (500), not a store outage", async () => {
     const app = whoamiApp(
       threadlineSession<{ Bindings: Partial<Bindings> }>({
@@ -122,51 +139,86 @@ describe("a store built per request from c.env (Workers bindings)", () => {
   });
 });
 
-describe("background cleanup of expired sessions", () => {
-  function appWithClock(store: MemoryStore | SessionStore, cleanupInterval?: number) {
-    const clock = createFakeClock();
-    const app = whoamiApp(threadlineSession({ userId: userFromHeader, store, now: clock.now, cleanupInterval }));
-    return { app, clock };
+describe("what onError hears", () => {
+  it("the user and the request id of Hono's requestId() middleware, when a resolve fails", async () => {
+    const store = faultyStore();
+    const contexts: ErrorContext[] = [];
+    const app = new Hono<OptionalSessionEnv>();
+    app.use(requestId({ generator: () => "request-7" }));
+    app.use(threadlineSession({ userId: userFromHeader, store, onError: (_error, context) => contexts.push(context) }));
+    app.get("/", (c) => c.text("ok"));
+    store.fail({ times: 1 });
+    expect((await app.request("/", asUser("user-1"))).status).toBe(503);
+    expect(contexts).toEqual([{ operation: "resolve", userId: "user-1", runId: "request-7" }]);
+  });
+});
+
+describe("the manager's background cleanup of expired sessions", () => {
+  /** A memory store whose sweeps wait until the test opens the gate, so a cleanup can be caught in flight. */
+  function gatedStore() {
+    const inner = memoryStore();
+    let open: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const store: SessionStore = {
+      specificationVersion: "v1",
+      name: "gated",
+      capabilities: inner.capabilities,
+      resolve: (request) => inner.resolve(request),
+      touch: (request) => inner.touch(request),
+      get: (request) => inner.get(request),
+      close: (request) => inner.close(request),
+      sweep: async (now) => {
+        await gate;
+        return inner.sweep(now);
+      },
+    };
+    return { store, inner, open };
   }
 
-  it("removes expired sessions once the interval has passed, through waitUntil on Workers", async () => {
-    const store = memoryStore();
-    const { app, clock } = appWithClock(store, 60);
-    for (const user of ["a", "b", "c"]) await app.request("/whoami", asUser(user));
-    expect(store.size).toBe(3);
+  it("is handed to waitUntil on Workers while it runs, and only then", async () => {
+    const { store, inner, open } = gatedStore();
+    const clock = createFakeClock();
+    const app = whoamiApp(threadlineSession({ userId: userFromHeader, store, now: clock.now, cleanupInterval: 60 }));
+    for (const user of ["a", "b", "c"]) {
+      const quiet = executionContext();
+      await app.request("/whoami", asUser(user), {}, quiet);
+      expect(quiet.waited).toHaveLength(0); // nothing in flight: waitUntil is not touched
+    }
 
-    clock.advance(59);
-    const early = executionContext();
-    await app.request("/whoami", asUser("d"), {}, early);
-    expect(early.waited).toHaveLength(0);
-
-    clock.advance(100); // +159 s: a, b, c expired at +120 s; d (+59 s) lives until +179 s
+    clock.advance(200); // a, b, c expired; a cleanup is due
     const due = executionContext();
-    await app.request("/whoami", asUser("e"), {}, due);
+    expect((await app.request("/whoami", asUser("d"), {}, due)).status).toBe(200); // the response did not wait
     expect(due.waited).toHaveLength(1);
+    expect(inner).toMatchObject({ size: 4 });
+    open();
     await Promise.all(due.waited);
-    expect(store.size).toBe(2);
-
-    // The next cleanup waits for the next interval.
-    const soon = executionContext();
-    await app.request("/whoami", asUser("f"), {}, soon);
-    expect(soon.waited).toHaveLength(0);
+    expect(inner).toMatchObject({ size: 1 });
   });
 
-  it("runs without an ExecutionContext (Node): c.executionCtx throws there, and is guarded", async () => {
-    const store = memoryStore();
-    const { app, clock } = appWithClock(store, 60);
-    await app.request("/whoami", asUser("a"));
+  it("runs on after the response without an ExecutionContext (Node), where c.executionCtx throws", async () => {
+    const { store, inner, open } = gatedStore();
+    const clock = createFakeClock();
+    const managers = new Set<SessionManager>();
+    const app = new Hono<SessionEnv>();
+    app.use(threadlineSession({ userId: userFromHeader, store, now: clock.now }));
+    app.get("/", (c) => {
+      managers.add(c.var.session.manager);
+      return c.text("ok");
+    });
+    await app.request("/", asUser("a"));
     clock.advance(200);
-    const response = await app.request("/whoami", asUser("b"));
-    expect(response.status).toBe(200);
-    await new Promise((resolve) => setImmediate(resolve)); // the cleanup is not awaited by the request
-    expect(store.size).toBe(1);
+    expect((await app.request("/", asUser("b"))).status).toBe(200);
+    open();
+    await Promise.all([...managers].map((manager) => manager.flush()));
+    expect(inner).toMatchObject({ size: 1 });
   });
 
   it("is off with cleanupInterval: 0", async () => {
     const store = memoryStore();
-    const { app, clock } = appWithClock(store, 0);
+    const clock = createFakeClock();
+    const app = whoamiApp(threadlineSession({ userId: userFromHeader, store, now: clock.now, cleanupInterval: 0 }));
     await app.request("/whoami", asUser("a"));
     clock.advance(10_000);
     const context = executionContext();
@@ -175,23 +227,25 @@ describe("background cleanup of expired sessions", () => {
     expect(store.size).toBe(2);
   });
 
-  it("reports a failed cleanup to onError and never fails the request", async () => {
-    const store = switchableStore();
+  it("reports a failed cleanup to onError as operation cleanup, and never fails the request", async () => {
+    const store = faultyStore();
     const clock = createFakeClock();
-    const reported: SessionError[] = [];
+    const reported: Array<{ code: unknown; context: ErrorContext }> = [];
     const app = whoamiApp(
-      threadlineSession({ userId: userFromHeader, store, now: clock.now, onError: (error) => reported.push(error) }),
+      threadlineSession({
+        userId: userFromHeader,
+        store,
+        now: clock.now,
+        onError: (error, context) => reported.push({ code: SessionError.isInstance(error) && error.code, context }),
+      }),
     );
     await app.request("/whoami", asUser("a"));
     clock.advance(61);
-    // The store fails only the sweep: resolve works, the background cleanup does not.
-    const sweep = store.sweep;
-    store.sweep = () => Promise.reject(new Error("sweep failed"));
+    store.fail({ operations: ["sweep"] }); // resolve works, the background cleanup does not
     const context = executionContext();
     expect((await app.request("/whoami", asUser("a"), {}, context)).status).toBe(200);
     await Promise.all(context.waited);
-    expect(reported.map((error) => error.code)).toEqual(["STORE_ERROR"]);
-    store.sweep = sweep;
+    expect(reported).toEqual([{ code: "STORE_UNAVAILABLE", context: { operation: "cleanup" } }]);
   });
 });
 
@@ -252,6 +306,33 @@ describe("the session object", () => {
   });
 });
 
+describe("store: memoryStore, the factory instead of a store (issue 11.7)", () => {
+  // Regression: it was taken for a store function, so every request got a new empty store and
+  // a new session: nothing persisted, silently.
+  it("fails at startup with INVALID_OPTION saying store: memoryStore()", () => {
+    let caught: unknown;
+    try {
+      // @ts-expect-error TypeScript rejects the factory too; this is what JavaScript apps get
+      threadlineSession({ userId: userFromHeader, store: memoryStore });
+    } catch (error) {
+      caught = error;
+    }
+    expect(SessionError.isInstance(caught) && caught.code).toBe("INVALID_OPTION");
+    expect((caught as Error).message).toContain("store: memoryStore()");
+  });
+
+  it("leaves store functions that build a store per request alone (Workers bindings)", async () => {
+    const shared = memoryStore();
+    // A new wrapper object per request around one backend, as kvStore({ binding }) is.
+    const app = whoamiApp(
+      threadlineSession({ userId: userFromHeader, store: () => ({ ...shared, name: "per-request" }) }),
+    );
+    const first = await sessionOf(await app.request("/whoami", asUser("user-1")));
+    const again = await sessionOf(await app.request("/whoami", asUser("user-1")));
+    expect(again).toMatchObject({ sessionId: first.sessionId, isNew: false });
+  });
+});
+
 describe("configuration mistakes fail at startup with INVALID_OPTION", () => {
   const cases: Array<[string, () => unknown, string]> = [
     ["no userId resolver", () => threadlineSession({} as ThreadlineSessionOptions), "INVALID_OPTION"],
@@ -278,6 +359,22 @@ describe("configuration mistakes fail at startup with INVALID_OPTION", () => {
     [
       "a header name with a space",
       () => threadlineSession({ userId: userFromHeader, responseHeader: "X Session" }),
+      "INVALID_OPTION",
+    ],
+    [
+      "sessionManager with cleanupInterval",
+      () => threadlineSession({ userId: userFromHeader, sessionManager: new SessionManager(), cleanupInterval: 5 }),
+      "INVALID_OPTION",
+    ],
+    [
+      "sessionManager with a store function",
+      () =>
+        threadlineSession({ userId: userFromHeader, sessionManager: new SessionManager(), store: () => memoryStore() }),
+      "INVALID_OPTION",
+    ],
+    [
+      "an onError that is not a function",
+      () => threadlineSession({ userId: userFromHeader, onError: "console" as unknown as () => void }),
       "INVALID_OPTION",
     ],
     [

@@ -2,11 +2,10 @@
 // Worker's real fetch entry point with stores built per request from KV and Durable Object bindings.
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
-import { memoryStore } from "@threadline/session-core";
-import { createFakeClock, hostileIds, uniqueNamespace } from "@threadline/session-core/testing";
+import { globalSessionId, memoryStore, type SessionStore } from "@threadline/session-core";
+import { createFakeClock, faultyStore, hostileIds, uniqueNamespace } from "@threadline/session-core/testing";
 import { describe, expect, it } from "vitest";
 import { asUser, postJson, type SessionJson, sessionApp, sessionOf, userFromBody, userFromHeader } from "../apps.js";
-import { switchableStore } from "../stores.js";
 
 describe("in workerd, through app.request", () => {
   it("renews, rolls over after the timeout, and cleans up through the real waitUntil", async () => {
@@ -37,6 +36,58 @@ describe("in workerd, through app.request", () => {
     expect(next).toMatchObject({ isNew: true, sessionId: "edge-user-123-20250107-120159" });
     // The cleanup ran in waitUntil during that request: the expired user-456 is gone.
     expect(store.size).toBe(1);
+  });
+
+  it("keeps the manager's cleanup alive in the request's waitUntil until it finishes", async () => {
+    const clock = createFakeClock();
+    const inner = memoryStore();
+    let open: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    // The memory store, with sweeps that wait for the test: the cleanup is still running when
+    // the response is sent, so only waitUntil can keep it.
+    const store: SessionStore = {
+      specificationVersion: "v1",
+      name: "gated",
+      capabilities: inner.capabilities,
+      resolve: (request) => inner.resolve(request),
+      touch: (request) => inner.touch(request),
+      get: (request) => inner.get(request),
+      close: (request) => inner.close(request),
+      sweep: async (now) => {
+        await gate;
+        return inner.sweep(now);
+      },
+    };
+    const { app } = sessionApp({ userId: userFromHeader, store, now: clock.now });
+    for (const user of ["a", "b", "c"]) {
+      const context = createExecutionContext();
+      await app.request("/whoami", asUser(user), {}, context);
+      await waitOnExecutionContext(context);
+    }
+    clock.advance(200);
+    const context = createExecutionContext();
+    expect((await app.request("/whoami", asUser("d"), {}, context)).status).toBe(200);
+    let drained = false;
+    const draining = waitOnExecutionContext(context).then(() => {
+      drained = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(drained).toBe(false); // the runtime is still holding the request open for the cleanup
+    open();
+    await draining;
+    expect(inner.size).toBe(1);
+  });
+
+  it("sends globalSessionId for hostile ids; the handler runs once and its response is sent", async () => {
+    const { app, handled } = sessionApp({ userId: userFromBody, responseHeader: true });
+    for (const id of [...hostileIds, "李雷"]) {
+      const response = await app.request("/whoami", postJson({ from: id }), {}, createExecutionContext());
+      const session = await sessionOf(response);
+      expect(response.headers.get("x-session-id")).toBe(globalSessionId(session));
+    }
+    expect(handled.count).toBe(hostileIds.length + 1);
   });
 
   it("gives concurrent requests of one user one session and never shares between users", async () => {
@@ -72,8 +123,8 @@ describe("in workerd, through app.request", () => {
   });
 
   it("answers 503 when the store is down, or runs the handler without a session", async () => {
-    const store = switchableStore();
-    store.down = true;
+    const store = faultyStore();
+    store.fail();
     const failing = sessionApp({ userId: userFromHeader, store, onError: () => {} });
     const response = await failing.app.request("/whoami", asUser("user-1"), {}, createExecutionContext());
     expect(response.status).toBe(503);
@@ -109,9 +160,9 @@ describe("in workerd, through the Worker's fetch with stores from bindings", () 
     expect(new Set(results.map((result) => result.session.sessionId)).size).toBe(1);
   });
 
-  it("sends the session id header on the KV route, which asked for it", async () => {
+  it("sends the session header on the KV route, which asked for it", async () => {
     const result = await chat("/kv/chat", uniqueNamespace());
-    expect(result.header).toBe(result.session.sessionId);
+    expect(result.header).toBe(globalSessionId(result.session));
   });
 
   it("answers 401 on a binding-backed route when no user is named", async () => {
