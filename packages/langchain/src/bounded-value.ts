@@ -1,30 +1,25 @@
 /**
- * `value` itself when its JSON is at most about `maxLength` characters; otherwise the first
- * `maxLength` characters of its JSON and a note. Records and the state of runs in flight hold
- * only bounded values, so a huge input (or an abandoned stream's) cannot grow the process.
+ * `value` itself when its JSON is at most about `maxLength` characters; otherwise the start of
+ * its JSON and a note. Records and the state of runs in flight hold only bounded values, so a
+ * huge input (or an abandoned stream's) cannot grow the process. Measuring and cutting cost in
+ * proportion to `maxLength`, not to the value.
  */
 export function boundedValue(value: unknown, maxLength: number): unknown {
-  if (typeof value === "string") return value.length <= maxLength ? value : truncated(value, maxLength);
+  if (typeof value === "string") return boundedText(value, maxLength);
   try {
-    if (fitsWithin(value, maxLength)) return value;
+    return fitsWithin(value, maxLength) ? value : boundedText(previewJson(value, maxLength), maxLength);
   } catch {
-    // A getter threw while measuring: keep the text form below rather than the live object.
+    return "[threadline: a value that could not be read as JSON was left out]";
   }
-  return truncated(jsonOf(value), maxLength);
 }
 
 /** `text`, cut to `maxLength` characters with a note when longer. */
 export function boundedText(text: string, maxLength: number): string {
-  return text.length <= maxLength ? text : truncated(text, maxLength);
+  return text.length <= maxLength ? text : `${text.slice(0, maxLength)}… [truncated by threadline]`;
 }
 
-function truncated(text: string, maxLength: number): string {
-  return `${text.slice(0, maxLength)}… [truncated by threadline: ${text.length} characters]`;
-}
-
-// An estimate of the JSON size that stops as soon as it is over the budget, so measuring a
-// huge value costs no more than a small one. Every value visited costs at least one unit,
-// which also ends the walk on cyclic objects.
+// An estimate of the JSON size that stops as soon as it is over the budget. Every value visited
+// costs at least one unit, which also ends the walk on cyclic objects.
 function fitsWithin(value: unknown, budget: number): boolean {
   const pending: unknown[] = [value];
   let left = budget;
@@ -44,10 +39,18 @@ function fitsWithin(value: unknown, budget: number): boolean {
   return true;
 }
 
-function jsonOf(value: unknown): string {
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
+// JSON with every string and array cut to `maxLength`, and everything after the first
+// `maxLength` characters left out, so a megabyte string is never serialized whole.
+function previewJson(value: unknown, maxLength: number): string {
+  let left = maxLength;
+  const json = JSON.stringify(value, (_key, part: unknown) => {
+    if (left <= 0) return undefined;
+    if (typeof part === "string") {
+      left -= part.length;
+      return part.length > maxLength ? part.slice(0, maxLength) : part;
+    }
+    left -= 8;
+    return Array.isArray(part) && part.length > maxLength ? part.slice(0, maxLength) : part;
+  });
+  return json ?? String(value);
 }
