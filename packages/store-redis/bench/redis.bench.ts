@@ -247,7 +247,7 @@ async function listRows(client: BenchClient): Promise<string[][]> {
       const replies = await client.pipeline(keys.map((key) => ["HMGET", key, "id", "created", "last", "timeout"]));
       records += replies.length;
     } while (cursor !== "0");
-    return { ms: performance.now() - started, count: records };
+    return { ms: performance.now() - started, count: records, pages: 0 };
   };
   const ours = async () => {
     const started = performance.now();

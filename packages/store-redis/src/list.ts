@@ -18,7 +18,11 @@ interface Position {
 // SCAN calls one page may make before it returns what it has (maybe nothing) with a cursor,
 // so a page over a large keyspace with few matches still answers in bounded time.
 const MAX_SCAN_STEPS = 50;
-// SCAN asks for about as many keys as the page has room for, within these bounds.
+// SCAN asks for a quarter more keys than the page has room for, within these bounds: SCAN
+// returns about COUNT keys, often fewer, and a batch short of the room would cost the page a
+// second SCAN and pipeline for a handful of keys. What a batch has beyond the room waits in the
+// cursor for the next page.
+const SCAN_OVERSAMPLING = 1.25;
 const MIN_SCAN_COUNT = 10;
 const MAX_SCAN_COUNT = 1_000;
 // A cursor never holds more pending keys than a SCAN step returns; this bounds what we accept.
@@ -85,7 +89,8 @@ export function createLister(options: ListerOptions): (request: ListRequest) => 
       let keys = position.pending;
       let scan = position.scan;
       if (keys.length < room && scan !== null) {
-        const count = Math.min(MAX_SCAN_COUNT, Math.max(MIN_SCAN_COUNT, room - keys.length));
+        const wanted = Math.ceil((room - keys.length) * SCAN_OVERSAMPLING);
+        const count = Math.min(MAX_SCAN_COUNT, Math.max(MIN_SCAN_COUNT, wanted));
         const cursor = scan;
         const [next, batch] = await runner.bounded(() => target.scan(cursor, pattern, count), "list");
         keys = keys.length === 0 ? batch : keys.concat(batch);

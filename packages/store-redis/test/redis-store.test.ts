@@ -236,6 +236,73 @@ describe.each(["ioredis@5", "redis@5"] as const)("with %s on a server of its own
   });
 });
 
+describe("listing", () => {
+  let connection: TestClient;
+  beforeAll(async () => {
+    connection = await connectSingle("ioredis@5", server.url);
+  });
+  afterAll(() => connection.close());
+
+  it("reads each key once, in one pipeline per SCAN step and no script, across small pages", async () => {
+    const namespace = uniqueNamespace();
+    const clock = createFakeClock();
+    const store = redisStore({ client: connection.client, clock: "app" });
+    const sessions = new SessionManager({ store, namespace, now: clock.now });
+    const users = Array.from({ length: 250 }, (_, index) => `user-${index}`);
+    for (const user of users) await sessions.resolve(user);
+    await sessions.closeSession("user-7"); // a tombstone: scanned and read, never listed
+    await connection.command(["CONFIG", "RESETSTAT"]);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await store.list({ now: clock.now(), namespace, limit: 7, ...(cursor ? { cursor } : {}) });
+      expect(page.sessions.length).toBeLessThanOrEqual(7);
+      seen.push(...page.sessions.map((session) => session.userId));
+      cursor = page.cursor;
+      pages++;
+    } while (cursor !== undefined && pages < 1_000);
+    expect(seen.sort()).toEqual(users.filter((user) => user !== "user-7").sort());
+    const calls = await commandCalls(connection);
+    expect(calls.has("evalsha")).toBe(false);
+    expect(calls.get("hmget")).toBe(users.length); // every key once, the tombstone included
+    expect(calls.get("scan") ?? 0).toBeLessThanOrEqual(pages + 1);
+  });
+
+  it("refuses cursors it did not make: another namespace's, a foreign key, a bad SCAN cursor", async () => {
+    const namespace = uniqueNamespace();
+    const clock = createFakeClock();
+    const store = redisStore({ client: connection.client, clock: "app" });
+    const sessions = new SessionManager({ store, namespace, now: clock.now });
+    for (let index = 0; index < 30; index++) await sessions.resolve(`user-${index}`);
+    const first = await store.list({ now: clock.now(), namespace, limit: 3 });
+    expect(first.cursor).toBeDefined();
+    const other = uniqueNamespace();
+    const forged = [
+      JSON.stringify([0, "0", ["some:other:key"]]),
+      JSON.stringify([0, "0", [pairKeys("threadline:", other, "user").session]]),
+      JSON.stringify([0, "12x", []]),
+      JSON.stringify([-1, "0", []]),
+      "not a cursor",
+    ];
+    for (const cursor of forged) {
+      const error = await store.list({ now: clock.now(), namespace, cursor }).catch((caught: unknown) => caught);
+      expect(codeOf(error), cursor).toBe("INVALID_OPTION");
+    }
+    // A cursor from this listing is accepted for the same namespace, and not for another one.
+    expect(
+      (await store.list({ now: clock.now(), namespace, cursor: first.cursor as string })).sessions.length,
+    ).toBeGreaterThan(0);
+    const pending = JSON.parse(first.cursor as string)[2] as string[];
+    if (pending.length > 0) {
+      const error = await store
+        .list({ now: clock.now(), namespace: other, cursor: first.cursor as string })
+        .catch((caught: unknown) => caught);
+      expect(codeOf(error)).toBe("INVALID_OPTION");
+    }
+  });
+});
+
 describe("the server clock", () => {
   let connection: TestClient;
   beforeAll(async () => {
