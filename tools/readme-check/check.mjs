@@ -14,6 +14,7 @@
 //   of @types/node (the two declare the same globals differently, so they are two programs);
 // - ```ts no-check skips a block that is intentionally not a program (a value's shape, a diff).
 //   Use it sparingly: a prelude that declares what the block assumes keeps it checked.
+// Fences are CommonMark's: at most three spaces of indentation (four make an indented code block).
 // - fixtures/ holds the modules examples import by relative path (`./my-store.js`).
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
@@ -47,9 +48,9 @@ function blocksOf(readme) {
   const lines = readFileSync(join(root, readme), "utf8").split("\n");
   const blocks = [];
   for (let index = 0; index < lines.length; index++) {
-    const fence = /^(\s*)(`{3,}|~{3,})\s*(ts|typescript)\b(.*)$/.exec(lines[index]);
+    const fence = /^( {0,3})(`{3,}|~{3,})\s*(ts|typescript)\b(.*)$/.exec(lines[index]);
     if (fence === null) {
-      const other = /^\s*(`{3,}|~{3,})/.exec(lines[index]);
+      const other = /^ {0,3}(`{3,}|~{3,})/.exec(lines[index]);
       if (other !== null) index = closingFence(lines, index, other[1]); // skip non-TS fences whole
       continue;
     }
@@ -76,7 +77,7 @@ function blocksOf(readme) {
 
 function closingFence(lines, start, marker) {
   for (let index = start + 1; index < lines.length; index++) {
-    const close = /^\s*(`{3,}|~{3,})\s*$/.exec(lines[index]);
+    const close = /^ {0,3}(`{3,}|~{3,})\s*$/.exec(lines[index]);
     if (close !== null && close[1][0] === marker[0] && close[1].length >= marker.length) return index;
   }
   throw new Error(`unclosed code fence at line ${start + 1}`);
