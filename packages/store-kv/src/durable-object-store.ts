@@ -1,21 +1,20 @@
-import {
-  type CloseRequest,
-  type ItemsRequest,
-  type KeyAtTimeRequest,
-  type ResolvedSession,
-  type ResolveRequest,
-  SessionError,
-  type SessionItemStore,
-  type SessionKey,
-  type SessionRecord,
-  type SessionStore,
-  type TouchRequest,
+import type {
+  CloseRequest,
+  ItemsRequest,
+  KeyAtTimeRequest,
+  ResolvedSession,
+  ResolveRequest,
+  SessionItemStore,
+  SessionKey,
+  SessionRecord,
+  SessionStore,
+  TouchRequest,
 } from "@threadline/session-core";
 import { encodeItems, storeUnavailableError } from "@threadline/session-core/store-kit";
-import { bindingOption } from "./binding-option.js";
+import { type BindingOption, bindingOption } from "./binding-option.js";
 import type { DurableObjectNamespaceLike } from "./bindings.js";
 import { assertKeyPrefix, sessionKey } from "./keys.js";
-import { fromWire, OBJECT_ORIGIN, type ObjectRequest, type ObjectResponse, source } from "./protocol.js";
+import { OBJECT_ORIGIN, type ObjectRequest, readAnswer, source } from "./protocol.js";
 
 /** Options for {@link durableObjectStore}. */
 export interface DurableObjectStoreOptions {
@@ -37,6 +36,16 @@ export interface DurableObjectStore extends SessionStore {
   readonly items: SessionItemStore;
 }
 
+const bindingSpec: BindingOption<DurableObjectNamespaceLike> = {
+  name: "namespace",
+  call: "durableObjectStore({ namespace: env.SESSION_OBJECTS }) (in Hono: c.env.SESSION_OBJECTS)",
+  kind: "a Durable Object namespace binding of ThreadlineSessionObject (durable_objects and migrations in your wrangler config)",
+  isBinding: (value): value is DurableObjectNamespaceLike => {
+    const namespace = value as Partial<DurableObjectNamespaceLike> | null | undefined;
+    return typeof namespace?.idFromName === "function" && typeof namespace.get === "function";
+  },
+};
+
 /**
  * Sessions in Durable Objects: one {@link ThreadlineSessionObject} per (namespace, user),
  * found with `idFromName`. Strictly consistent and atomic (`capabilities.atomic`): 20
@@ -50,68 +59,40 @@ export interface DurableObjectStore extends SessionStore {
  * const sessions = new SessionManager({ store: durableObjectStore({ namespace: env.SESSION_OBJECTS }) });
  */
 export function durableObjectStore(options: DurableObjectStoreOptions): DurableObjectStore {
-  const namespace = bindingOption(options, {
-    source,
-    factory: "durableObjectStore",
-    option: "namespace",
-    example: "env.SESSION_OBJECTS",
-    kind: "a Durable Object namespace binding of ThreadlineSessionObject (durable_objects and migrations in your wrangler config)",
-    isBinding: isObjectNamespace,
-  });
+  const namespace = bindingOption(options, bindingSpec, source);
   const keyPrefix = options.keyPrefix ?? "threadline:";
   assertKeyPrefix(keyPrefix, source);
 
-  async function call(key: SessionKey, request: ObjectRequest): Promise<unknown> {
+  /** Sends `request` to the key's object; its result, typed by the caller, or its error rethrown. */
+  async function call<T>(key: SessionKey, request: ObjectRequest): Promise<T> {
     const name = await sessionKey(keyPrefix, key.namespace, key.userId);
-    let status: number;
-    let text: string;
+    let response: { status: number; text: string };
     try {
       const stub = namespace.get(namespace.idFromName(name));
-      const response = await stub.fetch(`${OBJECT_ORIGIN}${request.op}`, {
-        method: "POST",
-        body: JSON.stringify(request),
-        headers: { "content-type": "application/json" },
-      });
-      status = response.status;
-      text = await response.text();
+      const body = JSON.stringify(request);
+      const answer = await stub.fetch(`${OBJECT_ORIGIN}${request.op}`, { method: "POST", body, headers: {} });
+      response = { status: answer.status, text: await answer.text() };
     } catch (error) {
-      throw storeUnavailableError(
-        source,
-        "reach the session's Durable Object",
-        error,
-        "check the binding in your wrangler config",
-      );
+      const hint = "check the binding in your wrangler config";
+      throw storeUnavailableError(source, "reach the session's Durable Object", error, hint);
     }
-    const answer = parseResponse(text);
-    if (answer === undefined) {
-      throw new SessionError({
-        code: "STORE_ERROR",
-        source,
-        message: `The Durable Object answered ${status} with something other than a session response. Check that the binding's class_name is ThreadlineSessionObject.`,
-      });
-    }
-    if ("error" in answer) throw fromWire(answer.error);
-    return answer.result;
+    return readAnswer(response.status, response.text) as T;
   }
 
+  const decode = (text: string): unknown => JSON.parse(text);
   const items: SessionItemStore = {
-    async append(request: ItemsRequest, newItems: readonly unknown[]): Promise<void> {
-      const encoded = encodeItems(newItems, source);
-      await call(request, { op: "append", sessionId: request.sessionId, now: request.now, items: encoded });
+    async append({ sessionId, now, ...key }: ItemsRequest, newItems: readonly unknown[]): Promise<void> {
+      await call(key, { op: "append", sessionId, now, items: encodeItems(newItems, source) });
     },
-    async list(request: ItemsRequest, limit?: number): Promise<unknown[]> {
-      const op = { op: "list", sessionId: request.sessionId, now: request.now, limit: limit ?? null } as const;
-      const stored = (await call(request, op)) as string[];
-      return stored.map((text) => JSON.parse(text) as unknown);
+    async list({ sessionId, now, ...key }: ItemsRequest, limit?: number): Promise<unknown[]> {
+      return (await call<string[]>(key, { op: "list", sessionId, now, limit: limit ?? null })).map(decode);
     },
-    async pop(request: ItemsRequest): Promise<unknown> {
-      const text = (await call(request, { op: "pop", sessionId: request.sessionId, now: request.now })) as
-        | string
-        | null;
-      return text === null ? undefined : (JSON.parse(text) as unknown);
+    async pop({ sessionId, now, ...key }: ItemsRequest): Promise<unknown> {
+      const text = await call<string | null>(key, { op: "pop", sessionId, now });
+      return text === null ? undefined : decode(text);
     },
-    async clear(request: ItemsRequest): Promise<void> {
-      await call(request, { op: "clear", sessionId: request.sessionId, now: request.now });
+    async clear({ sessionId, now, ...key }: ItemsRequest): Promise<void> {
+      await call(key, { op: "clear", sessionId, now });
     },
   };
 
@@ -120,47 +101,15 @@ export function durableObjectStore(options: DurableObjectStoreOptions): DurableO
     name: source,
     capabilities: { atomic: true, exactRenewal: true },
     items,
-
-    async resolve(request: ResolveRequest): Promise<ResolvedSession> {
-      // The object cannot call back into the Worker, so the id is proposed up front and
-      // dropped when the session turns out to be live (the contract allows this).
-      const candidate = request.proposeSessionId();
+    // The object cannot call back into the Worker, so the id is proposed up front and dropped
+    // when the session turns out to be live (the contract allows this).
+    resolve(request) {
       const { namespace: sessionNamespace, userId, now, timeoutMs, forceNew } = request;
-      const op = { op: "resolve", namespace: sessionNamespace, userId, now, timeoutMs, forceNew, candidate } as const;
-      return (await call(request, op)) as ResolvedSession;
+      const candidate = request.proposeSessionId();
+      return call(request, { op: "resolve", namespace: sessionNamespace, userId, now, timeoutMs, forceNew, candidate });
     },
-
-    async touch(request: TouchRequest): Promise<SessionRecord | null> {
-      return (await call(request, {
-        op: "touch",
-        now: request.now,
-        timeoutMs: request.timeoutMs,
-      })) as SessionRecord | null;
-    },
-
-    async get(request: KeyAtTimeRequest): Promise<SessionRecord | null> {
-      return (await call(request, { op: "get", now: request.now })) as SessionRecord | null;
-    },
-
-    async close(request: CloseRequest): Promise<boolean> {
-      return (await call(request, { op: "close", now: request.now, sessionId: request.sessionId ?? null })) as boolean;
-    },
+    touch: ({ now, timeoutMs, ...key }) => call(key, { op: "touch", now, timeoutMs }),
+    get: ({ now, ...key }) => call(key, { op: "get", now }),
+    close: ({ now, sessionId, ...key }) => call(key, { op: "close", now, sessionId: sessionId ?? null }),
   } satisfies DurableObjectStore;
-}
-
-function isObjectNamespace(value: unknown): value is DurableObjectNamespaceLike {
-  const namespace = value as Partial<DurableObjectNamespaceLike> | null | undefined;
-  return typeof namespace?.idFromName === "function" && typeof namespace.get === "function";
-}
-
-function parseResponse(text: string): ObjectResponse | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    if (typeof value === "object" && value !== null && ("result" in value || "error" in value)) {
-      return value as ObjectResponse;
-    }
-  } catch {
-    // Not JSON: reported by the caller with the status.
-  }
-  return undefined;
 }

@@ -23,7 +23,7 @@ import {
   toRecord,
   toResolved,
 } from "@threadline/session-core/store-kit";
-import { bindingOption } from "./binding-option.js";
+import { type BindingOption, bindingOption } from "./binding-option.js";
 import type { KVNamespaceLike } from "./bindings.js";
 import { assertKeyPrefix, namespaceKeyPart, sessionKey } from "./keys.js";
 
@@ -83,6 +83,17 @@ interface KeyMetadata {
 
 const source = "kv";
 const hint = "check the KV binding in your wrangler config";
+const bindingSpec: BindingOption<KVNamespaceLike> = {
+  name: "binding",
+  call: "kvStore({ binding: env.SESSIONS }) (in Hono: c.env.SESSIONS)",
+  kind: "a Workers KV namespace binding (kv_namespaces in your wrangler config)",
+  isBinding: (value): value is KVNamespaceLike => {
+    const binding = value as Partial<KVNamespaceLike> | null | undefined;
+    return (
+      typeof binding?.get === "function" && typeof binding.put === "function" && typeof binding.list === "function"
+    );
+  },
+};
 
 /**
  * Sessions in Workers KV: cheap and global, but best-effort. Each call is one KV read; a
@@ -100,14 +111,7 @@ const hint = "check the KV binding in your wrangler config";
  * const sessions = new SessionManager({ store: kvStore({ binding: env.SESSIONS }) });
  */
 export function kvStore(options: KVStoreOptions): KVStore {
-  const binding = bindingOption(options, {
-    source,
-    factory: "kvStore",
-    option: "binding",
-    example: "env.SESSIONS",
-    kind: "a Workers KV namespace binding (a kv_namespaces entry in your wrangler config)",
-    isBinding: isKVNamespace,
-  });
+  const binding = bindingOption(options, bindingSpec, source);
   const keyPrefix = options.keyPrefix ?? "threadline:";
   assertKeyPrefix(keyPrefix, source);
   const renewAfter = options.renewAfter ?? DEFAULT_RENEW_AFTER_SECONDS;
@@ -248,11 +252,6 @@ function metadataSaysLive(metadata: unknown, now: number): boolean {
   if (typeof metadata !== "object" || metadata === null) return false; // not written by this store
   const { expiresAt, ended } = metadata as Partial<KeyMetadata>;
   return ended === false && typeof expiresAt === "number" && now < expiresAt;
-}
-
-function isKVNamespace(value: unknown): value is KVNamespaceLike {
-  const binding = value as Partial<KVNamespaceLike> | null | undefined;
-  return typeof binding?.get === "function" && typeof binding.put === "function" && typeof binding.list === "function";
 }
 
 function warn(error: SessionError): void {

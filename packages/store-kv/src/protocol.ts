@@ -48,14 +48,29 @@ export function toWire(error: unknown): WireError {
   return { code: "STORE_ERROR", message: `The session object failed: ${reason}`, retryable: false };
 }
 
-/** The `SessionError` the object sent, as the store throws it. */
-export function fromWire(error: WireError): SessionError {
-  return new SessionError({ code: error.code, source, message: error.message, retryable: error.retryable });
+/** The result in the object's answer, or the `SessionError` it sent, thrown as the store's own. */
+export function readAnswer(status: number, text: string): unknown {
+  let answer: unknown;
+  try {
+    answer = JSON.parse(text);
+  } catch {
+    // Not JSON: not our object; reported below.
+  }
+  if (typeof answer === "object" && answer !== null) {
+    if ("error" in answer) {
+      const { code, message, retryable } = answer.error as WireError;
+      throw new SessionError({ code, source, message, retryable });
+    }
+    if ("result" in answer) return answer.result;
+  }
+  const message = `The Durable Object answered ${status} with something other than a session response. Check that the binding's class_name is ThreadlineSessionObject.`;
+  throw new SessionError({ code: "STORE_ERROR", source, message });
 }
 
 /** The URL the store fetches; only the path (the operation) is read, for logs. */
 export const OBJECT_ORIGIN = "https://threadline-session.internal/";
 
+/** Whether `value` is a request this version of the object understands (a Worker on another version may send others). */
 export function isObjectRequest(value: unknown): value is ObjectRequest {
   if (typeof value !== "object" || value === null) return false;
   const request = value as Record<string, unknown>;

@@ -64,12 +64,7 @@ export class ThreadlineSessionObject {
 
   /** Serves the store's requests (JSON over POST). Not meant to be called from elsewhere. */
   async fetch(request: { json(): Promise<unknown> }): Promise<Response> {
-    let body: unknown;
-    try {
-      body = await request.json();
-    } catch {
-      body = undefined;
-    }
+    const body = await request.json().catch(() => undefined);
     if (!isObjectRequest(body)) {
       return reply(400, { error: toWire(new Error("it got a request it does not understand.")) });
     }

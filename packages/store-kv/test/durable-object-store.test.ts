@@ -201,6 +201,25 @@ describe("failures and options", () => {
     });
   });
 
+  it("reports an answer that is not the session object's as STORE_ERROR, and rethrows the object's errors with their fields", async () => {
+    const answering = (status: number, text: string) => ({
+      idFromName: (name: string) => env.SESSION_OBJECTS.idFromName(name),
+      get: () => ({ fetch: async () => ({ status, text: async () => text }) }),
+    });
+    const store = (status: number, text: string) =>
+      new SessionManager({ store: durableObjectStore({ namespace: answering(status, text) }), now: clock.now });
+    await expect(store(404, "Not found").resolve("user")).rejects.toMatchObject({
+      code: "STORE_ERROR",
+      message: expect.stringMatching(/class_name is ThreadlineSessionObject/),
+    });
+    const overloaded = '{"error":{"code":"STORE_UNAVAILABLE","message":"Overloaded.","retryable":true}}';
+    const error = await store(503, overloaded)
+      .resolve("user")
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: "STORE_UNAVAILABLE", source: "durable-object", retryable: true });
+    expect((error as Error).message).toBe("[threadline] [durable-object] Overloaded.");
+  });
+
   it("rejects a missing binding with a hint about the wrangler config", () => {
     expect(() => durableObjectStore({ namespace: undefined as never })).toThrow(
       expect.objectContaining({ code: "INVALID_OPTION", message: expect.stringMatching(/durable_objects/) }),
