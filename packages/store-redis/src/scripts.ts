@@ -56,11 +56,12 @@ if history[1] then
   -- option, so an id of the default formats can never come back while this history lives.
   sequence = tonumber(history[1]) + 1
   local proposedAt = tonumber(ARGV[7])
-  local previousHigh = tonumber(history[3])
+  -- A record written before the high-water mark existed falls back to its creation time.
+  local previousHigh = tonumber(history[3]) or tonumber(record[2]) or 0
   if candidate == history[2] or math.floor(proposedAt / 1000) <= math.floor(previousHigh / 1000) then
     id = candidate .. '-' .. sequence
   end
-  if previousHigh > proposedAt then highWater = history[3] end
+  if previousHigh > proposedAt then highWater = history[3] or record[2] end
 end
 if record[5] then
   redis.call('DEL', KEYS[2])

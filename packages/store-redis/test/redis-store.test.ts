@@ -365,6 +365,25 @@ describe("on the cluster", () => {
     expect(new Set(slots).size).toBeGreaterThan(20);
   });
 
+  it.each(flavors)(
+    "appends a batch too long for one command in one transaction on the cluster with %s",
+    async (flavor) => {
+      const cluster = await connectCluster(flavor, inject("clusterNodes"));
+      try {
+        const sessions = new SessionManager({
+          store: redisStore({ client: cluster.client, operationTimeoutMs: 20_000 }),
+          namespace: uniqueNamespace(),
+        });
+        const session = await sessions.resolve("user");
+        const items = Array.from({ length: 20_000 }, (_, index) => index);
+        await sessions.addItems(session, items); // three parts
+        expect(await sessions.getItems(session)).toEqual(items);
+      } finally {
+        await cluster.close();
+      }
+    },
+  );
+
   it("lists the sessions on every master, page by page", async () => {
     const namespace = uniqueNamespace();
     const clock = createFakeClock();
