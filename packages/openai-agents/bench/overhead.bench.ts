@@ -1,6 +1,8 @@
 // What the hooks and the run wrapper cost per run: `pnpm --filter @threadline/openai-agents bench`.
 // Every variant runs the same agent on the real Runner in the same process, interleaved round by
-// round, and is compared with that run with nothing attached. The model answers instantly, so
+// round, and is compared with the run with nothing attached measured in the same rounds: each
+// row is the median over rounds with the min–max range, and "added" is the median of the
+// per-round differences to the baseline (never a best round). The model answers instantly, so
 // what is left is the SDK's own run loop plus what threadline adds. Tracing is off (it would cost
 // every variant alike). Memory store; 1,000 users in turn; conversations of 4 turns (the clock
 // jumps past the timeout every 4 rounds of users), so memory histories stay as short as real ones.
@@ -19,7 +21,7 @@ import {
   Usage,
 } from "@openai/agents";
 import { assistantMessage } from "@openai/agents/testing";
-import { printTable } from "@threadline/bench-kit";
+import { median, printTable } from "@threadline/bench-kit";
 import { SessionHooks, SessionMemory } from "@threadline/openai-agents";
 import { SessionManager } from "@threadline/session-core";
 import { createFakeClock } from "@threadline/session-core/fake-clock";
@@ -27,7 +29,7 @@ import { createFakeClock } from "@threadline/session-core/fake-clock";
 const USERS = 1_000;
 const TURNS_PER_CONVERSATION = 4;
 const BATCH = 100;
-const ROUNDS = 60;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 40);
 const userIds = Array.from({ length: USERS }, (_, index) => `user-${index}`);
 
 /** Answers every request at once; the same model for every variant. */
@@ -118,7 +120,13 @@ function variants(): Variant[] {
   ];
 }
 
-async function measure(): Promise<Map<string, number>> {
+/** `median (min–max)` of a sample, one decimal. */
+function spread(values: readonly number[]): string {
+  return `${median(values).toFixed(1)} (${Math.min(...values).toFixed(1)}–${Math.max(...values).toFixed(1)})`;
+}
+
+/** Per-round µs per run of each variant, rounds interleaved. */
+async function measure(): Promise<Map<string, number[]>> {
   const all = variants();
   const samples = all.map(() => [] as number[]);
   // Warm up every variant (JIT, first sessions), then interleave short rounds so drift hits all
@@ -132,8 +140,7 @@ async function measure(): Promise<Map<string, number>> {
       samples[index]?.push(((performance.now() - started) * 1000) / BATCH);
     }
   }
-  // The best round of each variant: on a shared machine it is the one least disturbed by others.
-  return new Map(all.map((variant, index) => [variant.name, Math.min(...(samples[index] ?? []))]));
+  return new Map(all.map((variant, index) => [variant.name, samples[index] ?? []]));
 }
 
 /**
@@ -141,7 +148,7 @@ async function measure(): Promise<Map<string, number>> {
  * and append the turn's two items, conversations of 4 turns. Threadline's includes resolving the
  * session once per conversation through the SessionManager.
  */
-async function memoryAlone(): Promise<Map<string, number>> {
+async function memoryAlone(): Promise<Map<string, number[]>> {
   const manager = new SessionManager();
   const turnItems = [
     { role: "user", content: "Hello" },
@@ -161,9 +168,10 @@ async function memoryAlone(): Promise<Map<string, number>> {
         new SessionMemory({ sessionManager: manager, session: await manager.resolve(`user-${conversations++}`) }),
     ],
   ];
-  const best = new Map<string, number>(variants.map(([name]) => [name, Number.POSITIVE_INFINITY]));
+  const samples = new Map<string, number[]>(variants.map(([name]) => [name, []]));
+  // Round 0 warms up and is not kept; the order alternates so neither always runs first.
   for (let round = 0; round <= ROUNDS; round++) {
-    for (const [name, open] of variants) {
+    for (const [name, open] of round % 2 === 0 ? variants : [...variants].reverse()) {
       const started = performance.now();
       for (let conversation = 0; conversation < BATCH; conversation++) {
         const memory = await open();
@@ -173,38 +181,43 @@ async function memoryAlone(): Promise<Map<string, number>> {
         }
       }
       const micros = ((performance.now() - started) * 1000) / (BATCH * TURNS_PER_CONVERSATION);
-      if (round > 0) best.set(name, Math.min(best.get(name) ?? micros, micros));
+      if (round > 0) samples.get(name)?.push(micros);
     }
   }
-  return best;
+  return samples;
 }
 
 async function main(): Promise<void> {
   setTracingDisabled(true);
   console.log(
-    `\n@threadline/openai-agents — per-run cost on the real Runner, instant model, memory store, best of ${ROUNDS} interleaved rounds × ${BATCH} runs\n`,
+    `\n@threadline/openai-agents — per-run cost on the real Runner, instant model, memory store; median (min–max) over ${ROUNDS} interleaved rounds × ${BATCH} runs\n`,
   );
   const results = await measure();
-  const baseline = results.get("runner.run, nothing attached (baseline)") ?? Number.NaN;
+  const baselineName = "runner.run, nothing attached (baseline)";
+  const baseline = results.get(baselineName) ?? [];
+  /** Per-round differences to the baseline measured in the same round. */
+  const added = (samples: readonly number[]) =>
+    samples.map((micros, round) => micros - (baseline[round] ?? Number.NaN));
   printTable(
-    ["variant", "µs per run", "added µs per run", "vs baseline"],
-    [...results].map(([name, micros]) => [
+    ["variant", "µs per run", "added µs per run", "vs baseline (medians)"],
+    [...results].map(([name, samples]) => [
       name,
-      micros.toFixed(1),
-      name.includes("baseline") ? "" : `${micros >= baseline ? "+" : ""}${(micros - baseline).toFixed(1)}`,
-      `${(micros / baseline).toFixed(2)}×`,
+      spread(samples),
+      name === baselineName ? "" : spread(added(samples)),
+      `${(median(samples) / median(baseline)).toFixed(2)}×`,
     ]),
   );
-  const ours = results.get("hooks.run(), memory on (memory store)") ?? Number.NaN;
-  const sdks = results.get("reference: runner.run + SDK MemorySession") ?? Number.NaN;
+  const ours = results.get("hooks.run(), memory on (memory store)") ?? [];
+  const sdks = results.get("reference: runner.run + SDK MemorySession") ?? [];
+  const beyondSdk = ours.map((micros, round) => micros - (sdks[round] ?? Number.NaN));
   console.log(
-    `\nMemory beyond what the SDK's own MemorySession costs for the same conversations: ${(ours - sdks).toFixed(1)} µs per run.`,
+    `\nMemory beyond what the SDK's own MemorySession costs for the same conversations: ${spread(beyondSdk)} µs per run.`,
   );
 
   console.log("\nMemory alone (no Runner), per conversation turn: read the history, append 2 items\n");
   printTable(
     ["memory", "µs per turn"],
-    [...(await memoryAlone())].map(([name, micros]) => [name, micros.toFixed(1)]),
+    [...(await memoryAlone())].map(([name, samples]) => [name, spread(samples)]),
   );
   console.log(`\nNode ${process.version}, ${process.platform}/${process.arch}`);
 }

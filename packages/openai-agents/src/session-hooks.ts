@@ -204,7 +204,9 @@ export class SessionHooks {
     const { userId, context, forceNew, memory, runner: givenRunner, ...runOptions } = options;
     // The caller named this user: a bad id is their bug, so it fails here rather than run anonymously.
     const given = userId !== undefined ? userId : userIdIn(context);
-    const invalid = given === undefined ? undefined : userIdError(given, "hooks.run(agent, input, { userId })");
+    const where =
+      userId !== undefined ? "hooks.run(agent, input, { userId })" : "hooks.run(…, { context: { userId } })";
+    const invalid = given === undefined ? undefined : userIdError(given, where);
     if (invalid !== undefined) throw invalid;
     const user = this.#userFor(given) as string;
     const runner = givenRunner ?? this.#runner ?? this.#ownRunner();

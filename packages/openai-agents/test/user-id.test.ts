@@ -48,6 +48,7 @@ describe("hooks.run with an invalid user id", () => {
     const agent = echoAgent();
     await expect(hooks.run(agent, "Hello", { context: { userId: 42 } })).rejects.toMatchObject({
       code: "INVALID_USER_ID",
+      message: expect.stringContaining("hooks.run(…, { context: { userId } })"),
     });
     expect(modelOf(agent).calls).toHaveLength(0);
   });
