@@ -286,7 +286,9 @@ export class ThreadlineCallbackHandler extends BaseCallbackHandler {
     if (run === undefined || run.userId === undefined) return;
     try {
       const max = this.#limits.maxValueLength;
-      const bounded: RunEnding = { output: boundedValue(ending.output, max), input: boundedValue(ending.input, max) };
+      const bounded: RunEnding = { output: boundedValue(ending.output, max) };
+      // Only a streamed run's input arrives with its end; other runs' was bounded at their start.
+      if (run.defersInput) bounded.input = boundedValue(ending.input, max);
       if (ending.error !== undefined) bounded.error = boundedText(ending.error, max);
       const record = buildRunRecord(run, run.userId, bounded, this.sessionManager.now());
       this.#pending.track(this.#complete(run.session, record));
