@@ -1,16 +1,30 @@
 // The apps the benchmark serves, one per scenario. Every app answers GET / with the id of the
-// caller's session (bare Hono: the caller's user id), so each does the same visible work.
+// caller's session (without a session: the caller's user id), and each row says what work it does
+// to learn who the caller is: an unverified header, a verified JWT, an encrypted or plain cookie.
 import { type SessionEnv as HonoSessionEnv, useSession, useSessionStorage } from "@hono/session";
 import { type SessionEnv, threadlineSession } from "@threadline/hono";
 import { memoryStore, type SessionStore } from "@threadline/session-core";
 import { Hono } from "hono";
+import { type JwtVariables, jwt, sign } from "hono/jwt";
 import { MemoryStore, type Session, sessionMiddleware } from "hono-sessions";
 
 export const USER_HEADER = "x-user-id";
 export const INACTIVITY_SECONDS = 120;
+const JWT_SECRET = "bench-secret-0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
-/** How a scenario's requests say who they are from. */
-export type Identity = "header" | "cookie";
+/**
+ * How a scenario's requests say who they are from: an `x-user-id` header nobody verifies, a
+ * bearer JWT the app verifies (HS256, with `exp`), or a cookie from signing in once.
+ */
+export type Identity = "header" | "bearer" | "cookie";
+
+/** The headers of user `index` for header and bearer scenarios (cookie scenarios sign in instead). */
+export async function credentialsOf(identity: "header" | "bearer", index: number): Promise<Record<string, string>> {
+  const userId = `user-${index}`;
+  if (identity === "header") return { [USER_HEADER]: userId };
+  const token = await sign({ sub: userId, exp: Math.floor(Date.now() / 1000) + 86_400 }, JWT_SECRET, "HS256");
+  return { authorization: `Bearer ${token}` };
+}
 
 /** What a scenario's server needs of an app. */
 export interface Served {
@@ -19,6 +33,8 @@ export interface Served {
 
 export interface Scenario {
   name: string;
+  /** What the app does per request, for the table. */
+  work: string;
   identity: Identity;
   /** Builds the app; `redisStore` is set for the Redis scenario. */
   build(context: { redisStore?: SessionStore }): Served;
@@ -37,6 +53,31 @@ function emptyMiddleware(): Served {
     await next();
   });
   app.get("/", (c) => c.text(c.req.header(USER_HEADER) ?? ""));
+  return app;
+}
+
+type JwtEnv = { Variables: JwtVariables<{ sub: string }> };
+
+/** The identity work alone: `hono/jwt` verifies the bearer token; the answer is its `sub`. */
+function jwtOnly(): Served {
+  const app = new Hono<JwtEnv>();
+  app.use(jwt({ secret: JWT_SECRET, alg: "HS256" }));
+  app.get("/", (c) => c.text(c.get("jwtPayload").sub));
+  return app;
+}
+
+/** What a real app does: verify the token, then the session of its `sub`. */
+function jwtThreadline(store: SessionStore): Served {
+  const app = new Hono<JwtEnv & SessionEnv>();
+  app.use(jwt({ secret: JWT_SECRET, alg: "HS256" }));
+  app.use(
+    threadlineSession<JwtEnv>({
+      store,
+      inactivityTimeout: INACTIVITY_SECONDS,
+      userId: (c) => c.get("jwtPayload").sub,
+    }),
+  );
+  app.get("/", (c) => c.text(c.var.session.sessionId));
   return app;
 }
 
@@ -103,18 +144,48 @@ function honoSessions(): Served {
   return app;
 }
 
+function redis(store: SessionStore | undefined): SessionStore {
+  if (store === undefined) throw new Error("the Redis scenario needs a store");
+  return store;
+}
+
 export const scenarios: Scenario[] = [
-  { name: "bare Hono", identity: "header", build: bare },
-  { name: "Hono + an empty middleware", identity: "header", build: emptyMiddleware },
-  { name: "Hono + threadline (memory store)", identity: "header", build: () => threadline(memoryStore()) },
+  { name: "bare Hono", work: "reads x-user-id (unverified)", identity: "header", build: bare },
   {
-    name: "Hono + threadline (Redis store)",
+    name: "Hono + an empty middleware",
+    work: "reads x-user-id (unverified)",
     identity: "header",
-    build: ({ redisStore }) => {
-      if (redisStore === undefined) throw new Error("the Redis scenario needs a store");
-      return threadline(redisStore);
-    },
+    build: emptyMiddleware,
   },
-  { name: "Hono + @hono/session", identity: "cookie", build: honoSession },
-  { name: "Hono + hono-sessions", identity: "cookie", build: honoSessions },
+  { name: "Hono + hono/jwt", work: "verifies a JWT (HS256), no session", identity: "bearer", build: jwtOnly },
+  {
+    name: "Hono + threadline (memory)",
+    work: "unverified x-user-id; resolves + renews the session",
+    identity: "header",
+    build: () => threadline(memoryStore()),
+  },
+  {
+    name: "Hono + hono/jwt + threadline (memory)",
+    work: "verifies a JWT; session of its sub, renewed",
+    identity: "bearer",
+    build: () => jwtThreadline(memoryStore()),
+  },
+  {
+    name: "Hono + hono/jwt + threadline (Redis)",
+    work: "verifies a JWT; session in Redis (one round trip)",
+    identity: "bearer",
+    build: ({ redisStore }) => jwtThreadline(redis(redisStore)),
+  },
+  {
+    name: "Hono + @hono/session",
+    work: "decrypts a JWE cookie; Map lookup",
+    identity: "cookie",
+    build: honoSession,
+  },
+  {
+    name: "Hono + hono-sessions",
+    work: "plain id cookie; MemoryStore lookup; Set-Cookie on every response",
+    identity: "cookie",
+    build: honoSessions,
+  },
 ];

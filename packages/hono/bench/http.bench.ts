@@ -1,16 +1,17 @@
 // HTTP benchmark: `pnpm --filter @threadline/hono bench` (or `pnpm bench` at the root).
 //
-// Hono on @hono/node-server over loopback: bare Hono (the baseline), Hono + threadline with the
-// memory store (and Redis when available), and Hono with the two cookie-session peers,
-// @hono/session and hono-sessions. Each server runs in its own process and the load generator
-// (autocannon) in another, so nothing measures itself.
+// Hono on @hono/node-server over loopback: bare Hono (the baseline), threadline with an
+// unverified header and with the identity work a real app does (hono/jwt verifying a token),
+// and the two cookie-session peers, @hono/session and hono-sessions. Each server runs in its own
+// process and the load generator (autocannon) in another, so nothing measures itself.
 //
-// Two measures per scenario:
-// - requests/s, as the client sees it. On a shared machine this moves with the neighbours, so
-//   each scenario runs right next to bare Hono (alternately before and after), and its rate is
-//   divided by that bare-Hono rate (median over rounds);
+// Every measurement sends the same fixed number of requests. Two measures per scenario:
 // - server CPU per request (the server process's user+system time over the requests it served):
-//   the cost of the middleware itself, steady even when the machine is busy.
+//   the cost of the app itself, the steady measure on a shared machine;
+// - requests/s, as the client sees it. This moves with the neighbours (an empty middleware
+//   measured anywhere from 102 % to 185 % of bare Hono), so each scenario runs right next to
+//   bare Hono (alternately before and after) and is divided by that bare-Hono run.
+// Every figure is the median over rounds with the min–max beside it; never a best round.
 //
 // Imports the BUILT packages (turbo builds them first): tsx compiles with keepNames, which wraps
 // closures and would make library code look slower than it is.
@@ -22,17 +23,17 @@ import { createInterface, type Interface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { median, printTable } from "@threadline/bench-kit";
 import { type RedisServer, startRedisServer } from "@threadline/store-redis/testing";
-import { type Identity, type Scenario, scenarios, USER_HEADER } from "./apps.js";
+import { credentialsOf, type Identity, type Scenario, scenarios, USER_HEADER } from "./apps.js";
 import type { LoadConfig, LoadResult } from "./load.js";
 import { REDIS_URL_VARIABLE } from "./redis.js";
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
-const WARMUP_SECONDS = 1;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 20_000);
+const WARMUP_REQUESTS = 5_000;
 const CONNECTIONS = 32;
 const USERS = 1000;
 const BASELINE = "bare Hono";
-const IN_PROCESS_ROUNDS = 40;
+const IN_PROCESS_ROUNDS = 20;
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 
@@ -101,16 +102,15 @@ class RunningServer {
   }
 }
 
-/** Header scenarios name the user in a header; cookie scenarios sign each user in once for a cookie. */
+/** Header and bearer scenarios send per-user headers; cookie scenarios sign each user in once for a cookie. */
 async function signIn(url: string, identity: Identity): Promise<Array<Record<string, string>>> {
   const users: Array<Record<string, string>> = [];
   for (let index = 0; index < USERS; index++) {
-    const header = { [USER_HEADER]: `user-${index}` };
-    if (identity === "header") {
-      users.push(header);
+    if (identity !== "cookie") {
+      users.push(await credentialsOf(identity, index));
       continue;
     }
-    const response = await fetch(`${url}/login`, { headers: header });
+    const response = await fetch(`${url}/login`, { headers: { [USER_HEADER]: `user-${index}` } });
     const cookies = response.headers.getSetCookie().map((cookie) => cookie.split(";")[0]);
     if (!response.ok || cookies.length === 0) throw new Error(`sign-in failed: ${response.status}`);
     users.push({ cookie: cookies.join("; ") });
@@ -122,8 +122,8 @@ interface Measurement extends LoadResult {
   cpuMicrosPerRequest: number;
 }
 
-async function measure(server: RunningServer, directory: string, seconds: number): Promise<Measurement> {
-  const config: LoadConfig = { url: server.url, connections: CONNECTIONS, seconds, users: server.users };
+async function measure(server: RunningServer, directory: string, requests: number): Promise<Measurement> {
+  const config: LoadConfig = { url: server.url, connections: CONNECTIONS, requests, users: server.users };
   const configPath = join(directory, "load.json");
   writeFileSync(configPath, JSON.stringify(config));
   const before = await server.ask<ServerStats>("stats");
@@ -140,6 +140,14 @@ async function measure(server: RunningServer, directory: string, seconds: number
   return { ...result, cpuMicrosPerRequest: (after.cpuMicros - before.cpuMicros) / (after.requests - before.requests) };
 }
 
+/** `median (min–max)` of the values, each formatted. */
+function spread(values: readonly number[], format: (value: number) => string): string {
+  return `${format(median(values))} (${format(Math.min(...values))}–${format(Math.max(...values))})`;
+}
+
+const percent = (value: number) => `${(value * 100).toFixed(0)} %`;
+const micros = (value: number) => `${value.toFixed(1)} µs`;
+
 async function main(): Promise<void> {
   const redis = await startRedisServer();
 
@@ -147,12 +155,12 @@ async function main(): Promise<void> {
   const servers: RunningServer[] = [];
   try {
     for (const scenario of scenarios) servers.push(await RunningServer.start(scenario, redis));
-    for (const server of servers) await measure(server, directory, WARMUP_SECONDS); // JIT, sessions created
+    for (const server of servers) await measure(server, directory, WARMUP_REQUESTS); // JIT, sessions created
 
     const byScenario = new Map(scenarios.map((scenario) => [scenario.name, [] as Measurement[]]));
     // Paired ratios to bare Hono; bare Hono's own row is 1 by definition.
-    const rateRatios = new Map(scenarios.map((scenario) => [scenario.name, scenario.name === BASELINE ? [1] : []]));
-    const cpuRatios = new Map(scenarios.map((scenario) => [scenario.name, scenario.name === BASELINE ? [1] : []]));
+    const rateRatios = new Map(scenarios.map((scenario) => [scenario.name, [] as number[]]));
+    const cpuRatios = new Map(scenarios.map((scenario) => [scenario.name, [] as number[]]));
     const baseline = servers.find((server) => server.scenario.name === BASELINE) as RunningServer;
     const others = servers.filter((server) => server !== baseline);
     for (let round = 0; round < ROUNDS; round++) {
@@ -161,13 +169,15 @@ async function main(): Promise<void> {
       for (let offset = 0; offset < others.length; offset++) {
         const server = others[(round + offset) % others.length] as RunningServer;
         const [first, second] = round % 2 === 0 ? [baseline, server] : [server, baseline];
-        const firstResult = await measure(first, directory, SECONDS);
-        const secondResult = await measure(second, directory, SECONDS);
+        const firstResult = await measure(first, directory, REQUESTS);
+        const secondResult = await measure(second, directory, REQUESTS);
         const [bare, result] = first === baseline ? [firstResult, secondResult] : [secondResult, firstResult];
         byScenario.get(BASELINE)?.push(bare);
         byScenario.get(server.scenario.name)?.push(result);
+        rateRatios.get(BASELINE)?.push(1);
+        cpuRatios.get(BASELINE)?.push(1);
         rateRatios.get(server.scenario.name)?.push(result.requestsPerSecond / bare.requestsPerSecond);
-        cpuRatios.get(server.scenario.name)?.push(bare.cpuMicrosPerRequest / result.cpuMicrosPerRequest);
+        cpuRatios.get(server.scenario.name)?.push(result.cpuMicrosPerRequest / bare.cpuMicrosPerRequest);
         process.stderr.write(
           `round ${round + 1}/${ROUNDS} ${server.scenario.name}: ${result.requestsPerSecond.toFixed(0)} req/s` +
             ` (bare ${bare.requestsPerSecond.toFixed(0)}), ${result.cpuMicrosPerRequest.toFixed(1)} µs CPU/request` +
@@ -176,46 +186,57 @@ async function main(): Promise<void> {
       }
     }
 
-    const medianOf = (name: string, pick: (measurement: Measurement) => number) =>
-      median((byScenario.get(name) ?? []).map(pick));
+    const valuesOf = (name: string, pick: (measurement: Measurement) => number) =>
+      (byScenario.get(name) ?? []).map(pick);
     console.log(
       `\n@threadline/hono — GET / on @hono/node-server over loopback; ${CONNECTIONS} connections, ${USERS} users;` +
-        ` ${ROUNDS} rounds of ${SECONDS} s next to bare Hono, medians; Node ${process.version}\n`,
+        ` ${ROUNDS} rounds of ${REQUESTS} requests per scenario, each next to bare Hono; median (min–max); Node ${process.version}\n`,
     );
-    const percent = (values: number[] | undefined) => `${(median(values ?? []) * 100).toFixed(1)} %`;
     printTable(
-      ["server", "requests/s", "vs bare Hono", "server CPU/request", "vs bare Hono (CPU)", "p99 latency"],
+      ["server", "per request", "server CPU/request", "CPU vs bare Hono", "requests/s", "rate vs bare Hono", "p99"],
       scenarios.map((scenario) => [
         scenario.name,
-        Math.round(medianOf(scenario.name, (measurement) => measurement.requestsPerSecond)).toLocaleString("en"),
-        percent(rateRatios.get(scenario.name)),
-        `${medianOf(scenario.name, (measurement) => measurement.cpuMicrosPerRequest).toFixed(1)} µs`,
-        percent(cpuRatios.get(scenario.name)),
-        `${medianOf(scenario.name, (measurement) => measurement.latencyP99).toFixed(0)} ms`,
+        scenario.work,
+        spread(
+          valuesOf(scenario.name, (measurement) => measurement.cpuMicrosPerRequest),
+          micros,
+        ),
+        spread(cpuRatios.get(scenario.name) ?? [], percent),
+        spread(
+          valuesOf(scenario.name, (measurement) => measurement.requestsPerSecond),
+          (value) => Math.round(value).toLocaleString("en"),
+        ),
+        spread(rateRatios.get(scenario.name) ?? [], percent),
+        `${median(valuesOf(scenario.name, (measurement) => measurement.latencyP99)).toFixed(0)} ms`,
       ]),
     );
     console.log(
-      '\n"vs bare Hono (CPU)" is the throughput a CPU-bound server would keep: bare CPU/request ÷ this CPU/request.',
+      "\nCPU vs bare Hono: this CPU/request ÷ bare Hono's in the same pair. Rate vs bare Hono: this requests/s ÷ bare Hono's.",
     );
 
     // With the load generator gone: each app called inside its own server process, no socket.
-    // The servers take turns round by round; each keeps its best round, the least disturbed.
-    const best = new Map(servers.map((server) => [server.scenario.name, Number.POSITIVE_INFINITY]));
+    // The servers take turns round by round, so a disturbance hits all of them alike.
+    const inProcess = new Map(servers.map((server) => [server.scenario.name, [] as number[]]));
     for (let round = 0; round < IN_PROCESS_ROUNDS; round++) {
       for (const server of servers) {
         const { microsPerRequest } = await server.ask<{ microsPerRequest: number }>("in-process");
-        best.set(server.scenario.name, Math.min(best.get(server.scenario.name) ?? microsPerRequest, microsPerRequest));
+        inProcess.get(server.scenario.name)?.push(microsPerRequest);
       }
     }
-    const bareCost = best.get(BASELINE) ?? Number.NaN;
+    const bareCosts = inProcess.get(BASELINE) ?? [];
     console.log(
-      `\nIn process (app.fetch with prebuilt requests, inside each server process, no socket), best of ${IN_PROCESS_ROUNDS} rounds of ${USERS} requests:\n`,
+      `\nIn process (app.fetch with prebuilt requests, inside each server process, no socket), ${IN_PROCESS_ROUNDS} interleaved rounds of ${USERS} requests; median (min–max):\n`,
     );
     printTable(
-      ["server", "time/request", "added to bare Hono"],
+      ["server", "time/request", "added to bare Hono (round by round)"],
       scenarios.map((scenario) => {
-        const cost = best.get(scenario.name) ?? Number.NaN;
-        return [scenario.name, `${cost.toFixed(2)} µs`, `${(cost - bareCost).toFixed(2)} µs`];
+        const costs = inProcess.get(scenario.name) ?? [];
+        const added = costs.map((cost, round) => cost - (bareCosts[round] ?? Number.NaN));
+        return [
+          scenario.name,
+          spread(costs, (value) => `${value.toFixed(2)} µs`),
+          spread(added, (value) => `${value.toFixed(2)} µs`),
+        ];
       }),
     );
   } finally {

@@ -1,6 +1,6 @@
 // The app's own cost without a socket, measured inside a server process (so only that app's code
 // is warm there, as in production): `app.fetch` with prebuilt requests, one per user per round.
-import { type Identity, type Served, USER_HEADER } from "./apps.js";
+import { credentialsOf, type Identity, type Served, USER_HEADER } from "./apps.js";
 
 const USERS = 1000;
 
@@ -8,12 +8,13 @@ const USERS = 1000;
 async function prebuiltRequests(app: Served, identity: Identity): Promise<Request[]> {
   const requests: Request[] = [];
   for (let index = 0; index < USERS; index++) {
-    const header = { [USER_HEADER]: `user-${index}` };
-    if (identity === "header") {
-      requests.push(new Request("http://bench.local/", { headers: header }));
+    if (identity !== "cookie") {
+      requests.push(new Request("http://bench.local/", { headers: await credentialsOf(identity, index) }));
       continue;
     }
-    const signedIn = await app.fetch(new Request("http://bench.local/login", { headers: header }));
+    const signedIn = await app.fetch(
+      new Request("http://bench.local/login", { headers: { [USER_HEADER]: `user-${index}` } }),
+    );
     const cookie = signedIn.headers
       .getSetCookie()
       .map((value) => value.split(";")[0])

@@ -1,12 +1,13 @@
-// The load generator, in its own process: `tsx bench/load.ts <config.json>`. Runs autocannon
-// against one loopback server for a bounded time and prints one JSON line.
+// The load generator, in its own process: `tsx bench/load.ts <config.json>`. Sends a fixed
+// number of requests with autocannon to one loopback server and prints one JSON line.
 import { readFileSync } from "node:fs";
 import autocannon from "autocannon";
 
 export interface LoadConfig {
   url: string;
   connections: number;
-  seconds: number;
+  /** How many requests to send: a fixed count, so CPU per request is measured over equal work. */
+  requests: number;
   /** Headers of each simulated user; requests go to the users in turn. */
   users: Array<Record<string, string>>;
 }
@@ -25,7 +26,7 @@ let next = 0;
 const result = await autocannon({
   url: config.url,
   connections: config.connections,
-  duration: config.seconds,
+  amount: config.requests,
   requests: [
     {
       method: "GET",
