@@ -149,3 +149,19 @@ describe("globalSessionId", () => {
     }
   });
 });
+
+describe("PendingWork under constant load", () => {
+  it("flush ends even while new work keeps arriving", async () => {
+    const work = new PendingWork();
+    let stop = false;
+    const keepBusy = (): void => {
+      if (stop) return;
+      work.track(Promise.resolve().then(keepBusy));
+    };
+    keepBusy();
+    await work.flush(); // would never resolve if it waited for an empty set
+    stop = true;
+    await work.flush();
+    expect(work.size).toBe(0);
+  });
+});

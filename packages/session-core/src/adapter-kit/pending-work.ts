@@ -19,12 +19,16 @@ export class PendingWork {
   }
 
   /**
-   * Resolves when everything tracked so far, and anything it started meanwhile, has settled.
-   * Never rejects.
+   * Resolves when everything tracked so far has settled, and what that work tracked in turn (a
+   * record delivered after a store write), for a few rounds: under constant load new work keeps
+   * arriving, and a flush must still end. Never rejects.
    */
   async flush(): Promise<void> {
-    while (this.#inFlight.size > 0) {
+    for (let round = 0; round < MAX_FLUSH_ROUNDS && this.#inFlight.size > 0; round++) {
       await Promise.allSettled([...this.#inFlight]);
     }
   }
 }
+
+/** Rounds of follow-up work a flush waits for; a chain longer than this is a bug to report, not to wait out. */
+const MAX_FLUSH_ROUNDS = 4;
