@@ -66,7 +66,6 @@ export interface BenchRow {
   sessionsPerConversation: number;
 }
 
-const CONVERSATIONS = 50;
 const CONVERSATION_SECONDS = 600;
 const SILENCE_SECONDS = 3_600;
 const TIMEOUT_SECONDS = 120;
@@ -78,10 +77,10 @@ interface Message {
 }
 
 /** One message every 5–20 s (uniform) for 10 minutes per conversation, starts spread over a minute. */
-function conversations(seed: number): Message[] {
+function conversations(seed: number, count: number): Message[] {
   const random = mulberry32(seed);
   const messages: Message[] = [];
-  for (let conversation = 0; conversation < CONVERSATIONS; conversation++) {
+  for (let conversation = 0; conversation < count; conversation++) {
     const start = START + random() * 60_000;
     for (let at = start; at < start + CONVERSATION_SECONDS * 1000; at += 5_000 + random() * 15_000) {
       messages.push({ at: Math.round(at), user: `user-${conversation}` });
@@ -178,16 +177,22 @@ function mulberry32(seed: number): () => number {
   };
 }
 
+/** The rows, in table order; the bench runs one per request, interleaved across rounds. */
+export const STORES = [
+  "kv, naive (renewAfter 0: writes every call)",
+  "kv, renewAfter 10",
+  "kv, renewAfter 30 (default)",
+  "durable-object",
+] as const;
+
 export default {
+  /** `/run?store=<index into STORES>&seed=<n>&conversations=<n>`: one store over one seeded simulation. */
   async fetch(request: Request, env: Env): Promise<Response> {
-    const seed = Number(new URL(request.url).searchParams.get("seed") ?? "1");
-    const messages = conversations(seed);
-    const rows = [
-      await runKV(env, "kv, naive (renewAfter 0: writes every call)", 0, messages),
-      await runKV(env, "kv, renewAfter 10", 10, messages),
-      await runKV(env, "kv, renewAfter 30 (default)", 30, messages),
-      await runDurableObject(env, messages),
-    ];
-    return Response.json({ conversations: CONVERSATIONS, messages: messages.length, rows });
+    const parameters = new URL(request.url).searchParams;
+    const messages = conversations(Number(parameters.get("seed")), Number(parameters.get("conversations")));
+    const store = STORES[Number(parameters.get("store"))];
+    if (store === "durable-object") return Response.json(await runDurableObject(env, messages));
+    if (store === undefined) return new Response("unknown store", { status: 400 });
+    return Response.json(await runKV(env, store, [0, 10, 30][STORES.indexOf(store)] as number, messages));
   },
 };
