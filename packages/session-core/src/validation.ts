@@ -14,12 +14,15 @@ const nonWhitespace = /\S/;
  * {@link MAX_ID_LENGTH} characters that is not all whitespace and is well-formed Unicode
  * (a lone surrogate would not survive the UTF-8 round trip of Redis or KV). Any other
  * character is legal and stored unchanged.
+ *
+ * @param source where the id was passed, for the message tag (`"hono"`); omit in the core
  */
-export function assertValidId(value: unknown, what: "userId" | "namespace"): asserts value is string {
+export function assertValidId(value: unknown, what: "userId" | "namespace", source?: string): asserts value is string {
   const code: SessionErrorCode = what === "userId" ? "INVALID_USER_ID" : "INVALID_NAMESPACE";
   if (typeof value !== "string") {
     throw new SessionError({
       code,
+      source,
       message: `${what} must be a string, got ${describeValue(value)}. Pass the ${what === "userId" ? "user's stable id (e.g. their account id or phone number)" : "namespace as a string"}.`,
     });
   }
@@ -27,6 +30,7 @@ export function assertValidId(value: unknown, what: "userId" | "namespace"): ass
   if (length === 0 || length > MAX_ID_LENGTH) {
     throw new SessionError({
       code,
+      source,
       message: `${what} must be 1 to ${MAX_ID_LENGTH} characters long, got ${length}. Hash longer ids before passing them.`,
     });
   }
@@ -34,11 +38,12 @@ export function assertValidId(value: unknown, what: "userId" | "namespace"): ass
   // the whitespace scan and pays only for the (native) well-formedness check.
   const first = value.charCodeAt(0);
   if ((first <= 32 || first >= 127) && !nonWhitespace.test(value)) {
-    throw new SessionError({ code, message: `${what} must not be blank (only whitespace). Pass a real id.` });
+    throw new SessionError({ code, source, message: `${what} must not be blank (only whitespace). Pass a real id.` });
   }
   if (!value.isWellFormed()) {
     throw new SessionError({
       code,
+      source,
       message: `${what} contains a lone UTF-16 surrogate and cannot be stored unchanged. Pass well-formed Unicode.`,
     });
   }

@@ -3,6 +3,8 @@
  * builds on, so a third-party adapter follows the same rules in a few lines. See "Writing an
  * adapter" in the README.
  */
+
+export { describeValue } from "../validation.js";
 export { createErrorSink, type ErrorContext, type ErrorHandler, type ErrorSink } from "./error-sink.js";
 export { globalSessionId } from "./global-session-id.js";
 export { type AdapterManagerOptions, assertOptionalFunction, managerFromOptions } from "./manager-from-options.js";
