@@ -81,18 +81,20 @@ export function durableObjectStore(options: DurableObjectStoreOptions): DurableO
 
   const decode = (text: string): unknown => JSON.parse(text);
   const items: SessionItemStore = {
-    async append({ sessionId, now, ...key }: ItemsRequest, newItems: readonly unknown[]): Promise<void> {
-      await call(key, { op: "append", sessionId, now, items: encodeItems(newItems, source) });
+    async append(request: ItemsRequest, newItems: readonly unknown[]): Promise<void> {
+      const { sessionId, now } = request;
+      await call(request, { op: "append", sessionId, now, items: encodeItems(newItems, source) });
     },
-    async list({ sessionId, now, ...key }: ItemsRequest, limit?: number): Promise<unknown[]> {
-      return (await call<string[]>(key, { op: "list", sessionId, now, limit: limit ?? null })).map(decode);
+    async list(request: ItemsRequest, limit?: number): Promise<unknown[]> {
+      const { sessionId, now } = request;
+      return (await call<string[]>(request, { op: "list", sessionId, now, limit: limit ?? null })).map(decode);
     },
-    async pop({ sessionId, now, ...key }: ItemsRequest): Promise<unknown> {
-      const text = await call<string | null>(key, { op: "pop", sessionId, now });
+    async pop(request: ItemsRequest): Promise<unknown> {
+      const text = await call<string | null>(request, { op: "pop", sessionId: request.sessionId, now: request.now });
       return text === null ? undefined : decode(text);
     },
-    async clear({ sessionId, now, ...key }: ItemsRequest): Promise<void> {
-      await call(key, { op: "clear", sessionId, now });
+    async clear(request: ItemsRequest): Promise<void> {
+      await call(request, { op: "clear", sessionId: request.sessionId, now: request.now });
     },
   };
 
@@ -108,8 +110,8 @@ export function durableObjectStore(options: DurableObjectStoreOptions): DurableO
       const candidate = request.proposeSessionId();
       return call(request, { op: "resolve", namespace: sessionNamespace, userId, now, timeoutMs, forceNew, candidate });
     },
-    touch: ({ now, timeoutMs, ...key }) => call(key, { op: "touch", now, timeoutMs }),
-    get: ({ now, ...key }) => call(key, { op: "get", now }),
-    close: ({ now, sessionId, ...key }) => call(key, { op: "close", now, sessionId: sessionId ?? null }),
+    touch: (request) => call(request, { op: "touch", now: request.now, timeoutMs: request.timeoutMs }),
+    get: (request) => call(request, { op: "get", now: request.now }),
+    close: (request) => call(request, { op: "close", now: request.now, sessionId: request.sessionId ?? null }),
   } satisfies DurableObjectStore;
 }

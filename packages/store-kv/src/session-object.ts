@@ -58,7 +58,9 @@ export class ThreadlineSessionObject {
     this.#clock = clock;
     // The documented pattern: no request is delivered until the session is loaded.
     void state.blockConcurrencyWhile(async () => {
-      this.#session = (await this.#storage.get<ObjectSession>(SESSION_KEY)) ?? null;
+      const stored = await this.#storage.get<ObjectSession>(SESSION_KEY);
+      // Values written before the high-water mark existed: their creation is the best known mark.
+      this.#session = stored ? { ...stored, createdAtHighWater: stored.createdAtHighWater ?? stored.createdAt } : null;
     });
   }
 

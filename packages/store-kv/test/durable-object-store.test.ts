@@ -99,6 +99,42 @@ describe("alarm cleanup", () => {
   });
 });
 
+describe("stored values", () => {
+  it("treats a value without a creation high-water mark (an earlier version's) as created at createdAt", async () => {
+    const stub = await objectOf("user");
+    const ids = await runInDurableObject(stub, async (_, state) => {
+      const now = clock.now();
+      const base = `${namespace}-user-20250107-120000`;
+      const earlier = { v: 1, sessionId: base, baseId: base, sequence: 1, namespace, userId: "user", ended: false };
+      const times = { createdAt: now, lastActivityAt: now, expiresAt: now + 120_000, localExpiresAt: now + 120_000 };
+      await state.storage.put({ session: { ...earlier, ...times, itemCount: 0 } });
+      let loading: Promise<unknown> = Promise.resolve();
+      const object = new ThreadlineSessionObject(
+        { storage: state.storage, blockConcurrencyWhile: (callback) => (loading = callback()) },
+        undefined,
+        clock.now,
+      );
+      await loading;
+      const resolve = async (at: number, candidate: string) => {
+        const request = {
+          op: "resolve",
+          namespace,
+          userId: "user",
+          now: at,
+          timeoutMs: 120_000,
+          forceNew: true,
+          candidate,
+        };
+        const response = await object.fetch({ json: async () => request });
+        return ((await response.json()) as { result: { sessionId: string } }).result.sessionId;
+      };
+      // A Worker 2 s behind, then one on time proposing the first id again.
+      return [base, await resolve(now - 2_000, `${namespace}-user-20250107-115958`), await resolve(now, base)];
+    });
+    expect(new Set(ids).size).toBe(3);
+  });
+});
+
 describe("conversation items", () => {
   it("stores batches larger than one storage call and reads the last N", async () => {
     const sessions = perRequest();
