@@ -28,7 +28,7 @@ import type { LoadConfig, LoadResult } from "./load.js";
 import { REDIS_URL_VARIABLE } from "./redis.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 20_000);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 8_000);
 const WARMUP_REQUESTS = 5_000;
 const CONNECTIONS = 32;
 const USERS = 1000;

@@ -1,5 +1,5 @@
 // Type-level checks: `pnpm typecheck` fails if these types drift; vitest runs the few runtime lines.
-import { memoryStore, type SessionStore } from "@threadline/session-core";
+import { type ErrorContext, memoryStore, type SessionStore } from "@threadline/session-core";
 import { Hono } from "hono";
 import { describe, expectTypeOf, it } from "vitest";
 import { type SessionEnv, type ThreadlineSession, threadlineSession } from "../src/index.js";
@@ -55,6 +55,16 @@ describe("types", () => {
     app.get("/", (c) => c.text(`${c.env.GREETING} ${c.var.session.userId}`));
   });
 
+  it("gives onError the one (error, context) signature of every adapter", () => {
+    threadlineSession({
+      userId: () => "user-1",
+      onError: (error, context) => {
+        expectTypeOf(error).toEqualTypeOf<Error>();
+        expectTypeOf(context).toEqualTypeOf<ErrorContext>();
+      },
+    });
+  });
+
   it("rejects a resolver that returns something other than a user id, and unknown policies", () => {
     // Never called: these would throw at runtime, the point is that they do not compile.
     const mistakes = () => {
@@ -64,6 +74,8 @@ describe("types", () => {
       threadlineSession({ userId: () => "user-1", onMissingUser: "allow" });
       // @ts-expect-error the store is a SessionStore, not a Map
       threadlineSession({ userId: () => "user-1", store: new Map() });
+      // @ts-expect-error the factory, not a store: store: memoryStore()
+      threadlineSession({ userId: () => "user-1", store: memoryStore });
     };
     expectTypeOf(mistakes).toBeFunction();
     expectTypeOf(threadlineSession({ userId: () => "user-1", store: memoryStore() })).toBeFunction();
