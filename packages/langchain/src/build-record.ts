@@ -1,15 +1,25 @@
 import type { RunRecord } from "@threadline/session-core";
+import { boundedText, boundedValue } from "./bounded-value.js";
 import type { RootRun } from "./run-tracker.js";
 
-/** How a root run ended: its output or its error message, and a streamed run's input, which arrives only now. */
+/** How a root run ended: its output or error, and a streamed run's input, which arrives only now. */
 export interface RunEnding {
   output?: unknown;
-  error?: string;
+  error?: unknown;
   input?: unknown;
 }
 
-/** The core's one record type for a LangChain root run. `sessionId` is filled in once the session is known. */
-export function buildRunRecord(run: RootRun, userId: string, ending: RunEnding, endedAt: number): RunRecord {
+/**
+ * The core's one record type for a LangChain root run, with values cut to `maxValueLength`.
+ * `sessionId` is filled in once the session is known.
+ */
+export function buildRunRecord(
+  run: RootRun,
+  userId: string,
+  ending: RunEnding,
+  endedAt: number,
+  maxValueLength: number,
+): RunRecord {
   const record: RunRecord = {
     version: 1,
     source: "langchain",
@@ -20,15 +30,21 @@ export function buildRunRecord(run: RootRun, userId: string, ending: RunEnding, 
     agents: [],
     handoffs: [],
     toolCalls: [...run.toolCalls.values()],
-    input: ending.input ?? run.input,
+    // Only a streamed run's input comes with its end; other runs' was cut at their start.
+    input: run.defersInput && ending.input !== undefined ? boundedValue(ending.input, maxValueLength) : run.input,
     startedAt: run.startedAt,
     endedAt,
     tags: run.tags,
     metadata: run.metadata,
   };
   if (run.name !== undefined) record.name = run.name;
-  if (ending.error !== undefined) record.error = ending.error;
-  else record.output = ending.output;
+  if ("error" in ending) record.error = boundedText(messageOf(ending.error), maxValueLength);
+  else record.output = boundedValue(ending.output, maxValueLength);
   if (run.usage !== undefined) record.usage = run.usage;
   return record;
+}
+
+/** An error's message, or the thrown value as text. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -1,10 +1,7 @@
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import { awaitAllCallbacks } from "@langchain/core/callbacks/promises";
-import type { DocumentInterface } from "@langchain/core/documents";
 import type { Serialized } from "@langchain/core/load/serializable";
-import type { BaseMessage } from "@langchain/core/messages";
 import type { LLMResult } from "@langchain/core/outputs";
-import type { ChainValues } from "@langchain/core/utils/types";
 import {
   assertValidId,
   type RunRecord,
@@ -20,7 +17,7 @@ import {
   PendingWork,
 } from "@threadline/session-core/adapter-kit";
 import { boundedText, boundedValue } from "./bounded-value.js";
-import { buildRunRecord, type RunEnding } from "./build-record.js";
+import { buildRunRecord, messageOf, type RunEnding } from "./build-record.js";
 import { type RunLimits, runLimitsFrom, type ThreadlineCallbackHandlerOptions } from "./handler-options.js";
 import { RunSessions } from "./run-sessions.js";
 import { type RootRun, RunTracker } from "./run-tracker.js";
@@ -30,29 +27,21 @@ const source = "langchain";
 const noSession: Promise<SessionRef | null> = Promise.resolve(null);
 
 /** A run's start event, whatever kind of run it is. */
-interface RunStart {
-  runId: string;
-  parentRunId: string | undefined;
-  input: unknown;
-  tags: string[] | undefined;
-  metadata: Record<string, unknown> | undefined;
-  name: string | undefined;
+type RunStart = Pick<RootRun, "runId" | "name" | "input"> & {
+  parentRunId?: string;
+  tags?: string[];
+  metadata?: Record<string, unknown>;
   defersInput?: boolean;
-}
+};
 
 /**
- * A LangChain callback handler that puts every root run into the user's threadline session.
- *
- * - The user comes from the run's metadata (`user_id` or `userId`), else from `setUserId()`,
- *   else `"anonymous"` (with a one-time warning). Pass it per run with {@link sessionConfig},
- *   which also gives LangSmith and LangGraph the session.
- * - At the start of a root run the user's session is resolved (created or renewed); at its end
- *   it is renewed again, so a long run counts as activity. One `RunRecord` per root run goes to `onRecord`.
- * - State is per run id: one handler serves any number of users and concurrent runs, also with
- *   LangChain's background callbacks. It is bounded: runs that never end are dropped past
- *   `maxRunsInFlight`, and each run keeps at most `maxToolCallsPerRun` tool calls of `maxValueLength`.
- * - It never throws into the chain and never makes it wait for the store: failures go to `onError`,
- *   and `flush()` waits for the handler's work.
+ * A LangChain callback handler that puts every root run into the user's threadline session: the
+ * user of the run's metadata (`user_id`, `userId`; {@link sessionConfig} sets it), else `setUserId()`'s,
+ * else `"anonymous"`. A root run resolves the session at its start and renews it at its end; one
+ * `RunRecord` per root run goes to `onRecord`. State is per run id (concurrent users and LangChain's
+ * background callbacks never mix) and bounded (`maxRunsInFlight`, `maxToolCallsPerRun`,
+ * `maxValueLength`). It never throws into the chain or makes it wait for the store: failures go
+ * to `onError`, and `flush()` waits for the handler's work.
  *
  * @example
  * const handler = new ThreadlineCallbackHandler({ namespace: "support", onRecord: (record) => console.log(record) });
@@ -123,53 +112,31 @@ export class ThreadlineCallbackHandler extends BaseCallbackHandler {
   }
 
   // LangChain calls this with (chain, inputs, runId, parentRunId, tags, metadata, runType,
-  // runName, extra), not in the order of its published types; parameters are named for what
-  // they receive. All of them are strings or undefined there, so the override type-checks.
+  // runName, extra), not in the order of its published types: the positions are named for what
+  // they receive at run time (all strings or undefined where the two orders differ).
   override handleChainStart(
-    chain: Serialized,
-    inputs: ChainValues,
-    runId: string,
-    parentRunId?: string,
-    tags?: string[],
-    metadata?: Record<string, unknown>,
-    _runType?: string,
-    runName?: string,
-    extra?: Record<string, unknown>,
+    ...[chain, inputs, runId, parentRunId, tags, metadata, , runName, extra]: EventArgs<"handleChainStart">
   ): void {
     const defersInput = extra?.lc_defers_inputs === true;
     this.#start({ runId, parentRunId, input: inputs, tags, metadata, name: runName ?? nameOf(chain), defersInput });
   }
 
-  override handleChainEnd(outputs: ChainValues, runId: string, _p?: string, _t?: string[], kwargs?: Inputs): void {
+  override handleChainEnd(...[outputs, runId, , , kwargs]: EventArgs<"handleChainEnd">): void {
     this.#end(runId, { output: outputs, input: kwargs?.inputs });
   }
 
-  override handleChainError(error: unknown, runId: string, _p?: string, _t?: string[], kwargs?: Inputs): void {
-    this.#end(runId, { error: messageOf(error), input: kwargs?.inputs });
+  override handleChainError(...[error, runId, , , kwargs]: EventArgs<"handleChainError">): void {
+    this.#end(runId, { error, input: kwargs?.inputs });
   }
 
   override handleChatModelStart(
-    llm: Serialized,
-    messages: BaseMessage[][],
-    runId: string,
-    parentRunId?: string,
-    _extraParams?: Record<string, unknown>,
-    tags?: string[],
-    metadata?: Record<string, unknown>,
-    runName?: string,
+    ...[llm, messages, runId, parentRunId, , tags, metadata, runName]: EventArgs<"handleChatModelStart">
   ): void {
     this.#start({ runId, parentRunId, input: messages, tags, metadata, name: runName ?? nameOf(llm) });
   }
 
   override handleLLMStart(
-    llm: Serialized,
-    prompts: string[],
-    runId: string,
-    parentRunId?: string,
-    _extraParams?: Record<string, unknown>,
-    tags?: string[],
-    metadata?: Record<string, unknown>,
-    runName?: string,
+    ...[llm, prompts, runId, parentRunId, , tags, metadata, runName]: EventArgs<"handleLLMStart">
   ): void {
     this.#start({ runId, parentRunId, input: prompts, tags, metadata, name: runName ?? nameOf(llm) });
   }
@@ -182,18 +149,11 @@ export class ThreadlineCallbackHandler extends BaseCallbackHandler {
   }
 
   override handleLLMError(error: unknown, runId: string): void {
-    this.#end(runId, { error: messageOf(error) });
+    this.#end(runId, { error });
   }
 
   override handleToolStart(
-    tool: Serialized,
-    input: string,
-    runId: string,
-    parentRunId?: string,
-    tags?: string[],
-    metadata?: Record<string, unknown>,
-    runName?: string,
-    toolCallId?: string,
+    ...[tool, input, runId, parentRunId, tags, metadata, runName, toolCallId]: EventArgs<"handleToolStart">
   ): void {
     const name = runName ?? nameOf(tool) ?? "tool";
     const root = this.#start({ runId, parentRunId, input, tags, metadata, name });
@@ -212,27 +172,21 @@ export class ThreadlineCallbackHandler extends BaseCallbackHandler {
   override handleToolError(error: unknown, runId: string): void {
     const call = this.#runs.rootOf(runId)?.toolCalls.get(runId);
     if (call !== undefined) call.error = boundedText(messageOf(error), this.#limits.maxValueLength);
-    this.#end(runId, { error: messageOf(error) });
+    this.#end(runId, { error });
   }
 
   override handleRetrieverStart(
-    retriever: Serialized,
-    query: string,
-    runId: string,
-    parentRunId?: string,
-    tags?: string[],
-    metadata?: Record<string, unknown>,
-    name?: string,
+    ...[retriever, query, runId, parentRunId, tags, metadata, name]: EventArgs<"handleRetrieverStart">
   ): void {
     this.#start({ runId, parentRunId, input: query, tags, metadata, name: name ?? nameOf(retriever) });
   }
 
-  override handleRetrieverEnd(documents: DocumentInterface[], runId: string): void {
+  override handleRetrieverEnd(documents: unknown, runId: string): void {
     this.#end(runId, { output: documents });
   }
 
   override handleRetrieverError(error: unknown, runId: string): void {
-    this.#end(runId, { error: messageOf(error) });
+    this.#end(runId, { error });
   }
 
   /** Follows a run; returns the root run it belongs to (itself when it is a root). */
@@ -285,12 +239,8 @@ export class ThreadlineCallbackHandler extends BaseCallbackHandler {
     const run = this.#runs.end(runId);
     if (run === undefined || run.userId === undefined) return;
     try {
-      const max = this.#limits.maxValueLength;
-      const bounded: RunEnding = { output: boundedValue(ending.output, max) };
-      // Only a streamed run's input arrives with its end; other runs' was bounded at their start.
-      if (run.defersInput) bounded.input = boundedValue(ending.input, max);
-      if (ending.error !== undefined) bounded.error = boundedText(ending.error, max);
-      const record = buildRunRecord(run, run.userId, bounded, this.sessionManager.now());
+      const endedAt = this.sessionManager.now();
+      const record = buildRunRecord(run, run.userId, ending, endedAt, this.#limits.maxValueLength);
       this.#pending.track(this.#complete(run.session, record));
     } catch (error) {
       this.#errors.report(error, { operation: "record", runId, userId: run.userId });
@@ -321,7 +271,9 @@ export class ThreadlineCallbackHandler extends BaseCallbackHandler {
   }
 }
 
-type Inputs = { inputs?: Record<string, unknown> };
+/** A LangChain event's parameters, as its handler interface declares them. */
+type EventArgs<Name extends keyof BaseCallbackHandler> =
+  NonNullable<BaseCallbackHandler[Name]> extends (...args: infer Args) => unknown ? Args : never;
 
 /** The name LangSmith shows for a run without `runName`: the serialized class name. */
 function nameOf(serialized: Serialized | undefined): string | undefined {
@@ -329,8 +281,4 @@ function nameOf(serialized: Serialized | undefined): string | undefined {
   if (typeof name === "string") return name;
   const id = serialized?.id;
   return Array.isArray(id) ? id.at(-1) : undefined;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

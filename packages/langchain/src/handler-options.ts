@@ -28,11 +28,9 @@ export interface ThreadlineCallbackHandlerOptions extends AdapterManagerOptions 
 }
 
 /** How much one handler holds, at most: runs in flight and the parts of each. */
-export interface RunLimits {
-  maxRunsInFlight: number;
-  maxToolCallsPerRun: number;
-  maxValueLength: number;
-}
+export type RunLimits = Required<
+  Pick<ThreadlineCallbackHandlerOptions, "maxRunsInFlight" | "maxToolCallsPerRun" | "maxValueLength">
+>;
 
 const defaultLimits: RunLimits = { maxRunsInFlight: 1_000, maxToolCallsPerRun: 50, maxValueLength: 16_384 };
 

@@ -28,8 +28,8 @@ export class RunSessions {
   /** Remembers a session resolved before its run, so the run uses it instead of resolving again. Serves one run. */
   announce(session: SessionRef): void {
     const key = globalSessionId(session);
-    this.#announced.delete(key);
-    this.#announced.set(key, { namespace: session.namespace, userId: session.userId, sessionId: session.sessionId });
+    this.#announced.delete(key); // re-announced: move it to the newest end
+    this.#announced.set(key, session);
     if (this.#announced.size > MAX_ANNOUNCED_SESSIONS) {
       this.#announced.delete(this.#announced.keys().next().value as string);
     }

@@ -21,17 +21,10 @@ export interface SessionConfigOptions extends ResolveOptions {
  * threads by `session_id`/`thread_id`: both are the session's global id (`globalSessionId`),
  * unique per (namespace, user, session). `threadline_session_id` is the readable session id, for display.
  */
-export type SessionMetadata = {
-  session_id: string;
-  thread_id: string;
-  user_id: string;
-  threadline_session_id: string;
-};
+export type SessionMetadata = { session_id: string; thread_id: string; user_id: string; threadline_session_id: string };
 
 /** `configurable.thread_id`: the key LangGraph checkpointers store a conversation under (the global id). */
-export type SessionConfigurable = {
-  thread_id: string;
-};
+export type SessionConfigurable = { thread_id: string };
 
 /** A `RunnableConfig` bound to one session; spread it into `invoke`/`stream`/`streamEvents`. */
 export type SessionRunnableConfig = RunnableConfig & {
@@ -74,21 +67,14 @@ export async function sessionConfig(
   options: SessionConfigOptions,
 ): Promise<SessionRunnableConfig> {
   if (typeof options !== "object" || options === null) {
-    throw new SessionError({
-      code: "INVALID_OPTION",
-      source: "langchain",
-      message: `sessionConfig needs the user whose session the run is in: sessionConfig(handler, { userId: "user-123" }).`,
-    });
+    throw invalidOption('sessionConfig needs the user: sessionConfig(handler, { userId: "user-123" }).');
   }
   const handler = isHandler(source) ? source : undefined;
   const manager = handler === undefined ? (source as SessionManager) : handler.sessionManager;
   if (typeof manager?.resolve !== "function") {
-    throw new SessionError({
-      code: "INVALID_OPTION",
-      source: "langchain",
-      message:
-        "sessionConfig needs a ThreadlineCallbackHandler or a SessionManager first: sessionConfig(handler, { userId }).",
-    });
+    throw invalidOption(
+      "sessionConfig needs a ThreadlineCallbackHandler or a SessionManager: sessionConfig(handler, { userId }).",
+    );
   }
   const namespace = options.namespace ?? handler?.namespace;
   const session = await manager.resolve(options.userId, namespace, { forceNew: options.forceNew === true });
@@ -112,6 +98,10 @@ export function sessionConfigFor(session: SessionRef, handler?: ThreadlineCallba
   if (handler === undefined) return { metadata, configurable: { thread_id: key } };
   handler.expectSession(session);
   return { callbacks: [handler], metadata, configurable: { thread_id: key } };
+}
+
+function invalidOption(message: string): SessionError {
+  return new SessionError({ code: "INVALID_OPTION", source: "langchain", message });
 }
 
 function isHandler(source: SessionSource): source is ThreadlineCallbackHandler {
