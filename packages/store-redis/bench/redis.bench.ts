@@ -16,6 +16,7 @@
 // of the listing.
 // Imports the built packages by name: tsx's keepNames would otherwise slow every closure.
 
+import { loadavg } from "node:os";
 import { printTable } from "@threadline/bench-kit";
 import {
   type ResolvedSession,
@@ -102,6 +103,7 @@ function twoRoundTripStore(client: BenchClient): SessionStore {
 
 async function ioredisClient(url: string): Promise<BenchClient> {
   const raw = new Redis(url);
+  raw.on("error", (error: Error) => console.error("ioredis:", error.message));
   await raw.ping();
   return {
     name: "ioredis",
@@ -125,6 +127,7 @@ async function ioredisClient(url: string): Promise<BenchClient> {
 
 async function nodeRedisClient(url: string): Promise<BenchClient> {
   const raw = createClient({ url });
+  raw.on("error", (error: Error) => console.error("node-redis:", error.message)); // node-redis throws without a listener
   await raw.connect();
   return {
     name: "node-redis",
@@ -224,7 +227,8 @@ async function commandsPerResolve(client: BenchClient): Promise<string[][]> {
 async function listRows(client: BenchClient): Promise<string[][]> {
   const namespace = `bench-list-${client.name}`;
   const store = redisStore({ client: client.raw });
-  const manager = new SessionManager({ store, namespace });
+  // An hour's timeout: every session stays live for the whole benchmark.
+  const manager = new SessionManager({ store, namespace, inactivityTimeout: 3_600 });
   let next = 0;
   await Promise.all(
     Array.from({ length: 64 }, async () => {
@@ -305,7 +309,8 @@ async function itemReadRows(client: BenchClient): Promise<string[][]> {
   for (const size of [10, 100, 1_000]) {
     const namespace = `bench-items-${client.name}-${size}`;
     const store = redisStore({ client: client.raw });
-    const manager = new SessionManager({ store, namespace });
+    // An hour's timeout: the session stays live for the whole benchmark, so every read is a full one.
+    const manager = new SessionManager({ store, namespace, inactivityTimeout: 3_600 });
     const session = await manager.resolve("user");
     const message = { role: "assistant", content: "A typical answer of one or two sentences, about a hundred bytes." };
     await manager.addItems(
@@ -351,9 +356,16 @@ async function main(): Promise<void> {
   try {
     const ioredis = await ioredisClient(server.url);
     const nodeRedis = await nodeRedisClient(server.url);
-    const only = process.env.BENCH_ONLY; // "resolve", "list" or "items", to rerun one table
-    const want = (name: string) => only === undefined || only === name;
+    // BENCH_ONLY=resolve,list,items (any of them) reruns some tables.
+    const only = process.env.BENCH_ONLY?.split(",");
+    const want = (name: string) => only === undefined || only.includes(name);
     const header = `local redis-server, ${ROUNDS} interleaved rounds, median (min–max) over rounds`;
+    // The machine's load says how much the spreads owe to other work sharing its cores.
+    const load = () =>
+      loadavg()
+        .map((value) => value.toFixed(1))
+        .join(", ");
+    console.log(`load average at start: ${load()}`);
 
     if (want("resolve")) {
       const rows = [...(await resolveRows(ioredis)), ...(await resolveRows(nodeRedis))];
@@ -379,6 +391,7 @@ async function main(): Promise<void> {
       );
       printTable(["workload", "items", "server CPU per read", "vs LRANGE"], rows);
     }
+    console.log(`\nload average at end: ${load()}`);
     await ioredis.close();
     await nodeRedis.close();
   } finally {
