@@ -97,42 +97,67 @@ export interface RedisStore extends SessionStore {
  */
 export function redisStore(options: RedisStoreOptions): RedisStore {
   if (transportFor(options) !== undefined) {
-    throw invalidOption(
-      "redisStore takes an options object: write `redisStore({ client })`, not `redisStore(client)`.",
-    );
+    throw new SessionError({
+      code: "INVALID_OPTION",
+      source,
+      message: "redisStore takes an options object: write `redisStore({ client })`, not `redisStore(client)`.",
+    });
   }
   if (typeof options !== "object" || options === null) {
-    throw invalidOption(`redisStore needs options: write \`redisStore({ client })\`, got ${String(options)}.`);
+    throw new SessionError({
+      code: "INVALID_OPTION",
+      source,
+      message: `redisStore needs options: write \`redisStore({ client })\`, got ${String(options)}.`,
+    });
   }
   const transport = transportFor(options.client);
   if (transport === undefined) {
-    throw invalidOption(
-      "client must be an ioredis Redis or Cluster, or a node-redis client or cluster (from createClient or createCluster).",
-    );
+    throw new SessionError({
+      code: "INVALID_OPTION",
+      source,
+      message:
+        "client must be an ioredis Redis or Cluster, or a node-redis client or cluster (from createClient or createCluster).",
+    });
   }
   const keyPrefix = options.keyPrefix ?? "threadline:";
   if (typeof keyPrefix !== "string" || /[{}]/.test(keyPrefix)) {
-    throw invalidOption(
-      `keyPrefix must be a string without "{" or "}" (the store adds the Cluster hash tag itself), got ${JSON.stringify(keyPrefix)}.`,
-    );
+    throw new SessionError({
+      code: "INVALID_OPTION",
+      source,
+      message: `keyPrefix must be a string without "{" or "}" (the store adds the Cluster hash tag itself), got ${JSON.stringify(keyPrefix)}.`,
+    });
   }
   const clock = options.clock ?? "server";
   if (clock !== "server" && clock !== "app") {
-    throw invalidOption(`clock must be "server" or "app", got ${JSON.stringify(clock)}.`);
+    throw new SessionError({
+      code: "INVALID_OPTION",
+      source,
+      message: `clock must be "server" or "app", got ${JSON.stringify(clock)}.`,
+    });
   }
   const operationTimeoutMs = options.operationTimeoutMs ?? 2000;
   if (!(Number.isInteger(operationTimeoutMs) && operationTimeoutMs >= 1 && operationTimeoutMs <= 2_147_483_647)) {
-    throw invalidOption(
-      `operationTimeoutMs must be a whole number of milliseconds ≥ 1, got ${String(operationTimeoutMs)}.`,
-    );
+    throw new SessionError({
+      code: "INVALID_OPTION",
+      source,
+      message: `operationTimeoutMs must be a whole number of milliseconds ≥ 1, got ${String(operationTimeoutMs)}.`,
+    });
   }
   const retentionMs = options.expiredRetentionMs ?? 60_000;
   if (!(Number.isSafeInteger(retentionMs) && retentionMs >= 0)) {
-    throw invalidOption(`expiredRetentionMs must be a whole number of milliseconds ≥ 0, got ${String(retentionMs)}.`);
+    throw new SessionError({
+      code: "INVALID_OPTION",
+      source,
+      message: `expiredRetentionMs must be a whole number of milliseconds ≥ 0, got ${String(retentionMs)}.`,
+    });
   }
   const idHistoryMs = options.idHistoryMs ?? 3_600_000;
   if (!(Number.isSafeInteger(idHistoryMs) && idHistoryMs >= 0)) {
-    throw invalidOption(`idHistoryMs must be a whole number of milliseconds ≥ 0, got ${String(idHistoryMs)}.`);
+    throw new SessionError({
+      code: "INVALID_OPTION",
+      source,
+      message: `idHistoryMs must be a whole number of milliseconds ≥ 0, got ${String(idHistoryMs)}.`,
+    });
   }
 
   const runner = createRunner(transport, operationTimeoutMs);
@@ -204,8 +229,4 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
 
     list: createLister({ transport, runner, keyPrefix, nowArgument }),
   } satisfies RedisStore;
-}
-
-function invalidOption(message: string): SessionError {
-  return new SessionError({ code: "INVALID_OPTION", source, message });
 }

@@ -490,6 +490,8 @@ describe("clients", () => {
         () => redisStore({ client, operationTimeoutMs: 0 }),
         () => redisStore({ client, operationTimeoutMs: 1.5 }),
         () => redisStore({ client, expiredRetentionMs: -1 }),
+        () => redisStore({ client, idHistoryMs: -1 }),
+        () => redisStore({ client, idHistoryMs: 1.5 }),
       ];
       for (const attempt of attempts) {
         let caught: unknown;
