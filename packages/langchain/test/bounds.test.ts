@@ -19,17 +19,29 @@ function recordingHandler(options: ConstructorParameters<typeof ThreadlineCallba
   return { handler, records, errors };
 }
 
-/** A two-step streaming chain: the first chunk comes at once, the rest only when read on. */
-const streamingChain = RunnableLambda.from((text: string) => text).pipe(
-  RunnableLambda.from(async function* (text: string) {
-    yield text.slice(0, 10);
-    yield "done";
-  }),
-);
+/**
+ * A two-step streaming chain: the first chunk comes at once; the rest, from a child run, only
+ * once `gate` opens and the stream is read on.
+ */
+function streamingChain(gate: Promise<void> = Promise.resolve()) {
+  const finish = RunnableLambda.from((_text: string) => "done");
+  return RunnableLambda.from((text: string) => text).pipe(
+    RunnableLambda.from(async function* (text: string, config) {
+      yield text.slice(0, 10);
+      await gate;
+      yield await finish.invoke(text, config);
+    }),
+  );
+}
 
 /** Starts a stream, reads its first chunk and returns the reader, as a client that went away would leave it. */
-async function abandonedStream(handler: ThreadlineCallbackHandler, input: string, userId: string) {
-  const stream = await streamingChain.stream(input, { callbacks: [handler], metadata: { user_id: userId } });
+async function abandonedStream(
+  handler: ThreadlineCallbackHandler,
+  input: string,
+  userId: string,
+  chain = streamingChain(),
+) {
+  const stream = await chain.stream(input, { callbacks: [handler], metadata: { user_id: userId } });
   const reader = stream[Symbol.asyncIterator]();
   await reader.next();
   return reader;
@@ -68,10 +80,14 @@ describe("bounds", () => {
 
   it("ignores a dropped run when it does end, children included, and keeps following the others", async () => {
     const { handler, records, errors } = recordingHandler({ maxRunsInFlight: 2 });
-    const oldest = await abandonedStream(handler, "first", "ada");
-    const second = await abandonedStream(handler, "second", "bob");
-    const third = await abandonedStream(handler, "third", "cy");
+    let open = () => {};
+    const chain = streamingChain(new Promise<void>((resolve) => (open = resolve)));
+    const oldest = await abandonedStream(handler, "first", "ada", chain);
+    const second = await abandonedStream(handler, "second", "bob", chain);
+    const third = await abandonedStream(handler, "third", "cy", chain);
     expect(errors.map((failure) => [failure.context.operation, failure.context.userId])).toEqual([["evict", "ada"]]);
+    // The dropped run goes on: a child starts and everything ends, none of it taken for a new root.
+    open();
     for (const reader of [oldest, second, third]) while (!(await reader.next()).done);
     await handler.flush();
     expect(records.map((record) => [record.userId, record.output])).toEqual([
