@@ -13,13 +13,15 @@ export interface RunEnding {
  * The core's one record type for a LangChain root run, with values cut to `maxValueLength`.
  * `sessionId` is filled in once the session is known.
  */
-export function buildRunRecord(
-  run: RootRun,
-  userId: string,
-  ending: RunEnding,
-  endedAt: number,
-  maxValueLength: number,
-): RunRecord {
+export function buildRunRecord(parts: {
+  run: RootRun;
+  /** The run's user (`run.userId`, known to be set). */
+  userId: string;
+  ending: RunEnding;
+  endedAt: number;
+  maxValueLength: number;
+}): RunRecord {
+  const { run, userId, ending, maxValueLength } = parts;
   const record: RunRecord = {
     version: 1,
     source: "langchain",
@@ -33,7 +35,7 @@ export function buildRunRecord(
     // Only a streamed run's input comes with its end; other runs' was cut at their start.
     input: run.defersInput && ending.input !== undefined ? boundedValue(ending.input, maxValueLength) : run.input,
     startedAt: run.startedAt,
-    endedAt,
+    endedAt: parts.endedAt,
     tags: run.tags,
     metadata: run.metadata,
   };

@@ -240,7 +240,8 @@ export class ThreadlineCallbackHandler extends BaseCallbackHandler {
     if (run === undefined || run.userId === undefined) return;
     try {
       const endedAt = this.sessionManager.now();
-      const record = buildRunRecord(run, run.userId, ending, endedAt, this.#limits.maxValueLength);
+      const { userId } = run;
+      const record = buildRunRecord({ run, userId, ending, endedAt, maxValueLength: this.#limits.maxValueLength });
       this.#pending.track(this.#complete(run.session, record));
     } catch (error) {
       this.#errors.report(error, { operation: "record", runId, userId: run.userId });
