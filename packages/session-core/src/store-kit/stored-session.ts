@@ -55,12 +55,12 @@ export function nextSession(
 }
 
 /** `session` renewed at `now`: it stays live for `timeoutMs` more. */
-export function renewed(session: StoredSession, now: number, timeoutMs: number): StoredSession {
+export function renewed<T extends StoredSession>(session: T, now: number, timeoutMs: number): T {
   return { ...session, lastActivityAt: now, expiresAt: now + timeoutMs };
 }
 
 /** `session` ended by `close`: a tombstone that keeps the id history and no data. */
-export function ended(session: StoredSession): StoredSession {
+export function ended<T extends StoredSession>(session: T): T {
   return { ...session, ended: true };
 }
 

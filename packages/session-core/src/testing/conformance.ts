@@ -260,6 +260,25 @@ export function describeSessionStore(name: string, options: SessionStoreSuiteOpt
         const survivor = await sessions.getSessionInfo("user-123");
         expect(ids).toContain(survivor?.sessionId);
       });
+      it("never hands a pair an id twice, even from a process whose clock lags", async () => {
+        // Two processes share the store; the second's clock is 2 s behind, so it proposes ids
+        // of seconds the first already used. Quick forceNews from both, a close and an expiry
+        // in between: every id the pair sees must be new.
+        const lagging = createFakeClock(clock.now() - 2_000);
+        const onTime = manager({ inactivityTimeout: 10 });
+        const late = manager({ inactivityTimeout: 10, now: lagging.now });
+        const seen = new Set<string>();
+        for (let step = 0; step < 20; step++) {
+          const sessions = step % 5 === 0 ? onTime : late;
+          const id = await sessions.getOrCreateSession("user-123", undefined, { forceNew: true });
+          expect(seen.has(id)).toBe(false);
+          seen.add(id);
+          if (step === 7) await onTime.closeSession("user-123");
+          const seconds = step === 12 ? 11 : 0.5; // one quiet spell longer than the timeout
+          clock.advance(seconds);
+          lagging.advance(seconds);
+        }
+      });
     });
 
     describe("cleanup", () => {
