@@ -1,19 +1,13 @@
-import { assertValidId, SessionError, type SessionErrorCode } from "@threadline/session-core";
-import { createErrorSink, type ErrorContext } from "@threadline/session-core/adapter-kit";
-import type { Context, Env, MiddlewareHandler } from "hono";
+import { assertValidId, type MaybePromise, SessionError, type SessionErrorCode } from "@threadline/session-core";
+import { createErrorSink } from "@threadline/session-core/adapter-kit";
+import type { Env, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import { BackgroundWork } from "./background.js";
 import { managerSource, optionError, SOURCE } from "./managers.js";
 import { RequestSession } from "./request-session.js";
 import { invalidUserResponse, missingUserResponse, storeFailureResponse } from "./responses.js";
 import { responseHeaderName, setSessionHeader } from "./session-header.js";
-import type {
-  MaybePromise,
-  OptionalSessionEnv,
-  SessionEnv,
-  StoreErrorPolicy,
-  ThreadlineSessionOptions,
-} from "./types.js";
+import type { OptionalSessionEnv, SessionEnv, StoreErrorPolicy, ThreadlineSessionOptions } from "./types.js";
 
 /**
  * Hono middleware that puts the conversation session of the request's user on `c.var.session`.
@@ -90,7 +84,13 @@ export function threadlineSession<E extends Env = Env>(options: ThreadlineSessio
         if (!SessionError.isInstance(error)) throw error;
         if (error.code === "INVALID_USER_ID") return invalidUserResponse(c, error.message);
         if (!isStoreFailure(error.code)) throw error;
-        errors.report(error, errorContext(c, userId));
+        // Hono's requestId() middleware, when it ran, ties the report to the request's logs.
+        const requestId: unknown = c.get("requestId");
+        errors.report(error, {
+          operation: "resolve",
+          userId,
+          ...(typeof requestId === "string" && { runId: requestId }),
+        });
         if (onStoreError === "fail") return storeFailureResponse(c, error.code);
         await next();
         return undefined;
@@ -107,14 +107,6 @@ export function threadlineSession<E extends Env = Env>(options: ThreadlineSessio
 
 function isStoreFailure(code: SessionErrorCode): code is "STORE_UNAVAILABLE" | "STORE_ERROR" {
   return code === "STORE_UNAVAILABLE" || code === "STORE_ERROR";
-}
-
-/** What `onError` learns about a failed resolve: the user, and the request id of Hono's `requestId()` if it ran. */
-function errorContext(c: Context, userId: string): ErrorContext {
-  const requestId: unknown = c.get("requestId");
-  return typeof requestId === "string"
-    ? { operation: "resolve", userId, runId: requestId }
-    : { operation: "resolve", userId };
 }
 
 function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {

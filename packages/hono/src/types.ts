@@ -1,9 +1,6 @@
-import type { SessionManager, SessionStore } from "@threadline/session-core";
+import type { MaybePromise, SessionManager, SessionStore } from "@threadline/session-core";
 import type { AdapterManagerOptions, ErrorHandler } from "@threadline/session-core/adapter-kit";
 import type { Context, Env } from "hono";
-
-/** A value or a promise of it. */
-export type MaybePromise<T> = T | Promise<T>;
 
 /**
  * The conversation session of the user behind the current request, as the middleware puts it on
