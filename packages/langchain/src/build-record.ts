@@ -1,5 +1,5 @@
 import type { RunRecord } from "@threadline/session-core";
-import { boundedText, boundedValue } from "./bounded-value.js";
+import { boundedText, boundedValue } from "@threadline/session-core/adapter-kit";
 import type { RootRun } from "./run-tracker.js";
 
 /** How a root run ended: its output or error, and a streamed run's input, which arrives only now. */

@@ -11,12 +11,13 @@ import {
 } from "@threadline/session-core";
 import {
   assertOptionalFunction,
+  boundedText,
+  boundedValue,
   createErrorSink,
   type ErrorSink,
   managerFromOptions,
   PendingWork,
 } from "@threadline/session-core/adapter-kit";
-import { boundedText, boundedValue } from "./bounded-value.js";
 import { buildRunRecord, messageOf, type RunEnding } from "./build-record.js";
 import { type RunLimits, runLimitsFrom, type ThreadlineCallbackHandlerOptions } from "./handler-options.js";
 import { RunSessions } from "./run-sessions.js";

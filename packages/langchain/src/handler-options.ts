@@ -1,5 +1,9 @@
 import { type RunRecord, SessionError } from "@threadline/session-core";
-import type { AdapterManagerOptions } from "@threadline/session-core/adapter-kit";
+import {
+  type AdapterManagerOptions,
+  DEFAULT_MAX_TOOL_CALLS_PER_RUN,
+  DEFAULT_MAX_VALUE_LENGTH,
+} from "@threadline/session-core/adapter-kit";
 
 /** Options for {@link ThreadlineCallbackHandler}. */
 export interface ThreadlineCallbackHandlerOptions extends AdapterManagerOptions {
@@ -32,7 +36,11 @@ export type RunLimits = Required<
   Pick<ThreadlineCallbackHandlerOptions, "maxRunsInFlight" | "maxToolCallsPerRun" | "maxValueLength">
 >;
 
-const defaultLimits: RunLimits = { maxRunsInFlight: 1_000, maxToolCallsPerRun: 50, maxValueLength: 16_384 };
+const defaultLimits: RunLimits = {
+  maxRunsInFlight: 1_000,
+  maxToolCallsPerRun: DEFAULT_MAX_TOOL_CALLS_PER_RUN,
+  maxValueLength: DEFAULT_MAX_VALUE_LENGTH,
+};
 
 /** The handler's limits, defaults filled in; `INVALID_OPTION` for anything but a whole number ≥ 1. */
 export function runLimitsFrom(options: ThreadlineCallbackHandlerOptions): RunLimits {

@@ -1,6 +1,15 @@
 import type { AgentInputItem, protocol, Usage } from "@openai/agents";
 import type { HandoffRecord, ResolvedSession, RunRecord, ToolCallRecord } from "@threadline/session-core";
+import {
+  boundedText,
+  DEFAULT_MAX_TOOL_CALLS_PER_RUN,
+  DEFAULT_MAX_VALUE_LENGTH,
+} from "@threadline/session-core/adapter-kit";
 import { source } from "./options.js";
+
+// A run's texts are kept bounded, as in every adapter: one huge message or tool result must not
+// grow the process while the run is in flight, nor every record after it.
+export const bounded = (text: string): string => boundedText(text, DEFAULT_MAX_VALUE_LENGTH);
 
 /** A copy of a `RunContext`'s token counters, taken when the run ends (the SDK's object keeps counting if the context is reused). */
 export type UsageCounters = Pick<Usage, "requests" | "inputTokens" | "outputTokens" | "totalTokens">;
@@ -69,7 +78,7 @@ export class RunTracker {
     this.#agents.push(name);
     // The origin's estimate, ~4 characters per token; dynamic instructions are not called twice.
     if (typeof instructions === "string") this.#systemTokens += Math.floor(instructions.length / 4);
-    if (this.input === undefined && turnInput !== undefined) this.input = latestUserText(turnInput);
+    if (this.input === undefined && turnInput !== undefined) this.input = bounded(latestUserText(turnInput));
   }
 
   handedOff(from: string, to: string): void {
@@ -80,8 +89,8 @@ export class RunTracker {
     const call: ToolCallRecord = { name, agent };
     const callId = callIdOf(toolCall);
     if (callId !== undefined) call.callId = callId;
-    if (toolCall?.type === "function_call") call.input = toolCall.arguments;
-    this.#toolCalls.push(call);
+    if (toolCall?.type === "function_call") call.input = bounded(toolCall.arguments);
+    if (this.#toolCalls.length < DEFAULT_MAX_TOOL_CALLS_PER_RUN) this.#toolCalls.push(call);
   }
 
   toolEnded(name: string, output: string, toolCall: protocol.ToolCallItem | undefined): void {
@@ -91,7 +100,7 @@ export class RunTracker {
       const call = this.#toolCalls[index];
       if (call === undefined || call.output !== undefined) continue;
       if (callId !== undefined ? call.callId === callId : call.name === name) {
-        call.output = output;
+        call.output = bounded(output);
         return;
       }
     }
@@ -114,7 +123,7 @@ export class RunTracker {
       handoffs: [...this.#handoffs],
       toolCalls: this.#toolCalls.map((call) => ({ ...call })),
       input: this.input ?? "",
-      output,
+      output: bounded(output),
       ...(reported
         ? {
             usage: { requests, inputTokens, outputTokens, totalTokens, systemTokensEstimate: this.#systemTokens },

@@ -30,7 +30,7 @@ import {
 } from "./listeners.js";
 import { type SessionHooksOptions, source } from "./options.js";
 import { RunRegistry, userIdIn } from "./run-registry.js";
-import { latestUserText, type RunTracker } from "./run-tracker.js";
+import { bounded, latestUserText, type RunTracker } from "./run-tracker.js";
 import { SessionMemory } from "./session-memory.js";
 import { userIdError } from "./user-id.js";
 
@@ -214,7 +214,7 @@ export class SessionHooks {
     // Without a context of the app's, the run's context is `{ userId }`, which tools can read.
     const runContext = new RunContext<TContext>(context ?? ({ userId: user } as TContext));
     const tracker = this.#registry.start(runContext, user, forceNew === true);
-    tracker.input = typeof input === "string" ? input : latestUserText(input);
+    tracker.input = bounded(typeof input === "string" ? input : latestUserText(input));
     const session = await tracker.ready;
 
     const withMemory = session !== null && runOptions.session === undefined && (memory ?? this.#memory);

@@ -4,7 +4,8 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { Agent, Runner, setTracingDisabled } from "@openai/agents";
-import type { MemoryStore } from "@threadline/session-core";
+import type { MemoryStore, RunRecord } from "@threadline/session-core";
+import { DEFAULT_MAX_VALUE_LENGTH } from "@threadline/session-core/adapter-kit";
 import { beforeAll, expect, it } from "vitest";
 import { SessionHooks } from "../src/index.js";
 import { echoAgent } from "./support/agents.js";
@@ -61,4 +62,17 @@ it("runs that never end leave no per-run state behind once their RunContext is g
   await new Promise((resolve) => setImmediate(resolve));
   collectGarbage();
   expect(contexts.filter((context) => context.deref() !== undefined)).toEqual([]);
+});
+
+it("keeps a run's texts bounded in its record, however large the message", async () => {
+  const records: RunRecord[] = [];
+  const { hooks } = hooksOnRunner({ onRecord: (record) => void records.push(record) });
+  const huge = "x".repeat(1_000_000);
+  await hooks.run(echoAgent(), huge, { userId: "user-1" });
+  await hooks.flush();
+  expect(records).toHaveLength(1);
+  const [record] = records as [RunRecord];
+  expect(typeof record.input === "string" && record.input.length).toBeLessThan(DEFAULT_MAX_VALUE_LENGTH + 100);
+  expect(String(record.input)).toMatch(/^x+… \[truncated by threadline\]$/);
+  expect(typeof record.output === "string" && record.output.length).toBeLessThan(DEFAULT_MAX_VALUE_LENGTH + 100);
 });

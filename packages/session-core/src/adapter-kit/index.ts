@@ -5,6 +5,12 @@
  */
 
 export { describeValue } from "../validation.js";
+export {
+  boundedText,
+  boundedValue,
+  DEFAULT_MAX_TOOL_CALLS_PER_RUN,
+  DEFAULT_MAX_VALUE_LENGTH,
+} from "./bounded-value.js";
 export { createErrorSink, type ErrorContext, type ErrorHandler, type ErrorSink } from "./error-sink.js";
 export { globalSessionId } from "./global-session-id.js";
 export { type AdapterManagerOptions, assertOptionalFunction, managerFromOptions } from "./manager-from-options.js";

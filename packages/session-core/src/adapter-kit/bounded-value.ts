@@ -1,4 +1,13 @@
 /**
+ * The longest value, in characters of JSON, that threadline adapters keep in a record or in the
+ * state of a run in flight by default. Adapters may let users change it (`maxValueLength`).
+ */
+export const DEFAULT_MAX_VALUE_LENGTH = 16_384;
+
+/** The most tool calls an adapter keeps in one run's record by default; later ones are left out. */
+export const DEFAULT_MAX_TOOL_CALLS_PER_RUN = 50;
+
+/**
  * `value` itself when its JSON is at most about `maxLength` characters; otherwise the start of
  * its JSON and a note. Records and the state of runs in flight hold only bounded values, so a
  * huge input (or an abandoned stream's) cannot grow the process. Measuring and cutting cost in
