@@ -37,10 +37,12 @@ export function sessionIdGenerator(format: SessionIdFormat): (context: SessionId
 function checked(custom: (context: SessionIdContext) => string): (context: SessionIdContext) => string {
   return (context) => {
     const id: unknown = custom(context);
-    if (typeof id !== "string" || id.length === 0) {
+    // Ids are handed to other systems (headers, thread ids), so they must survive UTF-8 unchanged.
+    if (typeof id !== "string" || id.length === 0 || !id.isWellFormed()) {
       throw new SessionError({
         code: "INVALID_SESSION_ID",
-        message: "The custom idFormat function must return a non-empty string.",
+        message:
+          "The custom idFormat function must return a non-empty string of well-formed Unicode (no lone surrogates).",
       });
     }
     return id;

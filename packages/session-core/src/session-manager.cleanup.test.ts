@@ -105,3 +105,26 @@ describe("faultyStore", () => {
     await expect(sessions.updateActivity("a")).resolves.toBe(true);
   });
 });
+
+describe("custom ids", () => {
+  it("refuses an id that would not survive UTF-8 (a lone surrogate)", async () => {
+    const sessions = new SessionManager({ idFormat: () => "bad-\uD800" });
+    await expect(sessions.resolve("a")).rejects.toMatchObject({ code: "INVALID_SESSION_ID" });
+  });
+});
+
+describe("pendingWork", () => {
+  it("counts a cleanup in progress, and flush brings it back to 0", async () => {
+    const clock = createFakeClock();
+    const store = faultyStore();
+    const sessions = new SessionManager({ store, now: clock.now });
+    await sessions.resolve("a");
+    expect(sessions.pendingWork).toBe(0);
+    clock.advance(60);
+    const resolved = sessions.resolve("a");
+    expect(sessions.pendingWork).toBe(1);
+    await resolved;
+    await sessions.flush();
+    expect(sessions.pendingWork).toBe(0);
+  });
+});

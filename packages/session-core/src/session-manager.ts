@@ -180,6 +180,14 @@ export class SessionManager {
   }
 
   /**
+   * How many background tasks (cleanups) have not finished yet. Lets an adapter hand work to a
+   * runtime's `waitUntil` only when there is some, without creating a promise per request.
+   */
+  get pendingWork(): number {
+    return this.#background.size;
+  }
+
+  /**
    * Removes expired sessions from the store and returns how many it removed. Stores whose
    * sessions expire by themselves (Redis) return 0: there is nothing left to remove.
    */
