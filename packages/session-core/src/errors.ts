@@ -10,6 +10,10 @@ const brand = Symbol.for("threadline.session-error");
  * - `UNSUPPORTED`: the store lacks an optional capability the call needs.
  * - `STORE_UNAVAILABLE`: the store could not be reached (down, restarting, timed out).
  * - `STORE_ERROR`: the store answered with something unexpected.
+ * - `DELIVERY_FAILED`: one attempt to deliver run records failed (a network error, a timeout, the
+ *   receiver's status); `retryable` says whether the record sink tries again.
+ * - `RECORDS_DROPPED`: the record sink gave up on records (a permanent failure, attempts used up,
+ *   a full buffer, shutdown); the records are in the error context's `records`.
  */
 export type SessionErrorCode =
   | "INVALID_USER_ID"
@@ -21,7 +25,9 @@ export type SessionErrorCode =
   | "SESSION_ENDED"
   | "UNSUPPORTED"
   | "STORE_UNAVAILABLE"
-  | "STORE_ERROR";
+  | "STORE_ERROR"
+  | "DELIVERY_FAILED"
+  | "RECORDS_DROPPED";
 
 /** Options for {@link SessionError}. */
 export interface SessionErrorOptions {

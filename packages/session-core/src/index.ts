@@ -2,6 +2,20 @@ export type { ErrorContext, ErrorHandler } from "./adapter-kit/error-sink.js";
 export { globalSessionId } from "./adapter-kit/global-session-id.js";
 export { SessionError, type SessionErrorCode, type SessionErrorOptions } from "./errors.js";
 export { type MemoryStore, type MemoryStoreOptions, memoryStore } from "./memory-store/index.js";
+export {
+  createRecordSink,
+  type DeliverRecords,
+  type DeliveryContext,
+  type HttpFetch,
+  type HttpRecordSinkOptions,
+  type HttpRequestInit,
+  type HttpResponse,
+  httpRecordSink,
+  RecordDeliveryError,
+  type RecordDeliveryErrorOptions,
+  type RecordSink,
+  type RecordSinkOptions,
+} from "./record-sink/index.js";
 export type { HandoffRecord, RunRecord, RunUsage, ToolCallRecord } from "./run-record.js";
 export type { SessionIdContext, SessionIdFormat } from "./session-id.js";
 export {

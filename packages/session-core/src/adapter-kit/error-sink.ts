@@ -1,4 +1,5 @@
 import { SessionError } from "../errors.js";
+import type { RunRecord } from "../run-record.js";
 import { describeValue } from "../validation.js";
 
 /**
@@ -15,6 +16,8 @@ export interface ErrorContext {
   sessionId?: string;
   /** The framework's run or request id, when there is one (a LangChain root run id). */
   runId?: string;
+  /** The records a record sink dropped (`RECORDS_DROPPED`): every one it gave up on, so none is lost silently. */
+  records?: readonly RunRecord[];
 }
 
 /**
