@@ -2,7 +2,7 @@ import { assertValidId, type MaybePromise, SessionError, type SessionErrorCode }
 import { createErrorSink } from "@threadline/session-core/adapter-kit";
 import type { Env, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
-import { BackgroundWork } from "./background.js";
+import { handOffBackgroundWork } from "./background.js";
 import { managerSource, optionError, SOURCE } from "./managers.js";
 import { RequestSession } from "./request-session.js";
 import { invalidUserResponse, missingUserResponse, storeFailureResponse } from "./responses.js";
@@ -71,9 +71,6 @@ export function threadlineSession<E extends Env = Env>(options: ThreadlineSessio
 
     const manager = managerFor(c);
     const resolving = manager.resolve(userId, namespace);
-    // Resolving may have started the manager's cleanup of expired sessions: on Workers it must
-    // outlive the response, whichever way this request ends.
-    const background = new BackgroundWork(manager);
     try {
       let session: RequestSession;
       try {
@@ -100,7 +97,9 @@ export function threadlineSession<E extends Env = Env>(options: ThreadlineSessio
       if (header !== undefined) setSessionHeader(c, header, session, errors);
       return undefined;
     } finally {
-      background.handOff(c);
+      // Resolving may have started the manager's cleanup of expired sessions: on Workers it must
+      // outlive the response, whichever way this request ends.
+      handOffBackgroundWork(manager, c);
     }
   });
 }

@@ -4,6 +4,7 @@ import {
   type ErrorContext,
   globalSessionId,
   memoryStore,
+  type ResolveRequest,
   SessionError,
   SessionManager,
 } from "@threadline/session-core";
@@ -426,11 +427,17 @@ describe.each(transports)("through $name", (transport) => {
     });
 
     it("reports a header it cannot encode instead of failing the request", async () => {
-      // A custom idFormat may return a lone surrogate, which no encoding can put in a header.
+      // The core refuses ill-formed ids it creates; a buggy third-party store can still return
+      // one (a lone surrogate), which no encoding can put in a header.
       const reported: ErrorContext[] = [];
+      const inner = memoryStore();
+      const store = {
+        ...inner,
+        resolve: (request: ResolveRequest) => ({ ...inner.resolve(request), sessionId: "broken-\ud800" }),
+      };
       const { app, handled } = sessionApp({
         userId: userFromHeader,
-        idFormat: () => "broken-\ud800",
+        store,
         responseHeader: true,
         onError: (_error, context) => reported.push(context),
       });
@@ -440,6 +447,18 @@ describe.each(transports)("through $name", (transport) => {
       expect(response.headers.get("x-session-id")).toBeNull();
       expect(handled.count).toBe(1);
       expect(reported).toEqual([{ operation: "response-header", userId: "user-1", sessionId: "broken-\ud800" }]);
+    });
+
+    it("refuses a custom idFormat's ill-formed id before the handler runs", async () => {
+      const { app, handled } = sessionApp({
+        userId: userFromHeader,
+        idFormat: () => "broken-\ud800",
+        responseHeader: true,
+      });
+      const server = await connect(app);
+      const response = await server.request("/whoami", asUser("user-1"));
+      expect(response.status).toBe(500); // a configuration bug, for the app's error handler
+      expect(handled.count).toBe(0);
     });
 
     it("is unique per pair where the readable session id is not", async () => {
