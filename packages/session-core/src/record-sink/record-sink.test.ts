@@ -95,7 +95,7 @@ describe("createRecordSink", () => {
     await sink.flush();
     expect(target.calls).toHaveLength(3);
     expect(collector.droppedRunIds()).toEqual(["run-0", "run-1"]);
-    expect((collector.drops[0]?.error.cause as Error).message).toBe("down 3");
+    expect(collector.drops[0]?.error.cause).toEqual(new Error("down 3"));
     expect(collector.drops[0]?.error.message).toMatch(/failed 3 times \(maxAttempts\)/);
   });
 

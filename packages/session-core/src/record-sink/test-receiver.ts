@@ -19,7 +19,7 @@ export class TestReceiver {
   /** Every request whose body arrived, in order. */
   readonly requests: ReceivedRequest[] = [];
   /** What the receiver kept, deduplicated by `Idempotency-Key` as a real receiver would. */
-  readonly stored = new Map<string, string[]>();
+  readonly stored: Map<string, string[]> = new Map();
   /** Requests for a batch it already had (a retry after a lost answer): answered 200, not stored again. */
   duplicates = 0;
   readonly #script: Reply[] = [];
@@ -66,6 +66,10 @@ export class TestReceiver {
 
   #create(): Server {
     const server = createServer((request, response) => {
+      if (request.method !== "POST") {
+        response.writeHead(204).end(); // a warm-up request
+        return;
+      }
       const chunks: Buffer[] = [];
       request.on("data", (chunk: Buffer) => chunks.push(chunk));
       request.on("end", () => {
