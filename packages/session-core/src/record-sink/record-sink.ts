@@ -226,7 +226,7 @@ class BatchingSink {
   /** Delivers one batch, retrying transient failures; reports the batch if it gives up. */
   async #deliverBatch(records: RunRecord[]): Promise<void> {
     const { maxAttempts } = this.#config;
-    const batchId = globalThis.crypto.randomUUID();
+    const batchId = crypto.randomUUID();
     for (let attempt = 1; ; attempt++) {
       try {
         await this.#deliverOnce(records, batchId, attempt);
