@@ -21,7 +21,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { median, printTable } from "@threadline/bench-kit";
+import { median, printTable, spread } from "@threadline/bench-kit";
 import { type RedisServer, startRedisServer } from "@threadline/store-redis/testing";
 import { credentialsOf, type Identity, type Scenario, scenarios, USER_HEADER } from "./apps.js";
 import type { LoadConfig, LoadResult } from "./load.js";
@@ -138,11 +138,6 @@ async function measure(server: RunningServer, directory: string, requests: numbe
   const result = JSON.parse(output) as LoadResult;
   if (result.failures > 0) throw new Error(`${server.scenario.name}: ${result.failures} failed requests`);
   return { ...result, cpuMicrosPerRequest: (after.cpuMicros - before.cpuMicros) / (after.requests - before.requests) };
-}
-
-/** `median (min–max)` of the values, each formatted. */
-function spread(values: readonly number[], format: (value: number) => string): string {
-  return `${format(median(values))} (${format(Math.min(...values))}–${format(Math.max(...values))})`;
 }
 
 const percent = (value: number) => `${(value * 100).toFixed(0)} %`;

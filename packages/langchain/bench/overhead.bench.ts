@@ -12,7 +12,7 @@ import { StringOutputParser } from "@langchain/core/output_parsers";
 import { ChatPromptTemplate } from "@langchain/core/prompts";
 import { type Runnable, type RunnableConfig, RunnableLambda } from "@langchain/core/runnables";
 import { FakeListChatModel } from "@langchain/core/utils/testing";
-import { median, printTable } from "@threadline/bench-kit";
+import { fixed, perRound, printTable, spread } from "@threadline/bench-kit";
 import { SessionManager } from "@threadline/session-core";
 import { sessionConfig, ThreadlineCallbackHandler } from "../src/index.js";
 
@@ -111,16 +111,7 @@ async function measure(subject: Subject): Promise<Map<string, number[]>> {
   return samples;
 }
 
-/** `median (min–max)` of the values. */
-function spread(values: number[], digits = 1, unit = " µs"): string {
-  const format = (value: number) => `${value.toFixed(digits)}`;
-  return `${format(median(values))}${unit} (${format(Math.min(...values))}–${format(Math.max(...values))})`;
-}
-
-/** Each round's value minus the same round's reference: compared within a round, never across. */
-function perRound(values: number[], reference: number[], combine: (value: number, base: number) => number): number[] {
-  return values.map((value, round) => combine(value, reference[round] ?? Number.NaN));
-}
+const micros = fixed(1, " µs");
 
 async function main(): Promise<void> {
   console.log(
@@ -137,16 +128,20 @@ async function main(): Promise<void> {
       rows.push([
         subject.name,
         variant,
-        spread(values),
+        spread(values, micros),
+        isBaseline ? "1.00×" : spread(perRound(values, baseline), fixed(2, "×")),
         isBaseline
-          ? "1.00×"
+          ? ""
           : spread(
-              perRound(values, baseline, (value, base) => value / base),
-              2,
-              "×",
+              perRound(values, baseline, (value, base) => value - base),
+              micros,
             ),
-        isBaseline ? "" : spread(perRound(values, baseline, (value, base) => value - base)),
-        withHandler ? spread(perRound(values, noop, (value, base) => value - base)) : "",
+        withHandler
+          ? spread(
+              perRound(values, noop, (value, base) => value - base),
+              micros,
+            )
+          : "",
       ]);
     }
   }

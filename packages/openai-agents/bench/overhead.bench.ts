@@ -21,7 +21,7 @@ import {
   Usage,
 } from "@openai/agents";
 import { assistantMessage } from "@openai/agents/testing";
-import { median, printTable } from "@threadline/bench-kit";
+import { fixed, median, printTable, spread } from "@threadline/bench-kit";
 import { SessionHooks, SessionMemory } from "@threadline/openai-agents";
 import { SessionManager } from "@threadline/session-core";
 import { createFakeClock } from "@threadline/session-core/fake-clock";
@@ -120,11 +120,6 @@ function variants(): Variant[] {
   ];
 }
 
-/** `median (min–max)` of a sample, one decimal. */
-function spread(values: readonly number[]): string {
-  return `${median(values).toFixed(1)} (${Math.min(...values).toFixed(1)}–${Math.max(...values).toFixed(1)})`;
-}
-
 /** Per-round µs per run of each variant, rounds interleaved. */
 async function measure(): Promise<Map<string, number[]>> {
   const all = variants();
@@ -202,8 +197,8 @@ async function main(): Promise<void> {
     ["variant", "µs per run", "added µs per run", "vs baseline (medians)"],
     [...results].map(([name, samples]) => [
       name,
-      spread(samples),
-      name === baselineName ? "" : spread(added(samples)),
+      spread(samples, fixed(1)),
+      name === baselineName ? "" : spread(added(samples), fixed(1)),
       `${(median(samples) / median(baseline)).toFixed(2)}×`,
     ]),
   );
@@ -211,13 +206,13 @@ async function main(): Promise<void> {
   const sdks = results.get("reference: runner.run + SDK MemorySession") ?? [];
   const beyondSdk = ours.map((micros, round) => micros - (sdks[round] ?? Number.NaN));
   console.log(
-    `\nMemory beyond what the SDK's own MemorySession costs for the same conversations: ${spread(beyondSdk)} µs per run.`,
+    `\nMemory beyond what the SDK's own MemorySession costs for the same conversations: ${spread(beyondSdk, fixed(1))} µs per run.`,
   );
 
   console.log("\nMemory alone (no Runner), per conversation turn: read the history, append 2 items\n");
   printTable(
     ["memory", "µs per turn"],
-    [...(await memoryAlone())].map(([name, samples]) => [name, spread(samples)]),
+    [...(await memoryAlone())].map(([name, samples]) => [name, spread(samples, fixed(1))]),
   );
   console.log(`\nNode ${process.version}, ${process.platform}/${process.arch}`);
 }

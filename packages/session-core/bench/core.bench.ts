@@ -7,7 +7,7 @@
 // Imports the built package, not src: tsx compiles with keepNames, which wraps every closure
 // the library creates per call and would make it look several times slower than it is.
 
-import { median, printTable } from "@threadline/bench-kit";
+import { fixed, median, printTable, spread } from "@threadline/bench-kit";
 import { memoryStore, SessionManager } from "@threadline/session-core";
 import { createFakeClock, GUIDE_EPOCH } from "@threadline/session-core/fake-clock";
 import { formatRates, gc, measureInterleaved, medianRatio, type RowRates } from "./measure.js";
@@ -126,14 +126,13 @@ async function fullListing(): Promise<void> {
     }
     floorTimes.push(performance.now() - started);
   }
-  const spread = (times: number[]) =>
-    `${median(times).toFixed(1)} ms (${Math.min(...times).toFixed(1)}–${Math.max(...times).toFixed(1)})`;
+  const ms = fixed(1, " ms");
   console.log(`\nFull listing of ${total.toLocaleString("en")} live sessions, pages of 100 (median of 5, min–max)\n`);
   printTable(
     ["measure", "time"],
     [
-      ["memory store list(), every page", spread(listTimes)],
-      ["floor: copy 150,000 records into awaited pages", spread(floorTimes)],
+      ["memory store list(), every page", spread(listTimes, ms)],
+      ["floor: copy 150,000 records into awaited pages", spread(floorTimes, ms)],
     ],
   );
 }

@@ -1,4 +1,4 @@
-import { median } from "@threadline/bench-kit";
+import { median, perRound, spread } from "@threadline/bench-kit";
 
 type Loop = (operation: (iteration: number) => unknown, start: number, count: number) => Promise<void>;
 
@@ -57,12 +57,12 @@ export async function measureInterleaved(
 
 /** `median (min–max)` of a row's rates. */
 export function formatRates(rates: readonly number[]): string {
-  return `${formatRate(median(rates))} (${formatRate(Math.min(...rates))}–${formatRate(Math.max(...rates))})`;
+  return spread(rates, formatRate);
 }
 
 /** The median over rounds of the row's rate divided by the baseline's rate of the same round. */
 export function medianRatio(row: readonly number[], baseline: readonly number[]): string {
-  return `${median(row.map((rate, round) => rate / (baseline[round] as number))).toFixed(2)}×`;
+  return `${median(perRound(row, baseline)).toFixed(2)}×`;
 }
 
 export function formatRate(perSecond: number): string {

@@ -9,7 +9,7 @@
 
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { median, printTable } from "@threadline/bench-kit";
+import { fixed, printTable, spread } from "@threadline/bench-kit";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { type BenchRow, STORES } from "./worker.js";
@@ -58,12 +58,6 @@ async function main(): Promise<void> {
   print(results);
 }
 
-/** `median (min–max)` of `values`, with `digits` decimals. */
-function spread(values: number[], digits: number): string {
-  const format = (value: number) => value.toFixed(digits);
-  return `${format(median(values))} (${format(Math.min(...values))}–${format(Math.max(...values))})`;
-}
-
 function print(results: BenchRow[][]): void {
   const naive = results[0] ?? [];
   const resolves = naive.map((row) => row.resolves);
@@ -76,7 +70,7 @@ function print(results: BenchRow[][]): void {
     const perResolve = (count: (row: BenchRow) => number) =>
       spread(
         rounds.map((row) => count(row) / row.resolves),
-        3,
+        fixed(3),
       );
     const vsNaive = rounds.map((row, round) => row.writes / (naive[round]?.writes ?? Number.NaN));
     const requests = `${perResolve((row) => row.requests)} + ${perResolve((row) => row.alarmRuns)} alarms`;
@@ -84,11 +78,11 @@ function print(results: BenchRow[][]): void {
       STORES[store] as string,
       perResolve((row) => row.reads),
       perResolve((row) => row.writes),
-      `${spread(vsNaive, 2)}×`,
+      spread(vsNaive, fixed(2, "×")),
       STORES[store] === "durable-object" ? requests : "",
       spread(
         rounds.map((row) => row.sessionsPerConversation),
-        2,
+        fixed(2),
       ),
     ];
   });

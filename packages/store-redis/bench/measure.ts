@@ -1,5 +1,3 @@
-import { median } from "@threadline/bench-kit";
-
 /** Throughput and latency of one workload at one concurrency. */
 export interface Measurement {
   /** Operations per second. */
@@ -46,34 +44,6 @@ async function drive(
   };
   await Promise.all(Array.from({ length: concurrency }, loop));
   return { count: iteration, elapsedMs: performance.now() - started };
-}
-
-/**
- * Runs every workload once per round, in the same order each round, and returns each
- * workload's results by round: interleaving spreads load from elsewhere on the machine over
- * all workloads instead of landing on one.
- */
-export async function interleaved<Name extends string, T>(
-  rounds: number,
-  workloads: Record<Name, () => Promise<T>>,
-): Promise<Record<Name, T[]>> {
-  const names = Object.keys(workloads) as Name[];
-  const results = Object.fromEntries(names.map((name) => [name, [] as T[]])) as Record<Name, T[]>;
-  for (let round = 0; round < rounds; round++) {
-    for (const name of names) results[name].push(await workloads[name]());
-  }
-  return results;
-}
-
-/** `median (min–max)` of per-round values, each formatted by `format`. Never a best round. */
-export function spread(values: readonly number[], format: (value: number) => string): string {
-  if (values.length === 1) return format(values[0] as number);
-  return `${format(median(values))} (${format(Math.min(...values))}–${format(Math.max(...values))})`;
-}
-
-/** Per-round ratios `numerator[i] / denominator[i]`: a ratio is only meaningful within one round. */
-export function ratios(numerator: readonly number[], denominator: readonly number[]): number[] {
-  return numerator.map((value, index) => value / (denominator[index] as number));
 }
 
 export function formatRate(perSecond: number): string {

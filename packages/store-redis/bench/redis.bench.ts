@@ -17,7 +17,7 @@
 // Imports the built packages by name: tsx's keepNames would otherwise slow every closure.
 
 import { loadavg } from "node:os";
-import { printTable } from "@threadline/bench-kit";
+import { interleaved, perRound, printTable, spread } from "@threadline/bench-kit";
 import {
   type ResolvedSession,
   type ResolveRequest,
@@ -29,16 +29,7 @@ import { redisStore } from "@threadline/store-redis";
 import { Redis } from "ioredis";
 import { createClient } from "redis";
 import { startRedisServer } from "../src/testing/redis-server.js";
-import {
-  formatMs,
-  formatRate,
-  formatTimes,
-  interleaved,
-  type Measurement,
-  measure,
-  ratios,
-  spread,
-} from "./measure.js";
+import { formatMs, formatRate, formatTimes, type Measurement, measure } from "./measure.js";
 
 const USERS = 10_000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -177,7 +168,7 @@ async function resolveRows(client: BenchClient): Promise<string[][]> {
         formatMs,
       ),
       spread(
-        ratios(
+        perRound(
           rounds.map((result) => result.rate),
           getRates,
         ),
@@ -278,7 +269,7 @@ async function listRows(client: BenchClient): Promise<string[][]> {
     [
       `${client.name}: store.list, ${pages} pages of ≤ 100`,
       spread(oursMs, formatMs),
-      spread(ratios(oursMs, floorMs), formatTimes),
+      spread(perRound(oursMs, floorMs), formatTimes),
     ],
   ];
 }
@@ -338,13 +329,13 @@ async function itemReadRows(client: BenchClient): Promise<string[][]> {
         `${client.name}: getItems (MULTI: TIME, HMGET, LRANGE)`,
         String(size),
         spread(results.ours, micro),
-        spread(ratios(results.ours, results.floor), formatTimes),
+        spread(perRound(results.ours, results.floor), formatTimes),
       ],
       [
         `${client.name}: Lua script read (before)`,
         String(size),
         spread(results.script, micro),
-        spread(ratios(results.script, results.floor), formatTimes),
+        spread(perRound(results.script, results.floor), formatTimes),
       ],
     );
   }
