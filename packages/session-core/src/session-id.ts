@@ -101,7 +101,9 @@ export interface SessionIdHistory {
  * @param candidate the id the manager proposed for the new session
  * @param history what the store remembers of the key's earlier sessions; `undefined` for a key it has never seen
  * @param sequence how many sessions this key has had, counting the new one (1 for the first); must only grow
- * @param now the creation time of the new session (ms since epoch)
+ * @param now the time the candidate was proposed for (ms since epoch): the manager's `request.now`,
+ *   the clock ids are stamped from. A store that keeps times on its own clock (a Redis server's)
+ *   must still compare and record this one, or a lagging process could repeat an id.
  */
 export function distinctSessionId(
   candidate: string,
