@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SessionError } from "../errors.js";
 import type { RunRecord } from "../run-record.js";
 import { RecordDeliveryError } from "./delivery-error.js";
-import { httpRecordSink } from "./http-record-sink.js";
+import { type HttpFetch, httpRecordSink } from "./http-record-sink.js";
 import { createRecordSink } from "./record-sink.js";
 import { TestReceiver } from "./test-receiver.js";
 import { dropCollector, runRecords } from "./test-records.js";
@@ -51,9 +51,13 @@ describe("httpRecordSink against a real receiver", () => {
     expect(receiver.storedRunIds()).toEqual(ids(records));
     expect(receiver.duplicates).toBeGreaterThanOrEqual(1);
     expect(receiver.requests.length).toBeGreaterThanOrEqual(10 + 5);
-    // Every attempt of a batch carries the batch's id; attempts count up.
+    // Every attempt of a batch carries the batch's id; attempts count up. (They may arrive out of
+    // order: under load an attempt cut at the timeout can reach the receiver after the next one.)
     const first = receiver.requests.filter((request) => request.batchId === receiver.requests[0]?.batchId);
-    expect(first.map((request) => request.attempt).slice(0, 6)).toEqual([1, 2, 3, 4, 5, 6]);
+    // An attempt cut before it was sent never arrives at all.
+    const attempts = first.map((request) => request.attempt);
+    expect(new Set(attempts).size).toBe(attempts.length);
+    expect(attempts.length).toBeGreaterThanOrEqual(5);
     const headers = receiver.requests[0]?.headers;
     expect(headers?.authorization).toBe("Bearer secret");
     expect(headers?.["content-type"]).toBe("application/json");
@@ -110,14 +114,29 @@ describe("httpRecordSink against a real receiver", () => {
 
   it("waits at least Retry-After before the next attempt (cut to maxDelay)", async () => {
     receiver.script({ status: 429, retryAfter: "3600" });
-    const { sink } = sinkTo(receiver.url, { maxDelay: 0.06 });
-    for (const record of runRecords(0, 10)) sink.add(record);
-    await sink.flush();
-    const [refused, accepted] = receiver.requests;
-    if (refused === undefined || accepted === undefined) throw new Error("expected two requests");
+    // Timed on the client: from the 429's arrival to the next request.
+    const answered: number[] = [];
+    const sent: number[] = [];
+    const timedFetch: HttpFetch = async (url, init) => {
+      sent.push(performance.now());
+      const response = await fetch(url, init);
+      answered.push(performance.now());
+      return response;
+    };
+    const timed = createRecordSink({
+      deliver: httpRecordSink({ url: receiver.url, timeout: 1, fetch: timedFetch }),
+      minDelay: 0,
+      maxDelay: 0.06,
+      flushInterval: 0,
+    });
+    for (const record of runRecords(0, 1)) timed.add(record);
+    await timed.shutdown();
+    const [refusedAt] = answered;
+    const [, retriedAt] = sent;
+    if (refusedAt === undefined || retriedAt === undefined) throw new Error("expected two requests");
     // minDelay is 0, so without Retry-After the retry would follow at once.
-    expect(accepted.at - refused.at).toBeGreaterThanOrEqual(55);
-    expect(accepted.at - refused.at).toBeLessThan(1000);
+    expect(retriedAt - refusedAt).toBeGreaterThanOrEqual(59);
+    expect(retriedAt - refusedAt).toBeLessThan(1000);
   });
 
   it("a receiver that never answers cannot hold the sink: each request is cut at timeout", async () => {
