@@ -26,7 +26,7 @@ export type SessionIdFormat = "timestamp" | "timestamp-micro" | "uuid" | ((conte
 export function sessionIdGenerator(format: SessionIdFormat): (context: SessionIdContext) => string {
   if (format === "timestamp") return timestampIds(false);
   if (format === "timestamp-micro") return timestampIds(true);
-  if (format === "uuid") return () => globalThis.crypto.randomUUID();
+  if (format === "uuid") return () => crypto.randomUUID();
   if (typeof format === "function") return checked(format);
   throw new SessionError({
     code: "INVALID_OPTION",
