@@ -68,7 +68,7 @@ function logFirstOfEachOperation(source: string): ErrorHandler {
     if (logged.has(context.operation)) return;
     logged.add(context.operation);
     console.error(
-      `[threadline] [${source}] ${context.operation} failed; your app went on without it. Further ${context.operation} failures are not logged: pass onError to handle them all.`,
+      `[threadline] [${source}] ${context.operation} failed (threadline kept the failure from crashing your app). Further ${context.operation} failures are not logged: pass onError to handle them all.`,
       error,
     );
   };
