@@ -5,7 +5,7 @@ const billingWords = /\b(bill|billing|invoice|payment|pay|charge|refund|boleto|p
 const technicalWords = /\b(error|bug|crash|login|password|app|install)\b/i;
 
 /** The triage → specialist agents of the seed's WhatsApp bot. `model` undefined = offline. */
-export function createAgents(model?: string): Agent {
+export function createAgents(model?: string | Model): Agent {
   const offline = model === undefined;
   const billing = new Agent({
     name: "Billing specialist",

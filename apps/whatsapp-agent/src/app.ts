@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { type MessageDeduplicator, memoryDeduplicator } from "./deduplicator.js";
+import { ClaimTakenOverError, type MessageDeduplicator, memoryDeduplicator } from "./deduplicator.js";
 import { type IncomingMessage, PayloadError, parseNotification } from "./payload.js";
 import { isValidSignature } from "./signature.js";
 
@@ -16,16 +16,51 @@ export interface WhatsAppAppOptions {
   verifyToken: string;
   /** The app secret that signs every delivery (`X-Hub-Signature-256`). */
   appSecret: string;
-  /** Answers one message; the user id is `message.from`. */
-  respond: (message: IncomingMessage) => Promise<AgentReply>;
+  /**
+   * Answers one message; the user id is `message.from`. `options.signal` aborts when the call
+   * ran past `respondTimeoutMs`: pass it on to the run (`run(agent, input, { signal })`) so the
+   * model call stops too. Its answer is ignored after that either way.
+   */
+  respond: (message: IncomingMessage, options: RespondOptions) => Promise<AgentReply>;
   /** Sends a reply back to the user (the Graph API in production, a log offline). */
   send: (to: string, text: string) => Promise<void>;
   /** Drops WhatsApp's repeated deliveries. Default: in memory. */
   deduplicator?: MessageDeduplicator;
+  /**
+   * Milliseconds one `respond` call may take. Past it the run is aborted, the message released
+   * and the delivery answered 503, so WhatsApp redelivers it, and the sender's next messages on
+   * this instance are no longer held up. Must be shorter than the deduplicator's `lease`, or a
+   * slow call could be taken over by another instance while it still runs. Default 60000.
+   */
+  respondTimeoutMs?: number;
   /** Largest accepted body in bytes. Default 64 KiB (WhatsApp notifications are a few KiB). */
   maxBodyBytes?: number;
-  /** Where failures of single messages are reported. Default `console.error`. */
+  /**
+   * Where failures of single messages are reported ({@link RespondTimeoutError} when the agent
+   * timed out), and answered messages whose claim another request took over meanwhile
+   * ({@link ClaimTakenOverError}). Default `console.error`.
+   */
   onError?: (error: unknown, message: IncomingMessage) => void;
+}
+
+/** What {@link WhatsAppAppOptions.respond} gets besides the message. */
+export interface RespondOptions {
+  /** Aborted when the call ran past `respondTimeoutMs`. */
+  signal: AbortSignal;
+}
+
+/** The agent did not answer a message within `respondTimeoutMs`; the message was released. */
+export class RespondTimeoutError extends Error {
+  override readonly name = "RespondTimeoutError";
+  readonly messageId: string;
+  readonly timeoutMs: number;
+  constructor(messageId: string, timeoutMs: number) {
+    super(
+      `[whatsapp-agent] the agent did not answer message ${messageId} within ${timeoutMs} ms: released for WhatsApp's redelivery`,
+    );
+    this.messageId = messageId;
+    this.timeoutMs = timeoutMs;
+  }
 }
 
 /**
@@ -33,7 +68,8 @@ export interface WhatsAppAppOptions {
  * the simulator read it). Only `answered` and `duplicate` are final; any other status makes the
  * whole delivery answer 503 so that WhatsApp redelivers it, and the redelivery skips what was
  * already answered.
- * - `failed`: processing threw; the message was released and will be processed again.
+ * - `failed`: processing threw or the agent timed out; the message was released and will be
+ *   processed again.
  * - `in-progress`: another request (another instance, or a retry that overtook it) holds the
  *   message right now; it is not processed twice.
  * - `deferred`: an earlier message of the same sender in this delivery did not finish, so this
@@ -59,6 +95,17 @@ export function createWhatsAppApp(options: WhatsAppAppOptions): Hono {
     throw new Error("[whatsapp-agent] appSecret is required: the WhatsApp app secret that signs every delivery");
   }
   const deduplicator = options.deduplicator ?? memoryDeduplicator();
+  const respondTimeoutMs = options.respondTimeoutMs ?? 60_000;
+  if (typeof respondTimeoutMs !== "number" || !Number.isFinite(respondTimeoutMs) || respondTimeoutMs <= 0) {
+    throw new Error(
+      `[whatsapp-agent] respondTimeoutMs must be a positive number of milliseconds, got ${String(respondTimeoutMs)}`,
+    );
+  }
+  if (deduplicator.lease !== undefined && respondTimeoutMs >= deduplicator.lease * 1000) {
+    throw new Error(
+      `[whatsapp-agent] respondTimeoutMs (${respondTimeoutMs} ms) must be shorter than the deduplicator's lease (${deduplicator.lease} s): a longer call could be taken over by another instance while it runs`,
+    );
+  }
   const onError = options.onError ?? ((error: unknown) => console.error("[whatsapp-agent]", error));
   const senders = new SenderQueues();
   const app = new Hono();
@@ -118,21 +165,46 @@ export function createWhatsAppApp(options: WhatsAppAppOptions): Hono {
 
   async function handle(message: IncomingMessage): Promise<DeliveryResult> {
     const base = { messageId: message.id, from: message.from };
-    let claimed = false;
+    let token: string | undefined;
     try {
       const claim = await deduplicator.claim(message.id);
-      if (claim === "done") return { ...base, status: "duplicate" };
-      if (claim === "in-progress") return { ...base, status: "in-progress" };
-      claimed = true;
-      const reply = await options.respond(message);
+      if (claim.status === "done") return { ...base, status: "duplicate" };
+      if (claim.status === "in-progress") return { ...base, status: "in-progress" };
+      token = claim.token;
+      const reply = await respondInTime(message);
       await options.send(message.from, reply.text);
-      await deduplicator.complete(message.id);
+      if ((await deduplicator.complete(message.id, token)) === "taken-over") {
+        onError(new ClaimTakenOverError(message.id), message);
+      }
       return { ...base, status: "answered", sessionId: reply.sessionId };
     } catch (error) {
       onError(error, message);
-      if (claimed)
-        await deduplicator.release(message.id).catch((releaseError: unknown) => onError(releaseError, message));
+      if (token !== undefined) {
+        await deduplicator.release(message.id, token).catch((releaseError: unknown) => onError(releaseError, message));
+      }
       return { ...base, status: "failed" };
+    }
+  }
+
+  /**
+   * The agent's answer, or a {@link RespondTimeoutError} once `respondTimeoutMs` passed. Does not
+   * wait for the call to stop: a model that ignores the abort must not hold up the sender's queue.
+   */
+  async function respondInTime(message: IncomingMessage): Promise<AgentReply> {
+    const controller = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        const error = new RespondTimeoutError(message.id, respondTimeoutMs);
+        controller.abort(error);
+        reject(error);
+      }, respondTimeoutMs);
+    });
+    try {
+      // race() subscribes to both, so the abandoned call's later rejection is not unhandled.
+      return await Promise.race([options.respond(message, { signal: controller.signal }), timedOut]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -1,16 +1,16 @@
-import { setTracingDisabled } from "@openai/agents";
+import { type Model, setTracingDisabled } from "@openai/agents";
 import { SessionHooks } from "@threadline/openai-agents";
 import type { SessionStore } from "@threadline/session-core";
 import { createAgents } from "./agents.js";
-import type { AgentReply } from "./app.js";
+import type { AgentReply, RespondOptions } from "./app.js";
 import type { IncomingMessage } from "./payload.js";
 
 /** Options for {@link createBot}. */
 export interface BotOptions {
   /** Where sessions and conversation memory live. Default: memory (one process). */
   store?: SessionStore;
-  /** A real OpenAI model name; offline rules when omitted. */
-  model?: string;
+  /** A real OpenAI model name, or a `Model` of your own; offline rules when omitted. */
+  model?: string | Model;
   /** Seconds of silence before a phone number's next message starts a new conversation. Default 120. */
   inactivityTimeout?: number;
   now?: () => number;
@@ -19,9 +19,9 @@ export interface BotOptions {
 /** The agent behind the webhook: one threadline session (and memory) per phone number. */
 export function createBot(options: BotOptions = {}): {
   hooks: SessionHooks;
-  respond: (message: IncomingMessage) => Promise<AgentReply>;
+  respond: (message: IncomingMessage, options?: Partial<RespondOptions>) => Promise<AgentReply>;
 } {
-  if (options.model === undefined) setTracingDisabled(true);
+  if (typeof options.model !== "string") setTracingDisabled(true);
   const triage = createAgents(options.model);
   const hooks = new SessionHooks({
     namespace: "whatsapp",
@@ -31,8 +31,9 @@ export function createBot(options: BotOptions = {}): {
   });
   return {
     hooks,
-    async respond(message) {
-      const result = await hooks.run(triage, message.text, { userId: message.from });
+    async respond(message, respondOptions) {
+      const signal = respondOptions?.signal;
+      const result = await hooks.run(triage, message.text, { userId: message.from, ...(signal ? { signal } : {}) });
       const session = await hooks.sessionOf(result);
       return { text: String(result.finalOutput ?? ""), sessionId: session?.sessionId ?? "none" };
     },

@@ -56,13 +56,36 @@ it("claims, releases and completes message ids in Redis, so a failed message can
   const client = new Redis(redis.url);
   try {
     const deduplicator = redisDeduplicator(client, { keyPrefix: `dedupe-test:${crypto.randomUUID()}:` });
-    expect(await deduplicator.claim("m")).toBe("claimed");
-    expect(await deduplicator.claim("m")).toBe("in-progress");
-    await deduplicator.release("m");
-    expect(await deduplicator.claim("m")).toBe("claimed");
-    await deduplicator.complete("m");
-    expect(await deduplicator.claim("m")).toBe("done");
+    const first = await deduplicator.claim("m");
+    if (first.status !== "claimed") throw new Error(`expected a claim, got ${first.status}`);
+    expect(await deduplicator.claim("m")).toEqual({ status: "in-progress" });
+    expect(await deduplicator.release("m", first.token)).toBe(true);
+    const second = await deduplicator.claim("m");
+    if (second.status !== "claimed") throw new Error(`expected a claim, got ${second.status}`);
+    expect(await deduplicator.complete("m", second.token)).toBe("completed");
+    expect(await deduplicator.claim("m")).toEqual({ status: "done" });
   } finally {
     await client.quit();
+  }
+});
+
+it("by default the Redis server's clock times the lease (checked against an app clock on the same machine)", async () => {
+  const clients = [new Redis(redis.url), new Redis(redis.url)] as const;
+  try {
+    const keyPrefix = `dedupe-clock-test:${crypto.randomUUID()}:`;
+    const server = redisDeduplicator(clients[0], { keyPrefix, lease: 300 });
+    // This machine's clock, 10 s short of and 10 s past the server's lease: only the second may take over.
+    const early = redisDeduplicator(clients[1], { keyPrefix, lease: 300, now: () => Date.now() + 290_000 });
+    const late = redisDeduplicator(clients[1], { keyPrefix, lease: 300, now: () => Date.now() + 310_000 });
+    const claim = await server.claim("m");
+    expect(claim.status).toBe("claimed");
+    expect(await early.claim("m")).toEqual({ status: "in-progress" });
+    const takeover = await late.claim("m");
+    expect(takeover.status).toBe("claimed");
+    if (claim.status !== "claimed" || takeover.status !== "claimed") return;
+    expect(await server.release("m", claim.token)).toBe(false); // too late: not its claim any more
+    expect(await server.claim("m")).toEqual({ status: "in-progress" });
+  } finally {
+    for (const client of clients) await client.quit();
   }
 });

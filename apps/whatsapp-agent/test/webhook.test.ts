@@ -402,8 +402,8 @@ describe("memoryDeduplicator", () => {
     const deduplicator = memoryDeduplicator({ retention: 60, maxEntries: 2, now: () => now });
     const deliverOnce = async (id: string) => {
       const claim = await deduplicator.claim(id);
-      if (claim === "claimed") await deduplicator.complete(id);
-      return claim;
+      if (claim.status === "claimed") await deduplicator.complete(id, claim.token);
+      return claim.status;
     };
     expect(await deliverOnce("a")).toBe("claimed");
     expect(await deliverOnce("a")).toBe("done");
@@ -417,11 +417,12 @@ describe("memoryDeduplicator", () => {
   it("lets a released or abandoned claim be taken again", async () => {
     let now = 0;
     const deduplicator = memoryDeduplicator({ lease: 30, now: () => now });
-    expect(await deduplicator.claim("m")).toBe("claimed");
-    expect(await deduplicator.claim("m")).toBe("in-progress");
-    await deduplicator.release("m");
-    expect(await deduplicator.claim("m")).toBe("claimed");
+    const claim = await deduplicator.claim("m");
+    if (claim.status !== "claimed") throw new Error(`expected a claim, got ${claim.status}`);
+    expect(await deduplicator.claim("m")).toEqual({ status: "in-progress" });
+    expect(await deduplicator.release("m", claim.token)).toBe(true);
+    expect((await deduplicator.claim("m")).status).toBe("claimed");
     now = 31_000; // the holder died without releasing: its lease ran out
-    expect(await deduplicator.claim("m")).toBe("claimed");
+    expect((await deduplicator.claim("m")).status).toBe("claimed");
   });
 });
