@@ -1,4 +1,4 @@
-import { Agent, type AgentInputItem, type RunContext, type Runner } from "@openai/agents";
+import type { AgentInputItem, RunContext, Runner } from "@openai/agents";
 import type { NamedAgent, NamedTool, RunRegistry, ToolEventDetails } from "./run-registry.js";
 
 /** Whatever `Runner.run` accepts as its starting agent. */
@@ -78,14 +78,39 @@ export function unlisten(emitter: object, listeners: Listeners): void {
   for (const event of eventNames) (emitter as Emitter).off(event, listeners[event]);
 }
 
-/** The agent and every agent reachable through handoffs, each once. */
+// Runners and agents are recognised by shape, not `instanceof`: an app with two copies of
+// @openai/agents (two versions, or its ESM and CommonJS builds) has two `Runner` classes, and an
+// agent from one copy is not an instance of the other's `Agent`. Both are event emitters.
+function isEmitter(value: unknown): value is Emitter {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as Partial<Emitter>).on === "function" &&
+    typeof (value as Partial<Emitter>).off === "function"
+  );
+}
+
+/** An `Agent` from any copy of the SDK: an emitter with a `handoffs` list. */
+export function isAgentLike(value: unknown): value is RunnableAgent {
+  return isEmitter(value) && Array.isArray((value as { handoffs?: unknown }).handoffs);
+}
+
+/** A `Runner` from any copy of the SDK: an emitter with a `run` method and no handoffs. */
+export function isRunnerLike(value: unknown): value is Runner {
+  return isEmitter(value) && typeof (value as { run?: unknown }).run === "function" && !isAgentLike(value);
+}
+
+/** The agent and every agent reachable through handoffs (an `Agent`, or a `Handoff` wrapping one), each once. */
 export function reachableAgents(start: RunnableAgent): RunnableAgent[] {
   const found = new Set<RunnableAgent>();
   const queue: RunnableAgent[] = [start];
   for (let agent = queue.pop(); agent !== undefined; agent = queue.pop()) {
     if (found.has(agent)) continue;
     found.add(agent);
-    for (const handoff of agent.handoffs) queue.push(handoff instanceof Agent ? handoff : handoff.agent);
+    for (const handoff of agent.handoffs) {
+      const next: unknown = isAgentLike(handoff) ? handoff : (handoff as { agent?: unknown }).agent;
+      if (isAgentLike(next)) queue.push(next);
+    }
   }
   return [...found];
 }

@@ -17,8 +17,9 @@ export interface SessionHooksOptions extends AdapterManagerOptions {
   memory?: boolean;
   /**
    * Receives a `RunRecord` (from `@threadline/session-core`, `source: "openai-agents"`) when a
-   * run's final agent ends. Runs with no final agent (an error, an approval interruption) emit
-   * none. May be async; a throw or rejection goes to `onError` (operation `"record"`) and never
+   * run's final agent ends, and when a run started with `hooks.run()` fails (`error` set, no
+   * `output`). A run paused for a tool approval emits none, and neither does a failed plain
+   * `runner.run()`: the SDK emits no event for it. May be async; a throw or rejection goes to `onError` (operation `"record"`) and never
    * reaches the run. `hooks.flush()` waits for pending deliveries.
    */
   onRecord?: (record: RunRecord) => void | Promise<void>;

@@ -1,7 +1,7 @@
 import type { AgentInputItem, protocol, RunContext } from "@openai/agents";
 import type { ResolvedSession, RunRecord, SessionManager } from "@threadline/session-core";
 import { type ErrorSink, PendingWork } from "@threadline/session-core/adapter-kit";
-import { callIdOf, type EventSource, RunTracker, type UsageCounters } from "./run-tracker.js";
+import { callIdOf, type EventSource, type RunOutcome, RunTracker, type UsageCounters } from "./run-tracker.js";
 import { userIdError } from "./user-id.js";
 
 /** What the registry needs from an agent. */
@@ -44,13 +44,19 @@ export class RunRegistry {
   readonly #runs = new WeakMap<object, RunTracker | typeof IGNORED>();
   readonly #runsByContext = new WeakMap<object, RunTracker>();
   readonly #pending = new PendingWork();
+  /** Runs started by `hooks.run()` on another copy's Runner, by the context object they were given, until their first event. */
+  readonly #unbound = new WeakMap<object, RunTracker>();
 
   constructor(options: RunRegistryOptions) {
     this.#options = options;
   }
 
-  /** Starts tracking a run of `userId` (a valid id) and resolves its session in the background. */
-  start(runContext: RunContext<unknown>, userId: string, forceNew: boolean): RunTracker {
+  /**
+   * Starts tracking a run of `userId` (a valid id) and resolves its session in the background.
+   * `unboundContext`: the run goes to a Runner of another copy of the SDK, which makes its own
+   * `RunContext` around this context object; the run's first `agent_start` binds that one.
+   */
+  start(runContext: RunContext<unknown>, userId: string, forceNew: boolean, unboundContext?: unknown): RunTracker {
     const { sessionManager, namespace, errors } = this.#options;
     const tracker = new RunTracker(
       userId,
@@ -63,6 +69,7 @@ export class RunRegistry {
     this.#runs.set(runContext, tracker);
     const context: unknown = runContext.context;
     if (typeof context === "object" && context !== null) this.#runsByContext.set(context, tracker);
+    if (typeof unboundContext === "object" && unboundContext !== null) this.#unbound.set(unboundContext, tracker);
     return tracker;
   }
 
@@ -92,6 +99,7 @@ export class RunRegistry {
   ): void {
     let tracker = this.#runs.get(runContext);
     if (tracker === IGNORED) return;
+    tracker ??= this.#bind(runContext);
     if (tracker === undefined || tracker.ended) {
       const user = this.#options.userFor(userIdIn(runContext.context));
       // A bad id in the context is the app's bug, but throwing here would abort the run: report it.
@@ -111,12 +119,29 @@ export class RunRegistry {
     const tracker = this.#runs.get(runContext);
     // Unknown run: the hooks were attached after it started. Ended: this is the other emitter's copy.
     if (!tracker || tracker.ended) return;
-    tracker.ended = true;
-    if (this.#options.onRecord === undefined) return;
-    const { requests, inputTokens, outputTokens, totalTokens } = runContext.usage;
-    const counters: UsageCounters = { requests, inputTokens, outputTokens, totalTokens };
-    const endedAt = this.#options.sessionManager.now();
-    this.#pending.track(this.#deliver(tracker, agent.name, output, counters, endedAt));
+    this.#end(tracker, runContext, { finalAgent: agent.name, output });
+  }
+
+  /** Binds the SDK's `RunContext` of a run started on another copy's Runner to its tracker. */
+  #bind(runContext: RunContext<unknown>): RunTracker | undefined {
+    const context: unknown = runContext.context;
+    if (typeof context !== "object" || context === null) return undefined;
+    const tracker = this.#unbound.get(context);
+    if (tracker === undefined) return undefined;
+    this.#unbound.delete(context);
+    this.#runs.set(runContext, tracker);
+    tracker.sdkContext = runContext;
+    return tracker;
+  }
+
+  /**
+   * The run threw (`hooks.run()` saw it: the SDK emits no event for a failed run). Its record has
+   * `error` and no `output`; a run that already recorded its end, or that these hooks ignore, gets none.
+   */
+  runFailed(runContext: RunContext<unknown>, error: unknown): void {
+    const tracker = this.#runs.get(runContext);
+    if (!tracker || tracker.ended) return;
+    this.#end(tracker, tracker.sdkContext ?? runContext, { error });
   }
 
   handedOff(from: EventSource, runContext: RunContext<unknown>, fromAgent: NamedAgent, toAgent: NamedAgent): void {
@@ -152,10 +177,20 @@ export class RunRegistry {
     tracker.toolEnded(tool.name, result, toolCall);
   }
 
-  async #deliver(tracker: RunTracker, finalAgent: string, output: string, usage: UsageCounters, endedAt: number) {
+  /** Marks the run ended (one record per run) and delivers its record in the background. */
+  #end(tracker: RunTracker, runContext: RunContext<unknown>, outcome: RunOutcome): void {
+    tracker.ended = true;
+    if (this.#options.onRecord === undefined) return;
+    const { requests, inputTokens, outputTokens, totalTokens } = runContext.usage;
+    const counters: UsageCounters = { requests, inputTokens, outputTokens, totalTokens };
+    const endedAt = this.#options.sessionManager.now();
+    this.#pending.track(this.#deliver(tracker, outcome, counters, endedAt));
+  }
+
+  async #deliver(tracker: RunTracker, outcome: RunOutcome, usage: UsageCounters, endedAt: number) {
     const session: ResolvedSession | null = await tracker.ready;
     try {
-      await this.#options.onRecord?.(tracker.toRecord(finalAgent, output, usage, endedAt));
+      await this.#options.onRecord?.(tracker.toRecord(outcome, usage, endedAt));
     } catch (error) {
       this.#options.errors.report(error, {
         operation: "record",

@@ -1,9 +1,10 @@
-import type { AgentInputItem, protocol, Usage } from "@openai/agents";
+import type { AgentInputItem, protocol, RunContext, Usage } from "@openai/agents";
 import type { HandoffRecord, ResolvedSession, RunRecord, ToolCallRecord } from "@threadline/session-core";
 import {
   boundedText,
   DEFAULT_MAX_TOOL_CALLS_PER_RUN,
   DEFAULT_MAX_VALUE_LENGTH,
+  describeValue,
 } from "@threadline/session-core/adapter-kit";
 import { source } from "./options.js";
 
@@ -32,6 +33,8 @@ export class RunTracker {
   input: string | undefined;
   /** The final agent has ended; another `agent_start` on the same context is a new run. */
   ended = false;
+  /** The SDK's own `RunContext` of the run, when it is not the one the run was started with (another copy's Runner). */
+  sdkContext: RunContext<unknown> | undefined;
   readonly #agents: string[] = [];
   readonly #handoffs: HandoffRecord[] = [];
   readonly #toolCalls: ToolCallRecord[] = [];
@@ -106,8 +109,8 @@ export class RunTracker {
     }
   }
 
-  /** The run's record, once it has ended and its session is known. */
-  toRecord(finalAgent: string, output: string, usage: UsageCounters, endedAt: number): RunRecord {
+  /** The run's record, once it has ended (or failed) and its session is known. */
+  toRecord(outcome: RunOutcome, usage: UsageCounters, endedAt: number): RunRecord {
     const { requests, inputTokens, outputTokens, totalTokens } = usage;
     const reported = requests > 0 || totalTokens > 0;
     return {
@@ -119,11 +122,11 @@ export class RunTracker {
       sessionId: this.session?.sessionId ?? null,
       ...(this.#agents[0] === undefined ? {} : { name: this.#agents[0] }),
       agents: [...this.#agents],
-      finalAgent,
+      ...("error" in outcome ? {} : { finalAgent: outcome.finalAgent }),
       handoffs: [...this.#handoffs],
       toolCalls: this.#toolCalls.map((call) => ({ ...call })),
       input: this.input ?? "",
-      output: bounded(output),
+      ...("error" in outcome ? { error: bounded(errorMessage(outcome.error)) } : { output: bounded(outcome.output) }),
       ...(reported
         ? {
             usage: { requests, inputTokens, outputTokens, totalTokens, systemTokensEstimate: this.#systemTokens },
@@ -133,6 +136,15 @@ export class RunTracker {
       endedAt,
     };
   }
+}
+
+/** How a run ended: its final agent produced `output`, or the run threw `error`. */
+export type RunOutcome = { finalAgent: string; output: string } | { error: unknown };
+
+/** A thrown value's message, for `RunRecord.error`; never calls into a non-`Error` value. */
+function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return typeof error === "string" ? error : `Non-Error thrown: ${describeValue(error)}`;
 }
 
 /** The model's id for a tool call, when the tool kind has one. */

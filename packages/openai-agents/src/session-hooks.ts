@@ -1,5 +1,4 @@
 import {
-  Agent,
   type AgentInputItem,
   getCurrentTrace,
   type NonStreamRunOptions,
@@ -14,6 +13,7 @@ import { type ResolvedSession, SessionError, type SessionManager } from "@thread
 import {
   assertOptionalFunction,
   createErrorSink,
+  describeValue,
   type ErrorHandler,
   type ErrorSink,
   globalSessionId,
@@ -21,6 +21,8 @@ import {
 } from "@threadline/session-core/adapter-kit";
 import {
   agentListeners,
+  isAgentLike,
+  isRunnerLike,
   type Listeners,
   listen,
   type RunnableAgent,
@@ -71,13 +73,34 @@ export type SessionStreamRunOptions<TContext, TAgent extends RunnableAgent> = Om
 
 type Attachable = Runner | RunnableAgent;
 
-/** `attach({})` would fail deep in the SDK (`agent.handoffs is not iterable`), `attach(undefined)` silently. */
+/**
+ * `attach({})` would fail deep in the SDK (`agent.handoffs is not iterable`), `attach(undefined)`
+ * silently. Checked by shape, so a Runner or Agent from another copy of @openai/agents is accepted.
+ */
 function assertAttachable(target: unknown, method: "attach" | "detach"): asserts target is Attachable {
-  if (target instanceof Runner || target instanceof Agent) return;
+  if (isRunnerLike(target) || isAgentLike(target)) return;
   throw new SessionError({
     code: "INVALID_OPTION",
     source,
-    message: `hooks.${method}() takes a Runner or an Agent from @openai/agents, got ${target === null ? "null" : typeof target}. Pass the Runner you call run() on (hooks.${method}(runner)) or your starting Agent.`,
+    message: `hooks.${method}() takes a Runner or an Agent from @openai/agents, got ${describeValue(target)}. Pass the Runner you call run() on (hooks.${method}(runner)) or your starting Agent.`,
+  });
+}
+
+/** `hooks.run(agent, input, null)` would fail with a bare `TypeError` from destructuring. */
+function assertRunOptions(options: unknown): void {
+  if (typeof options === "object" && options !== null && !Array.isArray(options)) {
+    const runner = (options as { runner?: unknown }).runner;
+    if (runner === undefined || isRunnerLike(runner)) return;
+    throw new SessionError({
+      code: "INVALID_OPTION",
+      source,
+      message: `hooks.run(agent, input, { runner }): runner must be a Runner from @openai/agents, got ${describeValue(runner)}. Leave it out to run on the Runner the hooks are attached to.`,
+    });
+  }
+  throw new SessionError({
+    code: "INVALID_OPTION",
+    source,
+    message: `hooks.run(agent, input, options): options must be an object, got ${describeValue(options)}. Write hooks.run(agent, input, { userId }), or leave options out.`,
   });
 }
 
@@ -153,7 +176,7 @@ export class SessionHooks {
    */
   attach(target: Attachable): this {
     assertAttachable(target, "attach");
-    if (target instanceof Runner) {
+    if (isRunnerLike(target)) {
       this.#runner = target;
       this.#listenTo(target);
       return this;
@@ -167,7 +190,7 @@ export class SessionHooks {
   /** Stops listening to a Runner, or to an Agent and the agents it can hand off to. */
   detach(target: Attachable): this {
     assertAttachable(target, "detach");
-    const targets = target instanceof Runner ? [target] : reachableAgents(target);
+    const targets = isRunnerLike(target) ? [target] : reachableAgents(target);
     for (const emitter of targets) {
       const listeners = this.#attached.get(emitter);
       if (listeners === undefined) continue;
@@ -184,7 +207,9 @@ export class SessionHooks {
    * (`groupId: globalSessionId(session)`, unique per namespace, user and session), and gives the
    * run conversation memory scoped to the session unless `memory` is false or you pass your own
    * `session`. Inside a trace you opened yourself (`withTrace`), your trace is left as it is.
-   * An invalid user id rejects with `SessionError` `INVALID_USER_ID` before the run starts.
+   * An invalid user id rejects with `SessionError` `INVALID_USER_ID`, options that are not an object
+   * with `INVALID_OPTION`, both before the run starts. A run that fails emits a record with `error`
+   * and rejects with the run's own error.
    */
   run<TAgent extends RunnableAgent, TContext = undefined>(
     agent: TAgent,
@@ -201,6 +226,7 @@ export class SessionHooks {
     input: string | AgentInputItem[],
     options: SessionRunOptions<TContext, TAgent> | SessionStreamRunOptions<TContext, TAgent> = {},
   ): Promise<RunResult<TContext, TAgent> | StreamedRunResult<TContext, TAgent>> {
+    assertRunOptions(options);
     const { userId, context, forceNew, memory, runner: givenRunner, ...runOptions } = options;
     // The caller named this user: a bad id is their bug, so it fails here rather than run anonymously.
     const given = userId !== undefined ? userId : userIdIn(context);
@@ -212,27 +238,49 @@ export class SessionHooks {
     const runner = givenRunner ?? this.#runner ?? this.#ownRunner();
     this.#listenTo(runner);
     // Without a context of the app's, the run's context is `{ userId }`, which tools can read.
-    const runContext = new RunContext<TContext>(context ?? ({ userId: user } as TContext));
-    const tracker = this.#registry.start(runContext, user, forceNew === true);
+    const appContext = context ?? ({ userId: user } as TContext);
+    const runContext = new RunContext<TContext>(appContext);
+    // A Runner of another copy of the SDK would wrap this RunContext in its own (it checks with
+    // `instanceof`), and tools would get it as their context: give it the app's context instead,
+    // and let the run's first event bind the SDK's RunContext to this run.
+    const sameCopy = runner instanceof Runner;
+    const tracker = this.#registry.start(runContext, user, forceNew === true, sameCopy ? undefined : appContext);
     tracker.input = bounded(typeof input === "string" ? input : latestUserText(input));
     const session = await tracker.ready;
 
     const withMemory = session !== null && runOptions.session === undefined && (memory ?? this.#memory);
     const sdkOptions = {
       ...runOptions,
-      context: runContext,
+      context: sameCopy ? runContext : appContext,
       ...(withMemory && !this.#storeKeepsNoItems ? { session: this.#memoryOf(session, tracker) } : {}),
     };
     // Two calls so each matches one of the SDK's overloads.
     const execute = () =>
       sdkOptions.stream === true ? runner.run(agent, input, sdkOptions) : runner.run(agent, input, sdkOptions);
-    if (session === null || runner.config.tracingDisabled || getCurrentTrace() !== null) return execute();
-    return withTrace(runner.config.workflowName ?? "Agent workflow", execute, {
-      groupId: globalSessionId(session),
-      traceId: runner.config.traceId,
-      metadata: { ...runner.config.traceMetadata, threadline_namespace: session.namespace },
-      tracingApiKey: runOptions.tracing?.apiKey ?? runner.config.tracing?.apiKey,
-    });
+    const traced = () =>
+      session === null || runner.config.tracingDisabled || getCurrentTrace() !== null
+        ? execute()
+        : withTrace(runner.config.workflowName ?? "Agent workflow", execute, {
+            groupId: globalSessionId(session),
+            traceId: runner.config.traceId,
+            metadata: { ...runner.config.traceMetadata, threadline_namespace: session.namespace },
+            tracingApiKey: runOptions.tracing?.apiKey ?? runner.config.tracing?.apiKey,
+          });
+    // The SDK emits no event for a failed run: the wrapper sees the failure, records it, and hands
+    // the caller the run's own error.
+    let result: RunResult<TContext, TAgent> | StreamedRunResult<TContext, TAgent>;
+    try {
+      result = await traced();
+    } catch (error) {
+      this.#runFailed(runContext, error);
+      throw error;
+    }
+    // A streamed run fails later, through `completed`; the SDK already marks that promise handled.
+    const { completed } = result as Partial<StreamedRunResult<TContext, TAgent>>;
+    if (completed instanceof Promise) {
+      void completed.catch((error: unknown) => this.#runFailed(runContext, error));
+    }
+    return result;
   }
 
   /**
@@ -295,6 +343,15 @@ export class SessionHooks {
       this.#errors.report(error, { ...context, runId: tracker.runId });
     };
     return new SessionMemory({ sessionManager: this.sessionManager, session, onError });
+  }
+
+  /** Records a failed run; a bug here must neither replace the run's error nor reject unhandled. */
+  #runFailed(runContext: RunContext<unknown>, error: unknown): void {
+    try {
+      this.#registry.runFailed(runContext, error);
+    } catch (bug) {
+      this.#registry.listenerFailed(bug);
+    }
   }
 
   #listenTo(runner: Runner): void {

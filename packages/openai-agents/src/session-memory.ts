@@ -11,7 +11,9 @@ export interface SessionMemoryOptions {
   session: SessionRef;
   /**
    * Receives store failures (operation `"memory"`). The memory never throws into a run: a failed
-   * read gives the run no history, a failed write loses that turn. Default: log the first failure.
+   * read gives the run no history, a failed write loses that turn. Pass one handler shared by all
+   * the memories you build. Default: log the first failure of this memory, so memories built per
+   * run without `onError` log once per run during an outage.
    */
   onError?: ErrorHandler;
 }

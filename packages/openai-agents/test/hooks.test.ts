@@ -3,7 +3,7 @@ import { type RunRecord, SessionManager } from "@threadline/session-core";
 import { createFakeClock } from "@threadline/session-core/testing";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { SessionHooks } from "../src/index.js";
-import { echoAgent, triageAgents, USAGE_PER_CALL } from "./support/agents.js";
+import { echoAgent, modelOf, triageAgents, USAGE_PER_CALL } from "./support/agents.js";
 import { hooksOnRunner } from "./support/hooks.js";
 
 beforeAll(() => setTracingDisabled(true));
@@ -316,6 +316,53 @@ describe("robustness", () => {
         }),
       );
     }
+  });
+
+  it("attach and detach refuse an emitter that is neither a Runner nor an Agent", async () => {
+    const { EventEmitter } = await import("node:events");
+    const hooks = new SessionHooks();
+    for (const method of ["attach", "detach"] as const) {
+      expect(() => hooks[method](new EventEmitter() as never)).toThrow(
+        expect.objectContaining({
+          code: "INVALID_OPTION",
+          message: expect.stringContaining("takes a Runner or an Agent"),
+        }),
+      );
+    }
+  });
+
+  it.each([
+    ["null", null],
+    ["a user id string", "user-123"],
+    ["a number", 42],
+    ["an array", [{ userId: "user-123" }]],
+    ["a function", () => ({ userId: "user-123" })],
+  ])("hooks.run(agent, input, %s) rejects with INVALID_OPTION before any model call", async (_name, options) => {
+    const { hooks, records, errors } = hooksOnRunner();
+    const agent = echoAgent();
+    const rejection = await hooks.run(agent, "Hello", options as never).catch((error: unknown) => error);
+    expect(rejection).toMatchObject({
+      name: "SessionError",
+      code: "INVALID_OPTION",
+      source: "openai-agents",
+      message: expect.stringContaining("hooks.run(agent, input, { userId })"),
+    });
+    expect(modelOf(agent).calls).toHaveLength(0);
+    await hooks.flush();
+    expect(records).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it("hooks.run(…, { runner }) with something that is not a Runner rejects with INVALID_OPTION", async () => {
+    const { hooks } = hooksOnRunner();
+    const agent = echoAgent();
+    for (const runner of [{}, null, agent]) {
+      await expect(hooks.run(agent, "Hello", { userId: "u", runner: runner as never })).rejects.toMatchObject({
+        code: "INVALID_OPTION",
+        message: expect.stringContaining("runner must be a Runner"),
+      });
+    }
+    expect(modelOf(agent).calls).toHaveLength(0);
   });
 
   it("detaching an agent stops its events", async () => {

@@ -3,13 +3,21 @@
 // model actually receives.
 import { Agent, MemorySession, Runner, setTracingDisabled } from "@openai/agents";
 import { assistantMessage } from "@openai/agents/testing";
-import { memoryStore, type RunRecord, SessionManager, type SessionStore } from "@threadline/session-core";
-import { createFakeClock } from "@threadline/session-core/testing";
-import { beforeAll, describe, expect, it } from "vitest";
+import {
+  type ErrorContext,
+  type ErrorHandler,
+  memoryStore,
+  type RunRecord,
+  SessionManager,
+  type SessionStore,
+} from "@threadline/session-core";
+import { createFakeClock, faultyStore } from "@threadline/session-core/testing";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { SessionHooks, SessionMemory } from "../src/index.js";
 import { echoAgent, lastUserText, modelOf, replyingModel, textsOf } from "./support/agents.js";
 
 beforeAll(() => setTracingDisabled(true));
+afterEach(() => vi.restoreAllMocks());
 
 function setup(options: ConstructorParameters<typeof SessionHooks>[0] = {}) {
   const clock = createFakeClock();
@@ -202,6 +210,41 @@ describe("SessionMemory", () => {
     expect(lastSeen()).toEqual(["My name is Ana", "Support Bot heard: My name is Ana", "What is my name?"]);
     // No extra session under "anonymous".
     expect(await hooks.sessionManager.getSessionInfo("anonymous", "support")).toBeNull();
+  });
+
+  it("memories built by hooks.run report through the hooks' sink: an outage logs once, not once per run", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    const store = faultyStore();
+    const hooks = new SessionHooks({ store }); // no onError: the default log
+    for (const userId of ["a", "b", "c"]) {
+      store.fail({ operations: ["items.list", "items.append"] });
+      const result = await hooks.run(echoAgent(), "Hi", { userId });
+      expect(result.finalOutput).toBe("Support Bot heard: Hi");
+      store.recover();
+    }
+    await hooks.flush();
+    expect(log.mock.calls.map((call) => String(call[0]).split(" failed")[0])).toEqual([
+      "[threadline] [openai-agents] memory",
+    ]);
+  });
+
+  it("hand-built memories share one onError handler (README example)", async () => {
+    const store = faultyStore();
+    const sessionManager = new SessionManager({ store });
+    const failures: ErrorContext[] = [];
+    const onError: ErrorHandler = (_error, context) => void failures.push(context);
+    const runner = new Runner();
+    for (const userId of ["a", "b"]) {
+      const session = await sessionManager.resolve(userId);
+      store.fail({ operations: ["items.list"] });
+      const memory = new SessionMemory({ sessionManager, session, onError });
+      await runner.run(echoAgent(), "Hi", { session: memory });
+      store.recover();
+    }
+    expect(failures.map(({ operation, userId }) => [operation, userId])).toEqual([
+      ["memory", "a"],
+      ["memory", "b"],
+    ]);
   });
 
   it("works with the plain runner.run session option", async () => {
