@@ -141,6 +141,7 @@ export class RunRegistry {
   runFailed(runContext: RunContext<unknown>, error: unknown): void {
     const tracker = this.#runs.get(runContext);
     if (!tracker || tracker.ended) return;
+    tracker.runFailed(error);
     this.#end(tracker, tracker.sdkContext ?? runContext, { error });
   }
 

@@ -96,17 +96,49 @@ export class RunTracker {
     if (this.#toolCalls.length < DEFAULT_MAX_TOOL_CALLS_PER_RUN) this.#toolCalls.push(call);
   }
 
+  /**
+   * The SDK reported the call's end. A tool that threw reaches here too, as text: the fixed
+   * message of the SDK's default `errorFunction` (or of its timeout/parse-error/redaction
+   * fallbacks), which becomes the call's `error`; a custom `errorFunction`'s text cannot be told
+   * from a result and stays `output`. A tool that fails the run ends with `String(error)`, which
+   * {@link runFailed} turns into `error` once the run's failure is known.
+   */
   toolEnded(name: string, output: string, toolCall: protocol.ToolCallItem | undefined): void {
-    const callId = callIdOf(toolCall);
-    // Match by call id when there is one; otherwise the latest unfinished call of that tool.
+    const call = this.#openCall(name, callIdOf(toolCall));
+    if (call === undefined) return;
+    if (isSdkToolFailure(name, output)) call.error = bounded(output);
+    else call.output = bounded(output);
+  }
+
+  /**
+   * The run threw. The call that threw it already ended with the error's text as its output (the
+   * SDK emits `agent_tool_end` with `String(error)`, then rethrows, wrapped in a `ToolCallError`
+   * or not): that output becomes `error`. A call that never ended failed with the run.
+   */
+  runFailed(error: unknown): void {
+    const wrapped: unknown =
+      typeof error === "object" && error !== null ? (error as { error?: unknown }).error : undefined;
+    for (const candidate of wrapped === undefined ? [error] : [wrapped, error]) {
+      const reported = safeString(candidate);
+      const call = this.#toolCalls.findLast((c) => reported !== undefined && c.output === bounded(reported));
+      if (call === undefined) continue;
+      delete call.output;
+      call.error = bounded(errorMessage(candidate));
+      break;
+    }
+    for (const call of this.#toolCalls) {
+      if (call.output === undefined && call.error === undefined) call.error = bounded(errorMessage(error));
+    }
+  }
+
+  /** The call an end event belongs to: by call id when there is one, else the latest unfinished call of that tool. */
+  #openCall(name: string, callId: string | undefined): ToolCallRecord | undefined {
     for (let index = this.#toolCalls.length - 1; index >= 0; index--) {
       const call = this.#toolCalls[index];
-      if (call === undefined || call.output !== undefined) continue;
-      if (callId !== undefined ? call.callId === callId : call.name === name) {
-        call.output = bounded(output);
-        return;
-      }
+      if (call === undefined || call.output !== undefined || call.error !== undefined) continue;
+      if (callId !== undefined ? call.callId === callId : call.name === name) return call;
     }
+    return undefined;
   }
 
   /** The run's record, once it has ended (or failed) and its session is known. */
@@ -140,6 +172,33 @@ export class RunTracker {
 
 /** How a run ended: its final agent produced `output`, or the run threw `error`. */
 export type RunOutcome = { finalAgent: string; output: string } | { error: unknown };
+
+/**
+ * The texts the SDK (0.16–0.20) hands the model, and `agent_tool_end`, in place of a failed
+ * tool's result: its default `errorFunction`, the redacted variant, the argument-parse fallback
+ * and the default timeout message (`timeoutBehavior: "error_as_result"`). A tool that returns one
+ * of these very strings is recorded as failed, which is what the model was told.
+ */
+const SDK_TOOL_FAILURES: ReadonlySet<string> = new Set([
+  "An error occurred while running the tool. Please try again.",
+  "Tool execution failed. Error details are redacted.",
+  "An error occurred while parsing tool arguments. Please try again with valid JSON.",
+]);
+
+function isSdkToolFailure(toolName: string, output: string): boolean {
+  if (SDK_TOOL_FAILURES.has(output)) return true;
+  const timeout = `Tool '${toolName}' timed out after `;
+  return output.startsWith(timeout) && /^\d+ms\.$/.test(output.slice(timeout.length));
+}
+
+/** `String(value)` as the SDK computes it for a failed tool, or `undefined` when that throws. */
+function safeString(value: unknown): string | undefined {
+  try {
+    return String(value);
+  } catch {
+    return undefined;
+  }
+}
 
 /** A thrown value's message, for `RunRecord.error`; never calls into a non-`Error` value. */
 function errorMessage(error: unknown): string {
