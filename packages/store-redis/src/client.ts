@@ -225,7 +225,7 @@ function nodeRedisTransport(client: NodeRedisClient): ScriptTransport {
       return [String(next), keys.map(String)];
     },
     // node-redis writes the commands of one tick as one batch: a pipeline without asking.
-    pipeline: (commands) => Promise.all(commands.map((command) => node.sendCommand(command).catch(asReply))),
+    pipeline: (commands) => gather(commands.map((command) => node.sendCommand(command))),
   });
   // isOpen is false before connect() and after close/quit/disconnect, and stays true while the
   // client reconnects on its own: false means the app has to act, not that Redis is down.
@@ -270,6 +270,33 @@ function nodeRedisTransport(client: NodeRedisClient): ScriptTransport {
       return targets.sort(byAddress);
     },
   };
+}
+
+/**
+ * `Promise.all` of the replies, with a command Redis refused as its `Error` in place, and any
+ * other failure (the connection) rejecting the whole. One reaction per reply: `.catch(asReply)`
+ * on each and then `Promise.all` cost two promises and two microtasks per command, a visible
+ * share of a listing page.
+ */
+function gather(replies: Array<Promise<unknown>>): Promise<Replies> {
+  return new Promise((resolve, reject) => {
+    const results: Replies = new Array(replies.length);
+    let waiting = replies.length;
+    if (waiting === 0) resolve(results);
+    replies.forEach((reply, index) => {
+      const settle = (value: unknown) => {
+        results[index] = value;
+        if (--waiting === 0) resolve(results);
+      };
+      reply.then(settle, (error: unknown) => {
+        try {
+          settle(asReply(error));
+        } catch (failure) {
+          reject(failure);
+        }
+      });
+    });
+  });
 }
 
 function asReply(error: unknown): unknown {

@@ -1,7 +1,7 @@
 import { type ListPage, type ListRequest, SessionError, type SessionRecord } from "@threadline/session-core";
 import type { ScanTarget, ScriptTransport } from "./client.js";
 import { source, toSessionError } from "./failures.js";
-import { parseSessionKey, sessionKeyPattern } from "./keys.js";
+import { sessionKeyParser, sessionKeyPattern } from "./keys.js";
 import { readRecord, readServerTime } from "./replies.js";
 import type { Runner } from "./script-runner.js";
 
@@ -46,6 +46,7 @@ export interface ListerOptions {
  */
 export function createLister(options: ListerOptions): (request: ListRequest) => Promise<ListPage> {
   const { transport, runner, keyPrefix, nowArgument } = options;
+  const parseKey = sessionKeyParser(keyPrefix);
 
   /** Reads the records of `keys` in one pipeline and keeps the live ones. */
   async function read(target: ScanTarget, keys: string[], now: number, sessions: SessionRecord[]): Promise<void> {
@@ -61,7 +62,7 @@ export function createLister(options: ListerOptions): (request: ListRequest) => 
       const reply = replies[index + offset];
       // Gone since the SCAN, or not a session: nil id.
       if (!Array.isArray(reply) || reply[0] === null || reply[0] === undefined) continue;
-      const pair = parseSessionKey(keyPrefix, keys[index] as string);
+      const pair = parseKey(keys[index] as string);
       if (pair === undefined) continue;
       const record = readRecord(reply, pair, "list");
       if (record !== null && at < record.expiresAt) sessions.push(record);
@@ -78,7 +79,7 @@ export function createLister(options: ListerOptions): (request: ListRequest) => 
       });
     }
     const pattern = sessionKeyPattern(keyPrefix, request.namespace);
-    let position = decodeCursor(request.cursor, keyPrefix, request.namespace);
+    let position = decodeCursor(request.cursor, parseKey, request.namespace);
     const targets = await runner.bounded(() => transport.scanTargets(), "list");
     const sessions: SessionRecord[] = [];
 
@@ -112,7 +113,11 @@ function encodeCursor(position: Position): string {
   return JSON.stringify([position.node, position.scan, position.pending]);
 }
 
-function decodeCursor(cursor: string | undefined, keyPrefix: string, namespace: string | undefined): Position {
+function decodeCursor(
+  cursor: string | undefined,
+  parseKey: ReturnType<typeof sessionKeyParser>,
+  namespace: string | undefined,
+): Position {
   if (cursor === undefined) return { node: 0, scan: "0", pending: [] };
   let parsed: unknown;
   try {
@@ -124,7 +129,7 @@ function decodeCursor(cursor: string | undefined, keyPrefix: string, namespace: 
   // this prefix (and of the namespace asked for), never an arbitrary key a caller made up.
   const ours = (key: unknown) => {
     if (typeof key !== "string") return false;
-    const pair = parseSessionKey(keyPrefix, key);
+    const pair = parseKey(key);
     return pair !== undefined && (namespace === undefined || pair.namespace === namespace);
   };
   if (
