@@ -22,8 +22,11 @@ export interface WhatsAppAppOptions {
    * model call stops too. Its answer is ignored after that either way.
    */
   respond: (message: IncomingMessage, options: RespondOptions) => Promise<AgentReply>;
-  /** Sends a reply back to the user (the Graph API in production, a log offline). */
-  send: (to: string, text: string) => Promise<void>;
+  /**
+   * Sends a reply back to the user (the Graph API in production, a log offline). `options.signal`
+   * aborts when the send ran past `sendTimeoutMs`: pass it to `fetch` so the request stops too.
+   */
+  send: (to: string, text: string, options: SendOptions) => Promise<void>;
   /** Drops WhatsApp's repeated deliveries. Default: in memory. */
   deduplicator?: MessageDeduplicator;
   /**
@@ -33,6 +36,12 @@ export interface WhatsAppAppOptions {
    * slow call could be taken over by another instance while it still runs. Default 60000.
    */
   respondTimeoutMs?: number;
+  /**
+   * Milliseconds one `send` call may take. Past it the send is aborted and treated as failed: the
+   * message is released and the delivery answered 503 (a {@link SendTimeoutError} in `onError`).
+   * `respondTimeoutMs + sendTimeoutMs` must be shorter than the deduplicator's `lease`. Default 15000.
+   */
+  sendTimeoutMs?: number;
   /** Largest accepted body in bytes. Default 64 KiB (WhatsApp notifications are a few KiB). */
   maxBodyBytes?: number;
   /**
@@ -49,6 +58,12 @@ export interface RespondOptions {
   signal: AbortSignal;
 }
 
+/** What {@link WhatsAppAppOptions.send} gets besides the recipient and the text. */
+export interface SendOptions {
+  /** Aborted when the send ran past `sendTimeoutMs`. */
+  signal: AbortSignal;
+}
+
 /** The agent did not answer a message within `respondTimeoutMs`; the message was released. */
 export class RespondTimeoutError extends Error {
   override readonly name = "RespondTimeoutError";
@@ -57,6 +72,23 @@ export class RespondTimeoutError extends Error {
   constructor(messageId: string, timeoutMs: number) {
     super(
       `[whatsapp-agent] the agent did not answer message ${messageId} within ${timeoutMs} ms: released for WhatsApp's redelivery`,
+    );
+    this.messageId = messageId;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * The reply to a message was not sent within `sendTimeoutMs`; the send was aborted and the message
+ * released. WhatsApp may still have delivered it, so the redelivery can answer the user twice.
+ */
+export class SendTimeoutError extends Error {
+  override readonly name = "SendTimeoutError";
+  readonly messageId: string;
+  readonly timeoutMs: number;
+  constructor(messageId: string, timeoutMs: number) {
+    super(
+      `[whatsapp-agent] the reply to message ${messageId} was not sent within ${timeoutMs} ms: released for WhatsApp's redelivery`,
     );
     this.messageId = messageId;
     this.timeoutMs = timeoutMs;
@@ -95,15 +127,12 @@ export function createWhatsAppApp(options: WhatsAppAppOptions): Hono {
     throw new Error("[whatsapp-agent] appSecret is required: the WhatsApp app secret that signs every delivery");
   }
   const deduplicator = options.deduplicator ?? memoryDeduplicator();
-  const respondTimeoutMs = options.respondTimeoutMs ?? 60_000;
-  if (typeof respondTimeoutMs !== "number" || !Number.isFinite(respondTimeoutMs) || respondTimeoutMs <= 0) {
+  const respondTimeoutMs = positiveMs("respondTimeoutMs", options.respondTimeoutMs ?? 60_000);
+  const sendTimeoutMs = positiveMs("sendTimeoutMs", options.sendTimeoutMs ?? 15_000);
+  // The claim is held from before the agent call until after the send: both must fit in its lease.
+  if (deduplicator.lease !== undefined && respondTimeoutMs + sendTimeoutMs >= deduplicator.lease * 1000) {
     throw new Error(
-      `[whatsapp-agent] respondTimeoutMs must be a positive number of milliseconds, got ${String(respondTimeoutMs)}`,
-    );
-  }
-  if (deduplicator.lease !== undefined && respondTimeoutMs >= deduplicator.lease * 1000) {
-    throw new Error(
-      `[whatsapp-agent] respondTimeoutMs (${respondTimeoutMs} ms) must be shorter than the deduplicator's lease (${deduplicator.lease} s): a longer call could be taken over by another instance while it runs`,
+      `[whatsapp-agent] respondTimeoutMs (${respondTimeoutMs} ms) + sendTimeoutMs (${sendTimeoutMs} ms) must be shorter than the deduplicator's lease (${deduplicator.lease} s): a longer message could be taken over by another instance while it runs`,
     );
   }
   const onError = options.onError ?? ((error: unknown) => console.error("[whatsapp-agent]", error));
@@ -171,8 +200,12 @@ export function createWhatsAppApp(options: WhatsAppAppOptions): Hono {
       if (claim.status === "done") return { ...base, status: "duplicate" };
       if (claim.status === "in-progress") return { ...base, status: "in-progress" };
       token = claim.token;
-      const reply = await respondInTime(message);
-      await options.send(message.from, reply.text);
+      const reply = await inTime(respondTimeoutMs, new RespondTimeoutError(message.id, respondTimeoutMs), (signal) =>
+        options.respond(message, { signal }),
+      );
+      await inTime(sendTimeoutMs, new SendTimeoutError(message.id, sendTimeoutMs), (signal) =>
+        options.send(message.from, reply.text, { signal }),
+      );
       if ((await deduplicator.complete(message.id, token)) === "taken-over") {
         onError(new ClaimTakenOverError(message.id), message);
       }
@@ -186,29 +219,40 @@ export function createWhatsAppApp(options: WhatsAppAppOptions): Hono {
     }
   }
 
-  /**
-   * The agent's answer, or a {@link RespondTimeoutError} once `respondTimeoutMs` passed. Does not
-   * wait for the call to stop: a model that ignores the abort must not hold up the sender's queue.
-   */
-  async function respondInTime(message: IncomingMessage): Promise<AgentReply> {
-    const controller = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
-        const error = new RespondTimeoutError(message.id, respondTimeoutMs);
-        controller.abort(error);
-        reject(error);
-      }, respondTimeoutMs);
-    });
-    try {
-      // race() subscribes to both, so the abandoned call's later rejection is not unhandled.
-      return await Promise.race([options.respond(message, { signal: controller.signal }), timedOut]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
   return app;
+}
+
+/**
+ * `call`'s result, or `timeoutError` once `timeoutMs` passed; the call's `signal` is then aborted
+ * with that error. Does not wait for the call to stop: an agent or a send that ignores the abort
+ * must not hold up the sender's queue past the claim's lease.
+ */
+async function inTime<T>(
+  timeoutMs: number,
+  timeoutError: Error,
+  call: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      controller.abort(timeoutError);
+      reject(timeoutError);
+    }, timeoutMs);
+  });
+  try {
+    // race() subscribes to both, so the abandoned call's later rejection is not unhandled.
+    return await Promise.race([call(controller.signal), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function positiveMs(name: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new Error(`[whatsapp-agent] ${name} must be a positive number of milliseconds, got ${String(value)}`);
+  }
+  return value;
 }
 
 /**

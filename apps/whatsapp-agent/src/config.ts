@@ -88,11 +88,31 @@ function graphApiSender(environment: NodeJS.ProcessEnv): WhatsAppAppOptions["sen
   const token = environment.WHATSAPP_TOKEN;
   const phoneNumberId = environment.WHATSAPP_PHONE_NUMBER_ID;
   if (!token || !phoneNumberId) return undefined;
-  return async (to, text) => {
-    const response = await fetch(`https://graph.facebook.com/v21.0/${phoneNumberId}/messages`, {
+  return createGraphApiSender({ token, phoneNumberId });
+}
+
+/** Options for {@link createGraphApiSender}. */
+export interface GraphApiSenderOptions {
+  /** The WhatsApp access token. */
+  token: string;
+  /** The sending phone number's id. */
+  phoneNumberId: string;
+  /** The Graph API's base URL, without a trailing slash. Default `https://graph.facebook.com/v21.0`. */
+  baseUrl?: string;
+}
+
+/**
+ * Sends text replies through the Graph API. The request is aborted with the app's `signal`
+ * (past `sendTimeoutMs`); any non-2xx answer throws, so the message is released for redelivery.
+ */
+export function createGraphApiSender(options: GraphApiSenderOptions): WhatsAppAppOptions["send"] {
+  const baseUrl = options.baseUrl ?? "https://graph.facebook.com/v21.0";
+  return async (to, text, { signal }) => {
+    const response = await fetch(`${baseUrl}/${options.phoneNumberId}/messages`, {
       method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${options.token}`, "content-type": "application/json" },
       body: JSON.stringify({ messaging_product: "whatsapp", to, type: "text", text: { body: text } }),
+      signal,
     });
     if (!response.ok) throw new Error(`WhatsApp send failed: ${response.status} ${await response.text()}`);
   };

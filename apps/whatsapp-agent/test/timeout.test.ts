@@ -103,7 +103,7 @@ describe("the agent call is bounded", () => {
       send: async () => {},
     };
     expect(() => createWhatsAppApp({ ...options, deduplicator: memoryDeduplicator({ lease: 30 }) })).toThrow(
-      /respondTimeoutMs \(60000 ms\) must be shorter than the deduplicator's lease \(30 s\)/,
+      /respondTimeoutMs \(60000 ms\) \+ sendTimeoutMs \(15000 ms\) must be shorter than the deduplicator's lease \(30 s\)/,
     );
     expect(() => createWhatsAppApp({ ...options, respondTimeoutMs: 300_000 })).toThrow(/shorter than/);
     expect(() => createWhatsAppApp({ ...options, respondTimeoutMs: 0 })).toThrow(/positive number of milliseconds/);
