@@ -21,7 +21,10 @@ const MAX_SCAN_STEPS = 50;
 // SCAN asks for a quarter more keys than the page has room for, within these bounds: SCAN
 // returns about COUNT keys, often fewer, and a batch short of the room would cost the page a
 // second SCAN and pipeline for a handful of keys. What a batch has beyond the room waits in the
-// cursor for the next page.
+// cursor for the next page. When other keys share the keyspace, only some of those SCAN visits
+// match: a page then scales COUNT by the share its earlier steps matched, so it still needs about
+// one SCAN per batch of the room (a fixed COUNT took four or five SCAN steps and pipelines per
+// page when half the keys were another namespace's).
 const SCAN_OVERSAMPLING = 1.25;
 const MIN_SCAN_COUNT = 10;
 const MAX_SCAN_COUNT = 1_000;
@@ -82,6 +85,9 @@ export function createLister(options: ListerOptions): (request: ListRequest) => 
     let position = decodeCursor(request.cursor, parseKey, request.namespace);
     const targets = await runner.bounded(() => transport.scanTargets(), "list");
     const sessions: SessionRecord[] = [];
+    // COUNT asked and keys returned by this page's SCAN steps: the share of the keyspace that matches.
+    let asked = 0;
+    let matched = 0;
 
     for (let step = 0; step < MAX_SCAN_STEPS; step++) {
       const target = targets[position.node];
@@ -90,10 +96,13 @@ export function createLister(options: ListerOptions): (request: ListRequest) => 
       let keys = position.pending;
       let scan = position.scan;
       if (keys.length < room && scan !== null) {
-        const wanted = Math.ceil((room - keys.length) * SCAN_OVERSAMPLING);
+        const share = asked === 0 ? 1 : Math.max(matched, 1) / asked;
+        const wanted = Math.ceil(((room - keys.length) * SCAN_OVERSAMPLING) / Math.min(1, share));
         const count = Math.min(MAX_SCAN_COUNT, Math.max(MIN_SCAN_COUNT, wanted));
         const cursor = scan;
         const [next, batch] = await runner.bounded(() => target.scan(cursor, pattern, count), "list");
+        asked += count;
+        matched += batch.length;
         keys = keys.length === 0 ? batch : keys.concat(batch);
         scan = next === "0" ? null : next;
       }
