@@ -191,7 +191,7 @@ async function cleanupAndMemory(): Promise<void> {
     [
       [
         `cleanupExpired: ${expiredPerCleanup.toLocaleString("en")} expired among ~${total.toLocaleString("en")} (median of ${rounds}, min–max)`,
-        `${median(timings).toFixed(2)} ms (${Math.min(...timings).toFixed(2)}–${Math.max(...timings).toFixed(2)})`,
+        spread(timings, fixed(2, " ms")),
       ],
       ["heap per session (user ids ~12 chars, session ids ~40 chars)", `${bytesPerSession.toFixed(0)} bytes`],
     ],

@@ -135,30 +135,14 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       message: `clock must be "server" or "app", got ${JSON.stringify(clock)}.`,
     });
   }
-  const operationTimeoutMs = options.operationTimeoutMs ?? 2000;
-  if (!(Number.isInteger(operationTimeoutMs) && operationTimeoutMs >= 1 && operationTimeoutMs <= 2_147_483_647)) {
-    throw new SessionError({
-      code: "INVALID_OPTION",
-      source,
-      message: `operationTimeoutMs must be a whole number of milliseconds ≥ 1, got ${String(operationTimeoutMs)}.`,
-    });
-  }
-  const retentionMs = options.expiredRetentionMs ?? 60_000;
-  if (!(Number.isSafeInteger(retentionMs) && retentionMs >= 0)) {
-    throw new SessionError({
-      code: "INVALID_OPTION",
-      source,
-      message: `expiredRetentionMs must be a whole number of milliseconds ≥ 0, got ${String(retentionMs)}.`,
-    });
-  }
-  const idHistoryMs = options.idHistoryMs ?? 3_600_000;
-  if (!(Number.isSafeInteger(idHistoryMs) && idHistoryMs >= 0)) {
-    throw new SessionError({
-      code: "INVALID_OPTION",
-      source,
-      message: `idHistoryMs must be a whole number of milliseconds ≥ 0, got ${String(idHistoryMs)}.`,
-    });
-  }
+  const operationTimeoutMs = wholeMilliseconds(
+    options.operationTimeoutMs ?? 2000,
+    "operationTimeoutMs",
+    1,
+    2_147_483_647,
+  );
+  const retentionMs = wholeMilliseconds(options.expiredRetentionMs ?? 60_000, "expiredRetentionMs", 0);
+  const idHistoryMs = wholeMilliseconds(options.idHistoryMs ?? 3_600_000, "idHistoryMs", 0);
 
   const runner = createRunner(transport, operationTimeoutMs);
   const run = runner.script;
@@ -229,4 +213,14 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
 
     list: createLister({ transport, runner, keyPrefix, nowArgument }),
   } satisfies RedisStore;
+}
+
+/** `value` if it is a whole number of milliseconds in `[min, max]`, else `INVALID_OPTION` naming the option. */
+function wholeMilliseconds(value: number, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (Number.isSafeInteger(value) && value >= min && value <= max) return value;
+  throw new SessionError({
+    code: "INVALID_OPTION",
+    source,
+    message: `${name} must be a whole number of milliseconds ≥ ${min}, got ${String(value)}.`,
+  });
 }
