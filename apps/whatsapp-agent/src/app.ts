@@ -64,17 +64,22 @@ export interface SendOptions {
   signal: AbortSignal;
 }
 
-/** The agent did not answer a message within `respondTimeoutMs`; the message was released. */
-export class RespondTimeoutError extends Error {
-  override readonly name = "RespondTimeoutError";
+/** A step of handling a message ran past its time limit; the message was released for WhatsApp's redelivery. */
+abstract class MessageTimeoutError extends Error {
   readonly messageId: string;
   readonly timeoutMs: number;
-  constructor(messageId: string, timeoutMs: number) {
-    super(
-      `[whatsapp-agent] the agent did not answer message ${messageId} within ${timeoutMs} ms: released for WhatsApp's redelivery`,
-    );
+  constructor(messageId: string, timeoutMs: number, what: string) {
+    super(`[whatsapp-agent] ${what} within ${timeoutMs} ms: released for WhatsApp's redelivery`);
     this.messageId = messageId;
     this.timeoutMs = timeoutMs;
+  }
+}
+
+/** The agent did not answer a message within `respondTimeoutMs`; the message was released. */
+export class RespondTimeoutError extends MessageTimeoutError {
+  override readonly name = "RespondTimeoutError";
+  constructor(messageId: string, timeoutMs: number) {
+    super(messageId, timeoutMs, `the agent did not answer message ${messageId}`);
   }
 }
 
@@ -82,16 +87,10 @@ export class RespondTimeoutError extends Error {
  * The reply to a message was not sent within `sendTimeoutMs`; the send was aborted and the message
  * released. WhatsApp may still have delivered it, so the redelivery can answer the user twice.
  */
-export class SendTimeoutError extends Error {
+export class SendTimeoutError extends MessageTimeoutError {
   override readonly name = "SendTimeoutError";
-  readonly messageId: string;
-  readonly timeoutMs: number;
   constructor(messageId: string, timeoutMs: number) {
-    super(
-      `[whatsapp-agent] the reply to message ${messageId} was not sent within ${timeoutMs} ms: released for WhatsApp's redelivery`,
-    );
-    this.messageId = messageId;
-    this.timeoutMs = timeoutMs;
+    super(messageId, timeoutMs, `the reply to message ${messageId} was not sent`);
   }
 }
 
