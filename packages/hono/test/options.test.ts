@@ -157,24 +157,8 @@ describe("the manager's background cleanup of expired sessions", () => {
   /** A memory store whose sweeps wait until the test opens the gate, so a cleanup can be caught in flight. */
   function gatedStore() {
     const inner = memoryStore();
-    let open: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      open = resolve;
-    });
-    const store: SessionStore = {
-      specificationVersion: "v1",
-      name: "gated",
-      capabilities: inner.capabilities,
-      resolve: (request) => inner.resolve(request),
-      touch: (request) => inner.touch(request),
-      get: (request) => inner.get(request),
-      close: (request) => inner.close(request),
-      sweep: async (now) => {
-        await gate;
-        return inner.sweep(now);
-      },
-    };
-    return { store, inner, open };
+    const store = faultyStore(inner);
+    return { store, inner, open: store.hold({ operations: ["sweep"] }) };
   }
 
   it("is handed to waitUntil on Workers while it runs, and only then", async () => {

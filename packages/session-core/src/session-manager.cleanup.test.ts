@@ -128,3 +128,20 @@ describe("pendingWork", () => {
     expect(sessions.pendingWork).toBe(0);
   });
 });
+
+describe("faultyStore.hold", () => {
+  it("holds the chosen operations until released", async () => {
+    const store = faultyStore();
+    const sessions = new SessionManager({ store });
+    const release = store.hold({ operations: ["resolve"] });
+    let resolved = false;
+    const pending = sessions.resolve("a").then(() => {
+      resolved = true;
+    });
+    await expect(sessions.getSessionInfo("a")).resolves.toBeNull(); // get is not held
+    expect(resolved).toBe(false);
+    release();
+    await pending;
+    expect(resolved).toBe(true);
+  });
+});

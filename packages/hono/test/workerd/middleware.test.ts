@@ -2,7 +2,7 @@
 // Worker's real fetch entry point with stores built per request from KV and Durable Object bindings.
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
-import { globalSessionId, memoryStore, type SessionStore } from "@threadline/session-core";
+import { globalSessionId, memoryStore } from "@threadline/session-core";
 import { createFakeClock, faultyStore, hostileIds, uniqueNamespace } from "@threadline/session-core/testing";
 import { describe, expect, it } from "vitest";
 import { asUser, postJson, type SessionJson, sessionApp, sessionOf, userFromBody, userFromHeader } from "../apps.js";
@@ -41,25 +41,10 @@ describe("in workerd, through app.request", () => {
   it("keeps the manager's cleanup alive in the request's waitUntil until it finishes", async () => {
     const clock = createFakeClock();
     const inner = memoryStore();
-    let open: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      open = resolve;
-    });
     // The memory store, with sweeps that wait for the test: the cleanup is still running when
     // the response is sent, so only waitUntil can keep it.
-    const store: SessionStore = {
-      specificationVersion: "v1",
-      name: "gated",
-      capabilities: inner.capabilities,
-      resolve: (request) => inner.resolve(request),
-      touch: (request) => inner.touch(request),
-      get: (request) => inner.get(request),
-      close: (request) => inner.close(request),
-      sweep: async (now) => {
-        await gate;
-        return inner.sweep(now);
-      },
-    };
+    const store = faultyStore(inner);
+    const open = store.hold({ operations: ["sweep"] });
     const { app } = sessionApp({ userId: userFromHeader, store, now: clock.now });
     for (const user of ["a", "b", "c"]) {
       const context = createExecutionContext();

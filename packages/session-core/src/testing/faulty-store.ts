@@ -35,6 +35,11 @@ export interface FaultyStore extends SessionStore {
   fail(options?: FaultOptions): void;
   /** Makes every call work again. */
   recover(): void;
+  /**
+   * Holds calls of the chosen operations (default: all) until the returned `release()` is called,
+   * to catch work in flight (a background cleanup still running when a response is sent).
+   */
+  hold(options?: { operations?: readonly FaultyOperation[] }): () => void;
   /** How many calls each operation received, failed ones included. */
   readonly calls: Readonly<Record<FaultyOperation, number>>;
   /** The store it wraps. */
@@ -62,6 +67,7 @@ export function faultyStore(inner: SessionStore = memoryStore()): FaultyStore {
     "items.pop": 0,
     "items.clear": 0,
   };
+  let held: { gate: Promise<void>; operations?: readonly FaultyOperation[] } | undefined;
   let failing:
     | { remaining: number; code: SessionErrorCode | "bare-error"; operations?: readonly FaultyOperation[] }
     | undefined;
@@ -70,6 +76,9 @@ export function faultyStore(inner: SessionStore = memoryStore()): FaultyStore {
   // is always a rejection, as it is for a store doing I/O.
   async function call<T>(operation: FaultyOperation, work: () => T | Promise<T>): Promise<T> {
     calls[operation]++;
+    if (held !== undefined && (held.operations === undefined || held.operations.includes(operation))) {
+      await held.gate;
+    }
     if (failing !== undefined && (failing.operations === undefined || failing.operations.includes(operation))) {
       const { code } = failing;
       if (--failing.remaining <= 0) failing = undefined;
@@ -114,6 +123,17 @@ export function faultyStore(inner: SessionStore = memoryStore()): FaultyStore {
     },
     recover() {
       failing = undefined;
+    },
+    hold(options = {}) {
+      let release: () => void = () => {};
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      held = { gate, ...(options.operations === undefined ? {} : { operations: options.operations }) };
+      return () => {
+        held = undefined;
+        release();
+      };
     },
   };
 }
