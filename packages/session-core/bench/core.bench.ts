@@ -7,7 +7,7 @@
 // Imports the built package, not src: tsx compiles with keepNames, which wraps every closure
 // the library creates per call and would make it look several times slower than it is.
 
-import { fixed, median, printTable, spread } from "@threadline/bench-kit";
+import { fixed, printTable, spread } from "@threadline/bench-kit";
 import { memoryStore, SessionManager } from "@threadline/session-core";
 import { createFakeClock, GUIDE_EPOCH } from "@threadline/session-core/fake-clock";
 import { formatRates, gc, measureInterleaved, medianRatio, type RowRates } from "./measure.js";
