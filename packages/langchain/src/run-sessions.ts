@@ -1,8 +1,7 @@
 import { assertValidId, globalSessionId, type SessionManager, type SessionRef } from "@threadline/session-core";
-import type { ErrorSink } from "@threadline/session-core/adapter-kit";
+import { ANONYMOUS_USER_ID, anonymousFallback, type ErrorSink } from "@threadline/session-core/adapter-kit";
 
-/** The user id a run carries when neither its metadata nor `setUserId()` name one (as in the origin SDK). */
-export const ANONYMOUS_USER_ID = "anonymous";
+export { ANONYMOUS_USER_ID };
 
 // Sessions announced by sessionConfig and not yet claimed by a run. Bounded so configs that
 // are built and never used cannot grow it without limit.
@@ -17,7 +16,10 @@ export class RunSessions {
   readonly #errors: ErrorSink;
   /** Announced sessions by their global id, which is what `metadata.session_id` carries. */
   readonly #announced = new Map<string, SessionRef>();
-  #warnedAnonymous = false;
+  readonly #anonymous = anonymousFallback(
+    "langchain",
+    "invoke(input, await sessionConfig(handler, { userId })), metadata: { user_id } or handler.setUserId()",
+  );
 
   constructor(options: { manager: SessionManager; namespace: string; errors: ErrorSink }) {
     this.#manager = options.manager;
@@ -46,13 +48,7 @@ export class RunSessions {
       return named;
     }
     if (this.fallbackUserId !== undefined) return this.fallbackUserId;
-    if (!this.#warnedAnonymous) {
-      this.#warnedAnonymous = true;
-      console.warn(
-        `[threadline] [langchain] A run named no user, so it joined the shared "anonymous" session. Pass invoke(input, await sessionConfig(handler, { userId })), metadata: { user_id } or handler.setUserId(). (Shown once.)`,
-      );
-    }
-    return ANONYMOUS_USER_ID;
+    return this.#anonymous();
   }
 
   /** The run's namespace and session: the announced one it names in `metadata.session_id`, or one resolved now. */

@@ -11,6 +11,7 @@ import {
 } from "@openai/agents";
 import { type ResolvedSession, SessionError, type SessionManager } from "@threadline/session-core";
 import {
+  anonymousFallback,
   assertOptionalFunction,
   createErrorSink,
   describeValue,
@@ -132,7 +133,6 @@ export class SessionHooks {
   readonly #attached = new WeakMap<object, Listeners>();
   #runner: Runner | undefined;
   #userId: string | undefined;
-  #warnedAnonymous = false;
   /** The store answered `UNSUPPORTED` to a memory call: it keeps no items, so runs get no memory. */
   #storeKeepsNoItems = false;
 
@@ -320,15 +320,10 @@ export class SessionHooks {
     return this.#userId ?? this.#anonymous();
   }
 
-  #anonymous(): string {
-    if (!this.#warnedAnonymous) {
-      this.#warnedAnonymous = true;
-      console.warn(
-        `[threadline] [${source}] A run named no user, so it joined the shared "anonymous" session. Pass run(agent, input, { context: { userId } }), hooks.run(agent, input, { userId }) or hooks.setUserId(). (Shown once.)`,
-      );
-    }
-    return "anonymous";
-  }
+  readonly #anonymous = anonymousFallback(
+    source,
+    "run(agent, input, { context: { userId } }), hooks.run(agent, input, { userId }) or hooks.setUserId()",
+  );
 
   /**
    * The run's memory. Whether the store keeps items is learned from its first `UNSUPPORTED`

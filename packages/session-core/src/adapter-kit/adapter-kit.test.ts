@@ -165,3 +165,16 @@ describe("PendingWork under constant load", () => {
     expect(work.size).toBe(0);
   });
 });
+
+describe("anonymousFallback", () => {
+  it("returns the anonymous user and warns once, naming what to write", async () => {
+    const { anonymousFallback, ANONYMOUS_USER_ID } = await import("./anonymous-user.js");
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const fallback = anonymousFallback("test", "run(…, { userId })");
+    expect([fallback(), fallback(), fallback()]).toEqual([ANONYMOUS_USER_ID, ANONYMOUS_USER_ID, ANONYMOUS_USER_ID]);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0]?.[0])).toMatch(
+      /\[threadline\] \[test\] A run named no user.*Pass run\(…, \{ userId \}\)/,
+    );
+  });
+});

@@ -5,6 +5,7 @@
  */
 
 export { describeValue } from "../validation.js";
+export { ANONYMOUS_USER_ID, anonymousFallback } from "./anonymous-user.js";
 export {
   boundedText,
   boundedValue,
