@@ -167,7 +167,7 @@ describe("store failures", () => {
     return {
       specificationVersion: "v1",
       name: "broken",
-      capabilities: { atomic: true, exactRenewal: true },
+      capabilities: { atomic: true, exactRenewal: true, exactlyOnceEnds: true, history: true },
       resolve: fail,
       touch: fail,
       get: fail,

@@ -1,12 +1,23 @@
 import { createErrorSink, type ErrorHandler, type ErrorSink } from "./adapter-kit/error-sink.js";
 import { PendingWork } from "./adapter-kit/pending-work.js";
 import { SessionError } from "./errors.js";
+import {
+  type LifecycleSettings,
+  type ListSessionsOptions,
+  lifecycleSettings,
+  listStatus,
+  optionalHandler,
+  type SessionEndHandler,
+  type SessionList,
+  type SessionStartHandler,
+} from "./lifecycle.js";
 import { memoryStore } from "./memory-store/index.js";
 import { type SessionIdContext, type SessionIdFormat, sessionIdGenerator } from "./session-id.js";
 import type {
   MaybePromise,
   ResolvedSession,
   ResolveRequest,
+  SessionEndEvent,
   SessionRecord,
   SessionRef,
   SessionStore,
@@ -34,8 +45,38 @@ export interface SessionManagerOptions {
    */
   cleanupInterval?: number;
   /**
-   * Receives failures of the manager's background work (a cleanup), which never fail a call.
-   * Default: log the first failure of each kind with `console.error`.
+   * Seconds a session may last at most, however active: the first activity at or after
+   * `createdAt + maxDuration` starts a new session (end reason `"max-duration"`). Default: no limit.
+   */
+  maxDuration?: number;
+  /**
+   * Turns a session may serve: a turn is one `resolve`/`getOrCreateSession` that returns it
+   * (creation is turn 1), and the one that would make turn `maxTurns + 1` starts a new session
+   * (end reason `"max-turns"`). Default: no limit.
+   */
+  maxTurns?: number;
+  /**
+   * Seconds an ended session stays visible in history (`listSessions` with `status: "ended"`)
+   * after it ended. It never makes an ended session live again. Default 0: no history.
+   */
+  retention?: number;
+  /**
+   * Called with each new session (`{ session, previousSessionId }`). Not awaited by the call that
+   * created it: failures go to `onError` and never fail a resolve.
+   */
+  onSessionStart?: SessionStartHandler;
+  /**
+   * Called once with each ended session (`{ session, reason, endedAt }`), whichever call or
+   * process observed the end first (on stores with `capabilities.exactlyOnceEnds`); before the
+   * `onSessionStart` of the session that replaced it. Sessions that end by time are observed at
+   * the pair's next resolve or by a cleanup (`cleanupInterval`). Not awaited; failures go to
+   * `onError`. A process that dies between the store's claim and this call loses that one event.
+   */
+  onSessionEnd?: SessionEndHandler;
+  /**
+   * Receives failures the manager keeps away from your calls: a background cleanup, a throwing
+   * or rejecting `onSessionStart`/`onSessionEnd`. Default: log the first failure of each kind
+   * with `console.error`.
    */
   onError?: ErrorHandler;
 }
@@ -63,7 +104,9 @@ export interface SessionInfo extends SessionRecord {
 /**
  * Decides which conversation session each user is in. A user keeps the same session id while
  * they stay active and gets a new one after `inactivityTimeout` seconds of silence, after
- * `closeSession`, or with `forceNew`. Sessions are keyed by (namespace, userId).
+ * `closeSession`, with `forceNew`, or past `maxDuration`/`maxTurns`. Sessions are keyed by
+ * (namespace, userId). `onSessionStart`/`onSessionEnd` say when and why sessions start and end;
+ * `listSessions` and `forgetUser` read and erase a user's history.
  *
  * @example
  * const sessions = new SessionManager({ namespace: "support" });
@@ -84,6 +127,9 @@ export class SessionManager {
   #nextCleanupAt: number;
   readonly #errors: ErrorSink;
   readonly #background = new PendingWork();
+  readonly #lifecycle: LifecycleSettings;
+  readonly #onSessionStart: SessionStartHandler | undefined;
+  readonly #onSessionEnd: SessionEndHandler | undefined;
 
   constructor(options: SessionManagerOptions = {}) {
     // Only an omitted timeout means the default; null or 0 are mistakes worth an error.
@@ -117,6 +163,9 @@ export class SessionManager {
     this.#nextCleanupAt =
       this.#cleanupIntervalMs > 0 && typeof this.store.sweep === "function" ? Number.NaN : Number.POSITIVE_INFINITY;
     this.#errors = createErrorSink("session-manager", options.onError);
+    this.#lifecycle = lifecycleSettings(options);
+    this.#onSessionStart = optionalHandler(options.onSessionStart, "onSessionStart");
+    this.#onSessionEnd = optionalHandler(options.onSessionEnd, "onSessionEnd");
   }
 
   /**
@@ -164,37 +213,106 @@ export class SessionManager {
         message: "closeSession's sessionId must be a non-empty string.",
       });
     }
-    return this.#guard(() =>
+    const end = await this.#guard(() =>
       this.store.close({
         namespace: ns,
         userId,
         now: this.#clock(),
+        retentionMs: this.#lifecycle.retentionMs,
         ...(sessionId === undefined ? {} : { sessionId }),
+      }),
+    );
+    if (end === null) return false;
+    this.#deliverEnd(end);
+    return true;
+  }
+
+  /**
+   * Removes everything the store keeps of the user in the namespace: the live session and its
+   * items (it ends with reason `"forgotten"`), and every ended session kept for history. Returns
+   * how many sessions it removed. For erasure requests; the pair's next session starts afresh.
+   */
+  async forgetUser(userId: string, namespace?: string): Promise<number> {
+    const ns = this.#key(userId, namespace);
+    const store = this.store;
+    if (store.forget === undefined) {
+      throw new SessionError({
+        code: "UNSUPPORTED",
+        source: store.name,
+        message: `The ${store.name} store cannot forget a user. Use a store that implements forget (memory, Redis, Durable Object).`,
+      });
+    }
+    const result = await this.#guard(() => store.forget?.({ namespace: ns, userId, now: this.#clock() }));
+    if (result === undefined) return 0;
+    if (result.ended !== undefined) this.#deliverEnd(result.ended);
+    return result.removed;
+  }
+
+  /**
+   * Sessions, for dashboards: live ones (default), ended ones kept for `retention`, or both.
+   * With `userId`, that user's sessions newest first (namespace: the manager's unless given),
+   * at a cost in proportion to them; without, every user's in the namespace, or in every
+   * namespace when it is omitted. Pages with `cursor`.
+   */
+  async listSessions(options: ListSessionsOptions = {}): Promise<SessionList> {
+    const store = this.store;
+    const status = listStatus(options.status);
+    const userId = options.userId;
+    let namespace = options.namespace;
+    if (userId !== undefined) namespace = this.#key(userId, namespace);
+    else if (namespace !== undefined) assertValidId(namespace, "namespace");
+    if (store.list === undefined || (status !== "active" && !store.capabilities.history)) {
+      throw new SessionError({
+        code: "UNSUPPORTED",
+        source: store.name,
+        message: `The ${store.name} store cannot list ${status === "active" ? "sessions" : "ended sessions"}. Use a store that keeps history (memory, Redis, Durable Object).`,
+      });
+    }
+    const list = store.list.bind(store);
+    const { cursor, limit } = options;
+    return this.#guard(() =>
+      list({
+        now: this.#clock(),
+        status,
+        retentionMs: this.#lifecycle.retentionMs,
+        ...(namespace === undefined ? {} : { namespace }),
+        ...(userId === undefined ? {} : { userId }),
+        ...(cursor === undefined ? {} : { cursor }),
+        ...(limit === undefined ? {} : { limit }),
       }),
     );
   }
 
-  /** Resolves when the manager's background work (a cleanup in progress) has finished. Never rejects. */
+  /**
+   * Resolves when the manager's background work has finished: a cleanup in progress and the
+   * `onSessionStart`/`onSessionEnd` calls in flight. Never rejects.
+   */
   flush(): Promise<void> {
     return this.#background.flush();
   }
 
   /**
-   * How many background tasks (cleanups) have not finished yet. Lets an adapter hand work to a
-   * runtime's `waitUntil` only when there is some, without creating a promise per request.
+   * How many background tasks (cleanups, lifecycle callbacks) have not finished yet. Lets an
+   * adapter hand work to a runtime's `waitUntil` only when there is some, without creating a
+   * promise per request.
    */
   get pendingWork(): number {
     return this.#background.size;
   }
 
   /**
-   * Removes expired sessions from the store and returns how many it removed. Stores whose
-   * sessions expire by themselves (Redis) return 0: there is nothing left to remove.
+   * Claims the ends of sessions that ran out of time and removes what the store must remove
+   * itself; returns how many ended sessions it found, and delivers their `onSessionEnd`. Stores
+   * without `sweep` (KV) return 0: their sessions are found at the pair's next resolve.
    */
   async cleanupExpired(): Promise<number> {
     const store = this.store;
     if (store.sweep === undefined) return 0;
-    return this.#guard(() => store.sweep?.(this.#clock()) ?? 0);
+    const ends = await this.#guard(
+      () => store.sweep?.({ now: this.#clock(), retentionMs: this.#lifecycle.retentionMs }) ?? [],
+    );
+    for (const end of ends) this.#deliverEnd(end);
+    return ends.length;
   }
 
   /** The user's live session with its age and idle time, or `null` when there is none. Does not renew. */
@@ -261,19 +379,80 @@ export class SessionManager {
     } catch (error) {
       throw this.#storeError(error);
     }
-    return isPromise(session) ? session.catch(this.#rethrowAsStoreError) : session;
+    if (isPromise(session)) return session.then(this.#afterResolve, this.#rethrowAsStoreError);
+    // A hit (the common case) costs one property read here; only creations do more.
+    return session.isNew ? this.#created(session) : session;
   }
 
   readonly #rethrowAsStoreError = (error: unknown): never => {
     throw this.#storeError(error);
   };
 
+  readonly #afterResolve = (session: ResolvedSession): ResolvedSession =>
+    session.isNew ? this.#created(session) : session;
+
+  /** Delivers what a creation ended and started (ends first), and keeps other users' ends out of the caller's hands. */
+  #created(session: ResolvedSession): ResolvedSession {
+    const { ended, evicted } = session;
+    let created = session;
+    if (ended !== undefined || evicted !== undefined) {
+      created = { ...session };
+      delete created.ended;
+      delete created.evicted;
+      if (ended !== undefined) this.#deliverEnd(ended);
+      if (evicted !== undefined) for (const end of evicted) this.#deliverEnd(end);
+    }
+    const onSessionStart = this.#onSessionStart;
+    if (onSessionStart !== undefined) {
+      const event =
+        created.previousSessionId === undefined
+          ? { session: created }
+          : { session: created, previousSessionId: created.previousSessionId };
+      this.#deliver(onSessionStart, event, "onSessionStart", created);
+    }
+    return created;
+  }
+
+  #deliverEnd(end: SessionEndEvent): void {
+    const onSessionEnd = this.#onSessionEnd;
+    if (onSessionEnd !== undefined) this.#deliver(onSessionEnd, end, "onSessionEnd", end.session);
+  }
+
+  /**
+   * Calls `handler(event)` in a microtask, never on the caller's path: microtasks run in the order
+   * they were queued, so an end queued before a start is delivered before it.
+   */
+  #deliver<T>(
+    handler: (event: T) => unknown,
+    event: T,
+    operation: string,
+    session: { userId: string; sessionId: string },
+  ): void {
+    this.#background.track(
+      Promise.resolve(event)
+        .then(handler)
+        .then(
+          () => undefined,
+          (error: unknown) =>
+            this.#errors.report(error, { operation, userId: session.userId, sessionId: session.sessionId }),
+        ),
+    );
+  }
+
   #resolveRequest(userId: string, namespace: string | undefined, options: ResolveOptions | undefined): ResolveRequest {
     const key = this.#key(userId, namespace);
     const now = this.#clock();
     // One comparison on the hot path: false while not due, true when due or not yet scheduled (NaN).
     if (!(now < this.#nextCleanupAt)) this.#cleanUpIfDue(now);
-    return new PendingResolve(key, userId, now, this.#timeoutMs, options?.forceNew === true, this.#createId);
+    return new PendingResolve(
+      key,
+      userId,
+      now,
+      this.#timeoutMs,
+      options?.forceNew === true,
+      this.#createId,
+      this.#lifecycle,
+    );
   }
 
   #cleanUpIfDue(now: number): void {
@@ -402,6 +581,9 @@ class PendingResolve implements ResolveRequest {
   readonly now: number;
   readonly timeoutMs: number;
   readonly forceNew: boolean;
+  readonly retentionMs: number;
+  readonly maxDurationMs: number | undefined;
+  readonly maxTurns: number | undefined;
   readonly #createId: (context: SessionIdContext) => string;
 
   constructor(
@@ -411,12 +593,16 @@ class PendingResolve implements ResolveRequest {
     timeoutMs: number,
     forceNew: boolean,
     createId: (context: SessionIdContext) => string,
+    lifecycle: LifecycleSettings,
   ) {
     this.namespace = namespace;
     this.userId = userId;
     this.now = now;
     this.timeoutMs = timeoutMs;
     this.forceNew = forceNew;
+    this.retentionMs = lifecycle.retentionMs;
+    this.maxDurationMs = lifecycle.maxDurationMs;
+    this.maxTurns = lifecycle.maxTurns;
     this.#createId = createId;
   }
 

@@ -26,24 +26,99 @@ export interface SessionRecord extends SessionKey {
   createdAt: number;
   /** The last activity the store has recorded (ms since epoch). */
   lastActivityAt: number;
-  /** When the session stops being live unless renewed: `lastActivityAt + timeout` (ms since epoch). */
+  /**
+   * When the session stops being live unless renewed (ms since epoch): the earlier of
+   * `lastActivityAt + timeout` and, with a maximum duration, `createdAt + maxDuration`.
+   */
   expiresAt: number;
+  /** Resolves that returned this session, its creation included (so at least 1). `touch` does not count. */
+  turns: number;
+  /**
+   * The pair's session this one replaced: set when the replacement happened at the resolve that
+   * created this one, or when the previous session ended within the retention before it.
+   */
+  previousSessionId?: string;
+}
+
+/**
+ * Why a session ended:
+ * - `"expired"`: quiet for the inactivity timeout;
+ * - `"max-duration"`: reached `createdAt + maxDuration`;
+ * - `"max-turns"`: a resolve would have made turn `maxTurns + 1`;
+ * - `"replaced"`: `forceNew`;
+ * - `"closed"`: `closeSession`;
+ * - `"evicted"`: a store bound (the memory store's `maxSessions`);
+ * - `"forgotten"`: `forgetUser`.
+ */
+export type SessionEndReason =
+  | "expired"
+  | "closed"
+  | "replaced"
+  | "max-duration"
+  | "max-turns"
+  | "evicted"
+  | "forgotten";
+
+/**
+ * One session's end. A store hands out each end once (on an atomic store, once across every
+ * process): the call that claims it returns it, in the same atomic step that ends the session.
+ */
+export interface SessionEndEvent {
+  /** The session as it was when it ended. */
+  session: SessionRecord;
+  reason: SessionEndReason;
+  /** When it ended (ms since epoch): the time bound that passed first, or the ending call's `now`. */
+  endedAt: number;
 }
 
 /** A session returned by `resolve`, with whether this call created it. */
 export interface ResolvedSession extends SessionRecord {
   /** True when this call created the session (first call, after expiry, after close, or forced). */
   isNew: boolean;
+  /**
+   * From the store to the manager (the manager's `resolve` does not return it): the end of the
+   * pair's previous session, when this call claimed it (it replaced a live session, or an expired
+   * one no call had claimed). Absent on most calls.
+   */
+  ended?: SessionEndEvent;
+  /**
+   * From the store to the manager: ends of other pairs' sessions the store evicted to make room
+   * for this one (a store bound such as `maxSessions`), reason `"evicted"` (or the time bound they
+   * had already passed).
+   */
+  evicted?: SessionEndEvent[];
+}
+
+/** A session as {@link SessionStore.list} returns it: live, or ended and kept for history. */
+export interface SessionSummary extends SessionRecord {
+  status: "active" | "ended";
+  /** When it ended (ms since epoch); only when ended. */
+  endedAt?: number;
+  /** Why it ended; only when ended. */
+  endReason?: SessionEndReason;
+}
+
+/**
+ * The lifecycle limits a manager applies, sent with every call that may create, renew or end
+ * a session. Stores apply the request's limits; managers sharing a store should agree on them.
+ */
+export interface LifecycleLimits {
+  /** Retention (ms): an ended session stays in history until `endedAt + retentionMs`. 0 keeps none. */
+  retentionMs: number;
+  /** Absolute lifetime (ms) of a session created by this call; omitted for none. Fixed at creation. */
+  maxDurationMs?: number;
 }
 
 /** Input of {@link SessionStore.resolve}. */
-export interface ResolveRequest extends SessionKey {
+export interface ResolveRequest extends SessionKey, LifecycleLimits {
   /** The current time (ms since epoch). */
   now: number;
   /** The inactivity timeout (ms): a session is live while `now < lastActivityAt + timeoutMs`. */
   timeoutMs: number;
-  /** End the live session, if any, and create a new one. */
+  /** End the live session, if any, and create a new one (end reason `"replaced"`). */
   forceNew: boolean;
+  /** Turns a session may serve; the resolve that would make turn `maxTurns + 1` creates a new session. Omitted for none. */
+  maxTurns?: number;
   /**
    * Proposes an id for a new session. Call it at most once per resolve, and only when a
    * session may be created; a store that cannot call back in the middle of an atomic
@@ -60,13 +135,33 @@ export interface TouchRequest extends SessionKey {
   timeoutMs: number;
 }
 
-/** Input of operations that only read or end a session at a point in time. */
+/** Input of operations that only read a session at a point in time. */
 export interface KeyAtTimeRequest extends SessionKey {
   now: number;
 }
 
+/** Input of {@link SessionStore.forget}. */
+export interface ForgetRequest extends KeyAtTimeRequest {}
+
+/** What {@link SessionStore.forget} did. */
+export interface ForgetResult {
+  /** Sessions removed: the live (or expired, unclaimed) one and every ended one kept for history. */
+  removed: number;
+  /** The end of the session that was live (`"forgotten"`) or expired and unclaimed, if any. */
+  ended?: SessionEndEvent;
+}
+
+/** Input of {@link SessionStore.sweep}. */
+export interface SweepRequest {
+  now: number;
+  /** How long the ends claimed now stay in history (ms). */
+  retentionMs: number;
+}
+
 /** Input of {@link SessionStore.close}. */
 export interface CloseRequest extends KeyAtTimeRequest {
+  /** How long the ended session stays in history (ms). */
+  retentionMs: number;
   /**
    * End the live session only if it is this one. A request that holds an old session must not
    * end the newer one a concurrent request created; without it, whatever session is live ends.
@@ -77,8 +172,14 @@ export interface CloseRequest extends KeyAtTimeRequest {
 /** Input of {@link SessionStore.list}. */
 export interface ListRequest {
   now: number;
-  /** Only sessions of this namespace. */
+  /** Only sessions of this namespace. Required with `userId`. */
   namespace?: string;
+  /** Only this user's sessions (with `namespace`): costs in proportion to that user's sessions. */
+  userId?: string;
+  /** Live sessions (`"active"`, the default), ended ones kept for history, or both. */
+  status?: "active" | "ended" | "all";
+  /** The retention (ms) to judge sessions that expired and were not claimed yet. Default 0. */
+  retentionMs?: number;
   /** Resume after a previous page. */
   cursor?: string;
   /** Upper bound on the page size; stores may return fewer. */
@@ -87,7 +188,7 @@ export interface ListRequest {
 
 /** One page of {@link SessionStore.list}. */
 export interface ListPage {
-  sessions: SessionRecord[];
+  sessions: SessionSummary[];
   /** Pass back to get the next page; absent on the last page. */
   cursor?: string;
 }
@@ -135,6 +236,17 @@ export interface StoreCapabilities {
    * KV), in which case `lastActivityAt` and `expiresAt` may lag by up to the throttle period.
    */
   exactRenewal: boolean;
+  /**
+   * Each session's end is claimed once across every process (the claim is part of the atomic
+   * step that ends it), so `onSessionEnd` runs once per ended session. False when ends may be
+   * reported twice or missed (Workers KV).
+   */
+  exactlyOnceEnds: boolean;
+  /**
+   * Ended sessions are kept for the request's retention and `list` returns them (`status`
+   * `"ended"` / `"all"`, by user). False when the store keeps no history.
+   */
+  history: boolean;
 }
 
 /**
@@ -154,17 +266,21 @@ export interface SessionStore {
   readonly capabilities: StoreCapabilities;
 
   /**
-   * Get-or-create-and-renew. If the key has a live session and `forceNew` is false, renews
-   * it (`lastActivityAt = now`, `expiresAt = now + timeoutMs`) and returns it with
-   * `isNew: false`. Otherwise ends any live session and creates a new one whose id differs
-   * from the previous session's (see `distinctSessionId`), with `isNew: true`.
-   * Atomic when `capabilities.atomic`.
+   * Get-or-create-and-renew. If the key has a live session, `forceNew` is false and the
+   * session has served fewer than `maxTurns` turns, renews it (`lastActivityAt = now`,
+   * `expiresAt = min(now + timeoutMs, createdAt + maxDurationMs)`, `turns + 1`) and returns it
+   * with `isNew: false`. Otherwise ends the previous session and creates a new one (turn 1)
+   * whose id differs from the previous session's (see `distinctSessionId`), with `isNew: true`,
+   * `previousSessionId`, and `ended` when this call claimed the previous session's end.
+   * Atomic when `capabilities.atomic`: the renewal or the end, its claim, its history entry and
+   * the creation are one step.
    */
   resolve(request: ResolveRequest): MaybePromise<ResolvedSession>;
 
   /**
-   * Renews the key's session only if it is live; never creates one. Returns the renewed
-   * session, or `null` when there is none. Atomic when `capabilities.atomic`.
+   * Renews the key's session only if it is live (`expiresAt` as in `resolve`); never creates
+   * one and does not count a turn. Returns the renewed session, or `null` when there is none.
+   * Atomic when `capabilities.atomic`.
    */
   touch(request: TouchRequest): MaybePromise<SessionRecord | null>;
 
@@ -172,21 +288,34 @@ export interface SessionStore {
   get(request: KeyAtTimeRequest): MaybePromise<SessionRecord | null>;
 
   /**
-   * Ends the key's live session (only if its id is `request.sessionId`, when given). Returns
-   * whether it ended one. The store may keep a tombstone (the id, never the data) until the
-   * session would have expired, so the next session's id differs. Atomic when
-   * `capabilities.atomic`: the id check and the end are one step.
+   * Ends the key's live session (only if its id is `request.sessionId`, when given) with reason
+   * `"closed"`, and returns its end, or `null` when it ended none. The store keeps a tombstone
+   * (the id history, never the data) so the next session's id differs, and the session in
+   * history for `retentionMs`. Atomic when `capabilities.atomic`: the id check, the end and its
+   * claim are one step.
    */
-  close(request: CloseRequest): MaybePromise<boolean>;
+  close(request: CloseRequest): MaybePromise<SessionEndEvent | null>;
 
   /**
-   * Removes expired sessions and returns how many it removed. Costs in proportion to what
-   * expired. Present exactly when the store has no native expiry: a store without `sweep`
-   * expires sessions by itself (Redis, KV, Durable Object alarms).
+   * Claims the ends of sessions that ended by time (`"expired"`, `"max-duration"`) and that no
+   * call has claimed yet, keeps them in history for `retentionMs`, and removes what the store
+   * must remove itself (expired sessions, history past its retention). Returns the ends it
+   * claimed. Costs in proportion to what expired. Optional: a store without it claims an expired
+   * session's end only at the pair's next `resolve`; the manager runs it in the background.
    */
-  sweep?(now: number): MaybePromise<number>;
+  sweep?(request: SweepRequest): MaybePromise<SessionEndEvent[]>;
 
-  /** Lists live sessions, for dashboards. Optional; order is store-defined. */
+  /**
+   * Removes everything of the pair: its live session with its items, its tombstone, and every
+   * ended session kept for history. Atomic when `capabilities.atomic`. Optional.
+   */
+  forget?(request: ForgetRequest): MaybePromise<ForgetResult>;
+
+  /**
+   * Lists sessions, for dashboards: live ones by default; with `capabilities.history`, ended ones
+   * too. With `userId` (and `namespace`), that user's sessions, newest first, at a cost in
+   * proportion to them. Optional; the order across users is store-defined.
+   */
   list?(request: ListRequest): MaybePromise<ListPage>;
 
   /** Conversation items kept with sessions. Optional. */

@@ -1,3 +1,6 @@
+import type { SessionEndReason } from "../store.js";
+import type { HistoryEntry } from "../store-kit/history.js";
+
 /**
  * One (namespace, userId) pair in the memory store: its current session, or the tombstone of the
  * last one, with the id history the next session needs. Entries are mutated in place (the hit
@@ -14,8 +17,19 @@ export interface Entry {
   createdAt: number;
   lastActivityAt: number;
   expiresAt: number;
-  /** Closed: kept only as a tombstone so the next id differs, until it would have expired. */
+  /** `createdAt + maxDuration`, or `Infinity` for none. */
+  deadline: number;
+  turns: number;
+  previousSessionId: string | undefined;
+  /**
+   * Ended and its end claimed (closed, or claimed by a sweep): kept as a tombstone so the next
+   * id differs, until it would have expired, or longer while it has history.
+   */
   ended: boolean;
+  endedAt: number;
+  endReason: SessionEndReason | undefined;
+  /** Ended sessions kept for the retention, newest first; `undefined` when none. */
+  history: HistoryEntry[] | undefined;
   /** Conversation items as JSON text. */
   items: string[] | undefined;
   /** Position in the namespace's listing order; grows with every insertion, never reused. */
@@ -34,6 +48,11 @@ export interface ExpiryQueue {
   readonly timeoutMs: number;
   head: Entry | undefined;
   tail: Entry | undefined;
+}
+
+/** Whether the entry's session ran out of time by `now` and no call has claimed its end. */
+export function isUnclaimedExpiry(entry: Entry, now: number): boolean {
+  return !entry.ended && now >= entry.expiresAt;
 }
 
 export function isLive(entry: Entry, now: number): boolean {

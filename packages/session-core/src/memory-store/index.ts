@@ -2,24 +2,30 @@ import { SessionError } from "../errors.js";
 import { distinctSessionId, type SessionIdHistory } from "../session-id.js";
 import type {
   CloseRequest,
+  ForgetRequest,
+  ForgetResult,
   ItemsRequest,
   KeyAtTimeRequest,
   ListPage,
   ListRequest,
   ResolvedSession,
   ResolveRequest,
+  SessionEndEvent,
   SessionItemStore,
   SessionRecord,
   SessionStore,
+  SweepRequest,
   TouchRequest,
 } from "../store.js";
+import { historyWith, keptHistory, userSessionsPage } from "../store-kit/history.js";
 import { describeValue } from "../validation.js";
 import { type Entry, isLive } from "./entry.js";
 import { ExpiryQueues } from "./expiry-queues.js";
+import { HistoryQueue } from "./history-queue.js";
 import { entryItems } from "./items.js";
 import { listPage } from "./listing.js";
 import { Namespaces } from "./namespaces.js";
-import { toRecord, toSession } from "./records.js";
+import { endOf, entrySummaries, timeEndReason, toRecord, toSession } from "./records.js";
 
 /** Options for {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -35,9 +41,10 @@ export interface MemoryStore extends SessionStore {
   resolve(request: ResolveRequest): ResolvedSession;
   touch(request: TouchRequest): SessionRecord | null;
   get(request: KeyAtTimeRequest): SessionRecord | null;
-  close(request: CloseRequest): boolean;
+  close(request: CloseRequest): SessionEndEvent | null;
+  forget(request: ForgetRequest): ForgetResult;
   readonly items: SessionItemStore;
-  sweep(now: number): Promise<number>;
+  sweep(request: SweepRequest): Promise<SessionEndEvent[]>;
   list(request: ListRequest): Promise<ListPage>;
   /** Sessions held, including expired ones not yet swept. */
   readonly size: number;
@@ -65,6 +72,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
   const namespaces = new Namespaces();
   const queues = new ExpiryQueues();
+  const historyQueue = new HistoryQueue();
   let size = 0;
   // What the store forgets when it removes an entry (sweep, eviction) it folds into two numbers,
   // so a pair that comes back can never get one of its old ids (see `historyOfNewPair`).
@@ -104,12 +112,23 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     return entry && entry.sessionId === request.sessionId ? entry : undefined;
   }
 
-  function create(request: ResolveRequest): Entry {
-    const { namespace, userId, now } = request;
-    if (size >= maxSessions) {
-      const oldest = queues.leastRecentlyActive();
-      if (oldest) remove(oldest);
+  /** Ends and removes the least recently active entry to make room; returns its end when it had a session. */
+  function evictOne(now: number): SessionEndEvent | undefined {
+    const oldest = queues.leastRecentlyActive();
+    if (oldest === undefined) return undefined;
+    let end: SessionEndEvent | undefined;
+    if (!oldest.ended) {
+      end =
+        now >= oldest.expiresAt
+          ? endOf(oldest, timeEndReason(oldest), oldest.expiresAt)
+          : endOf(oldest, "evicted", now);
     }
+    remove(oldest);
+    return end;
+  }
+
+  function create(request: ResolveRequest, previousSessionId: string | undefined): Entry {
+    const { namespace, userId, now } = request;
     const candidate = request.proposeSessionId();
     const { history, sequence } = historyOfNewPair(now);
     const entry: Entry = {
@@ -122,7 +141,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       createdAt: now,
       lastActivityAt: now,
       expiresAt: now,
+      deadline: deadlineOf(request),
+      turns: 1,
+      previousSessionId,
       ended: false,
+      endedAt: 0,
+      endReason: undefined,
+      history: undefined,
       items: undefined,
       listOrder: namespaces.nextListOrder(),
       queue: undefined,
@@ -136,7 +161,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     return entry;
   }
 
-  function replace(entry: Entry, request: ResolveRequest): void {
+  function replace(entry: Entry, request: ResolveRequest, previousSessionId: string | undefined): void {
     const { now } = request;
     const candidate = request.proposeSessionId();
     entry.sequence++;
@@ -144,75 +169,158 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     entry.baseId = candidate;
     entry.createdAtHighWater = Math.max(entry.createdAtHighWater, now);
     entry.createdAt = now;
+    entry.deadline = deadlineOf(request);
+    entry.turns = 1;
+    entry.previousSessionId = previousSessionId;
     entry.ended = false;
+    entry.endReason = undefined;
     entry.items = undefined;
+  }
+
+  /** Marks the entry's session ended (its end now claimed) and keeps it in history for `retentionMs`. */
+  function claimEnd(entry: Entry, end: SessionEndEvent, retentionMs: number, now: number): void {
+    entry.ended = true;
+    entry.endedAt = end.endedAt;
+    entry.endReason = end.reason;
+    entry.items = undefined;
+    if (retentionMs <= 0 && entry.history === undefined) return;
+    const history = historyWith(entry.history, end, retentionMs, now);
+    entry.history = history.length === 0 ? undefined : history;
+    if (history[0] !== undefined && history[0].session.sessionId === end.session.sessionId) {
+      historyQueue.add(entry, history[0].keepUntil);
+    }
+  }
+
+  /** After its session's time ran out: drop the entry, unless it still holds history. */
+  function retire(entry: Entry, now: number): void {
+    if (entry.history !== undefined) {
+      const kept = keptHistory(entry.history, now);
+      entry.history = kept.length === 0 ? undefined : kept;
+    }
+    if (entry.history === undefined) remove(entry);
+    else queues.unlink(entry);
+  }
+
+  function renew(entry: Entry, now: number, timeoutMs: number): void {
+    entry.lastActivityAt = now;
+    const idle = now + timeoutMs;
+    entry.expiresAt = idle < entry.deadline ? idle : entry.deadline;
+    queues.moveToTail(entry, timeoutMs);
   }
 
   return {
     specificationVersion: "v1",
     name: source,
-    capabilities: { atomic: true, exactRenewal: true },
+    capabilities: { atomic: true, exactRenewal: true, exactlyOnceEnds: true, history: true },
     items: entryItems(liveSession),
-
     get size() {
       return size;
     },
-
     // Plain values, not promises (the contract allows either): the hit path is the hottest
     // code in the library and this saves the manager a promise hop per call.
     resolve(request: ResolveRequest): ResolvedSession {
       const { now, timeoutMs } = request;
       let entry = namespaces.find(request.namespace, request.userId);
-      if (entry !== undefined && !request.forceNew && isLive(entry, now)) {
-        entry.lastActivityAt = now;
-        entry.expiresAt = now + timeoutMs;
-        queues.moveToTail(entry, timeoutMs);
-        return toSession(entry, false);
+      if (entry !== undefined && !entry.ended && now < entry.expiresAt) {
+        const maxTurns = request.maxTurns;
+        if (!request.forceNew && (maxTurns === undefined || entry.turns < maxTurns)) {
+          entry.turns++;
+          renew(entry, now, timeoutMs);
+          return toSession(entry, false);
+        }
       }
-      if (entry === undefined) entry = create(request);
-      else replace(entry, request);
-      entry.lastActivityAt = now;
-      entry.expiresAt = now + timeoutMs;
-      queues.moveToTail(entry, timeoutMs);
-      return toSession(entry, true);
+      let ended: SessionEndEvent | undefined;
+      let previousSessionId: string | undefined;
+      let evicted: SessionEndEvent | undefined;
+      if (entry === undefined) {
+        if (size >= maxSessions) evicted = evictOne(now);
+        entry = create(request, undefined);
+      } else {
+        if (!entry.ended) {
+          ended =
+            now >= entry.expiresAt
+              ? endOf(entry, timeEndReason(entry), entry.expiresAt)
+              : endOf(entry, request.forceNew ? "replaced" : "max-turns", now);
+          claimEnd(entry, ended, request.retentionMs, now);
+          previousSessionId = entry.sessionId;
+        } else if (now < entry.endedAt + request.retentionMs) {
+          previousSessionId = entry.sessionId;
+        }
+        replace(entry, request, previousSessionId);
+      }
+      renew(entry, now, timeoutMs);
+      const session = toSession(entry, true);
+      if (ended !== undefined) session.ended = ended;
+      if (evicted !== undefined) session.evicted = [evicted];
+      return session;
     },
-
     touch(request: TouchRequest): SessionRecord | null {
       const entry = liveEntry(request);
       if (entry === undefined) return null;
-      entry.lastActivityAt = request.now;
-      entry.expiresAt = request.now + request.timeoutMs;
-      queues.moveToTail(entry, request.timeoutMs);
+      renew(entry, request.now, request.timeoutMs);
       return toRecord(entry);
     },
-
     get(request: KeyAtTimeRequest): SessionRecord | null {
       const entry = liveEntry(request);
       return entry ? toRecord(entry) : null;
     },
-
-    close(request: CloseRequest): boolean {
+    close(request: CloseRequest): SessionEndEvent | null {
       const entry = liveEntry(request);
-      if (entry === undefined) return false;
-      if (request.sessionId !== undefined && entry.sessionId !== request.sessionId) return false;
-      // Keep the entry (without its items) as a tombstone until it would have expired, so
-      // the next session's id differs from this one even when created in the same second.
-      entry.ended = true;
-      entry.items = undefined;
-      return true;
+      if (entry === undefined) return null;
+      if (request.sessionId !== undefined && entry.sessionId !== request.sessionId) return null;
+      // The entry stays as a tombstone until it would have expired, so the next session's id
+      // differs from this one even when created in the same second.
+      const end = endOf(entry, "closed", request.now);
+      claimEnd(entry, end, request.retentionMs, request.now);
+      return end;
     },
-
-    async sweep(now: number): Promise<number> {
-      let expired = 0;
+    async sweep(request: SweepRequest): Promise<SessionEndEvent[]> {
+      const { now, retentionMs } = request;
+      const ends: SessionEndEvent[] = [];
       queues.removeExpired(now, (entry) => {
-        if (!entry.ended) expired++;
-        remove(entry);
+        if (!entry.ended) {
+          const end = endOf(entry, timeEndReason(entry), entry.expiresAt);
+          claimEnd(entry, end, retentionMs, now);
+          ends.push(end);
+        }
+        retire(entry, now);
       });
-      return expired;
+      historyQueue.popDue(now, (entry) => {
+        if (namespaces.find(entry.namespace, entry.userId) !== entry || entry.history === undefined) return;
+        const kept = keptHistory(entry.history, now);
+        entry.history = kept.length === 0 ? undefined : kept;
+        // Holding no session (no longer in an expiry queue) and no history: nothing left to keep.
+        if (entry.history === undefined && entry.queue === undefined) remove(entry);
+      });
+      return ends;
     },
-
+    forget(request: ForgetRequest): ForgetResult {
+      const { now } = request;
+      const entry = namespaces.find(request.namespace, request.userId);
+      if (entry === undefined) return { removed: 0 };
+      let ended: SessionEndEvent | undefined;
+      if (!entry.ended) {
+        ended =
+          now >= entry.expiresAt ? endOf(entry, timeEndReason(entry), entry.expiresAt) : endOf(entry, "forgotten", now);
+      }
+      const removed = (ended === undefined ? 0 : 1) + keptHistory(entry.history, now).length;
+      remove(entry);
+      return ended === undefined ? { removed } : { removed, ended };
+    },
     async list(request: ListRequest): Promise<ListPage> {
+      if (request.userId !== undefined) {
+        const entry = request.namespace === undefined ? undefined : namespaces.find(request.namespace, request.userId);
+        const summaries =
+          entry === undefined
+            ? []
+            : entrySummaries(entry, request.now, request.status ?? "active", request.retentionMs ?? 0);
+        return userSessionsPage(summaries, request, source);
+      }
       return listPage(namespaces, request);
     },
   };
+}
+
+function deadlineOf(request: ResolveRequest): number {
+  return request.maxDurationMs === undefined ? Number.POSITIVE_INFINITY : request.now + request.maxDurationMs;
 }

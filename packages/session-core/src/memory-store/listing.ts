@@ -1,54 +1,79 @@
-import { SessionError } from "../errors.js";
-import type { ListPage, ListRequest, SessionRecord } from "../store.js";
-import { describeValue } from "../validation.js";
+import type { ListPage, ListRequest, SessionSummary } from "../store.js";
+import { activeSummary, invalidCursor, listLimit } from "../store-kit/history.js";
 import { type Entry, isLive } from "./entry.js";
 import type { Namespace, Namespaces } from "./namespaces.js";
-import { toRecord } from "./records.js";
+import { entrySummaries, toRecord } from "./records.js";
 
 const source = "memory";
 
-/** Where a listing stands: after this entry of this namespace. */
+/** Where a listing stands: after this entry of this namespace (or, within it, after this session). */
 interface Position {
   namespaceOrdinal: number;
   namespace: string;
   listOrder: number;
   userId: string;
+  /** The last session returned of a user whose sessions did not fit the page: creation time and id. */
+  within?: [number, string];
 }
 
 /**
- * One page of live sessions. Each namespace is walked in insertion order and the cursor names the
- * last entry returned, so the next page resumes from it in O(1). If that entry was removed
- * meanwhile (swept, evicted), the page finds its place by walking the namespace from its start.
- * As with Redis SCAN, a session present for the whole listing is returned once; one created
- * during it may or may not be.
+ * One page of sessions across users. Each namespace is walked in insertion order and the cursor
+ * names the last entry returned, so the next page resumes from it in O(1). If that entry was
+ * removed meanwhile (swept, evicted), the page finds its place by walking the namespace from its
+ * start. As with Redis SCAN, a session present for the whole listing is returned once; one
+ * created during it may or may not be.
  */
 export function listPage(namespaces: Namespaces, request: ListRequest): ListPage {
-  const limit = request.limit ?? 100;
-  if (!(Number.isInteger(limit) && limit >= 1)) {
-    throw new SessionError({
-      code: "INVALID_OPTION",
-      source,
-      message: `limit must be a whole number ≥ 1, got ${describeValue(limit)}.`,
-    });
-  }
+  const limit = listLimit(request.limit, source);
+  const status = request.status ?? "active";
   const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor);
-  const sessions: SessionRecord[] = [];
+  const sessions: SessionSummary[] = [];
   let lastNamespace: Namespace | undefined;
   let lastEntry: Entry | undefined;
   for (const namespace of namespacesToList(namespaces, request.namespace, after)) {
-    const first = after?.namespaceOrdinal === namespace.ordinal ? entryAfter(namespace, after) : namespace.head;
+    let first = namespace.head;
+    let within: [number, string] | undefined;
+    if (after?.namespaceOrdinal === namespace.ordinal) {
+      const cursorEntry = namespace.users.get(after.userId);
+      if (after.within !== undefined && cursorEntry?.listOrder === after.listOrder) {
+        first = cursorEntry;
+        within = after.within;
+      } else {
+        first = entryAfter(namespace, after);
+      }
+    }
     for (let entry = first; entry !== undefined; entry = entry.listNext) {
-      if (!isLive(entry, request.now)) continue;
-      // A live entry beyond a full page: there is more, resume after the last one returned.
+      let summaries =
+        status === "active"
+          ? activeOnly(entry, request.now)
+          : entrySummaries(entry, request.now, status, request.retentionMs ?? 0);
+      if (entry === first && within !== undefined) summaries = summaries.filter(olderThan(within));
+      if (summaries.length === 0) continue;
+      // Sessions beyond a full page: there is more, resume after the last one returned.
       if (sessions.length === limit && lastNamespace !== undefined && lastEntry !== undefined) {
         return { sessions, cursor: encodeCursor(lastNamespace, lastEntry) };
       }
-      sessions.push(toRecord(entry));
+      for (const summary of summaries) {
+        if (sessions.length === limit) {
+          const last = sessions[sessions.length - 1] as SessionSummary;
+          return { sessions, cursor: encodeCursor(namespace, entry, [last.createdAt, last.sessionId]) };
+        }
+        sessions.push(summary);
+      }
       lastNamespace = namespace;
       lastEntry = entry;
     }
   }
   return { sessions };
+}
+
+function activeOnly(entry: Entry, now: number): SessionSummary[] {
+  return isLive(entry, now) ? [activeSummary(toRecord(entry))] : [];
+}
+
+function olderThan(within: [number, string]): (summary: SessionSummary) => boolean {
+  return (summary) =>
+    summary.createdAt < within[0] || (summary.createdAt === within[0] && summary.sessionId < within[1]);
 }
 
 function* namespacesToList(
@@ -77,8 +102,9 @@ function entryAfter(namespace: Namespace, after: Position): Entry | undefined {
   return entry;
 }
 
-function encodeCursor(namespace: Namespace, last: Entry): string {
-  return JSON.stringify([namespace.ordinal, namespace.name, last.listOrder, last.userId]);
+function encodeCursor(namespace: Namespace, last: Entry, within?: [number, string]): string {
+  const position = [namespace.ordinal, namespace.name, last.listOrder, last.userId];
+  return JSON.stringify(within === undefined ? position : [...position, ...within]);
 }
 
 function decodeCursor(cursor: string): Position {
@@ -90,7 +116,7 @@ function decodeCursor(cursor: string): Position {
   }
   if (
     Array.isArray(value) &&
-    value.length === 4 &&
+    (value.length === 4 || (value.length === 6 && Number.isFinite(value[4]) && typeof value[5] === "string")) &&
     Number.isSafeInteger(value[0]) &&
     value[0] >= 1 &&
     typeof value[1] === "string" &&
@@ -98,12 +124,14 @@ function decodeCursor(cursor: string): Position {
     value[2] >= 1 &&
     typeof value[3] === "string"
   ) {
-    return { namespaceOrdinal: value[0], namespace: value[1], listOrder: value[2], userId: value[3] };
+    const position: Position = {
+      namespaceOrdinal: value[0],
+      namespace: value[1],
+      listOrder: value[2],
+      userId: value[3],
+    };
+    if (value.length === 6) position.within = [value[4], value[5]];
+    return position;
   }
-  throw new SessionError({
-    code: "INVALID_OPTION",
-    source,
-    message:
-      "cursor is not one this store returned. Pass back the cursor of the previous page unchanged, or omit it to start over.",
-  });
+  throw invalidCursor(source);
 }

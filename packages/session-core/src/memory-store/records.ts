@@ -1,26 +1,62 @@
-import type { ResolvedSession, SessionRecord } from "../store.js";
-import type { Entry } from "./entry.js";
+import type { ResolvedSession, SessionEndEvent, SessionEndReason, SessionRecord, SessionSummary } from "../store.js";
+import { activeSummary, endedSummary, keptHistory, newestFirst } from "../store-kit/history.js";
+import { type Entry, isLive, isUnclaimedExpiry } from "./entry.js";
 
 export function toRecord(entry: Entry): SessionRecord {
-  return {
+  const record: SessionRecord = {
     sessionId: entry.sessionId,
     namespace: entry.namespace,
     userId: entry.userId,
     createdAt: entry.createdAt,
     lastActivityAt: entry.lastActivityAt,
     expiresAt: entry.expiresAt,
+    turns: entry.turns,
   };
+  if (entry.previousSessionId !== undefined) record.previousSessionId = entry.previousSessionId;
+  return record;
 }
 
 // Spelled out rather than `{ ...toRecord(entry), isNew }`: this is on the hit path.
 export function toSession(entry: Entry, isNew: boolean): ResolvedSession {
-  return {
+  const session: ResolvedSession = {
     sessionId: entry.sessionId,
     namespace: entry.namespace,
     userId: entry.userId,
     createdAt: entry.createdAt,
     lastActivityAt: entry.lastActivityAt,
     expiresAt: entry.expiresAt,
+    turns: entry.turns,
     isNew,
   };
+  if (entry.previousSessionId !== undefined) session.previousSessionId = entry.previousSessionId;
+  return session;
+}
+
+/** Why the entry's session ran out of time: its maximum duration when that bound came first, else inactivity. */
+export function timeEndReason(entry: Entry): SessionEndReason {
+  return entry.expiresAt >= entry.deadline ? "max-duration" : "expired";
+}
+
+export function endOf(entry: Entry, reason: SessionEndReason, endedAt: number): SessionEndEvent {
+  return { session: toRecord(entry), reason, endedAt };
+}
+
+/**
+ * The entry's sessions with the asked status, newest first: the live one, the ended ones kept
+ * for history, and an expired one no call has claimed yet if `retentionMs` would keep it.
+ */
+export function entrySummaries(
+  entry: Entry,
+  now: number,
+  status: "active" | "ended" | "all",
+  retentionMs: number,
+): SessionSummary[] {
+  const summaries: SessionSummary[] = [];
+  if (status !== "ended" && isLive(entry, now)) summaries.push(activeSummary(toRecord(entry)));
+  if (status === "active") return summaries;
+  if (isUnclaimedExpiry(entry, now) && now < entry.expiresAt + retentionMs) {
+    summaries.push(endedSummary(endOf(entry, timeEndReason(entry), entry.expiresAt)));
+  }
+  for (const end of keptHistory(entry.history, now)) summaries.push(endedSummary(end));
+  return summaries.length > 1 ? summaries.sort(newestFirst) : summaries;
 }

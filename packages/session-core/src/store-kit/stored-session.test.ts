@@ -9,8 +9,8 @@ const candidateAt = (now: number) => `support-user-123-${utcStamp(now)}`;
 
 describe("nextSession", () => {
   it("suffixes a second session within one second with the key's counter", () => {
-    const first = nextSession(undefined, key, candidateAt(GUIDE_EPOCH), GUIDE_EPOCH, 1000);
-    const second = nextSession(first, key, candidateAt(GUIDE_EPOCH + 500), GUIDE_EPOCH + 500, 1000);
+    const first = nextSession(undefined, key, candidateAt(GUIDE_EPOCH), { now: GUIDE_EPOCH, timeoutMs: 1000 });
+    const second = nextSession(first, key, candidateAt(GUIDE_EPOCH + 500), { now: GUIDE_EPOCH + 500, timeoutMs: 1000 });
     expect([first.sessionId, second.sessionId]).toEqual([
       "support-user-123-20250107-120000",
       "support-user-123-20250107-120000-2",
@@ -29,7 +29,7 @@ describe("nextSession", () => {
           // Real time only moves forward; a negative step is a proposal from a lagging process.
           realTime += Math.max(0, step);
           const now = step < 0 ? realTime + step : realTime;
-          session = nextSession(session, key, candidateAt(now), now, 120_000);
+          session = nextSession(session, key, candidateAt(now), { now, timeoutMs: 120_000 });
           expect(seen.has(session.sessionId)).toBe(false);
           seen.add(session.sessionId);
         }

@@ -1,6 +1,6 @@
 import { SessionError, type SessionErrorCode } from "../errors.js";
 import { memoryStore } from "../memory-store/index.js";
-import type { SessionItemStore, SessionStore } from "../store.js";
+import type { SessionItemStore, SessionStore, SweepRequest } from "../store.js";
 
 /** The operations a {@link FaultyStore} counts and can fail. */
 export type FaultyOperation =
@@ -9,6 +9,7 @@ export type FaultyOperation =
   | "get"
   | "close"
   | "sweep"
+  | "forget"
   | "list"
   | "items.append"
   | "items.list"
@@ -61,6 +62,7 @@ export function faultyStore(inner: SessionStore = memoryStore()): FaultyStore {
     get: 0,
     close: 0,
     sweep: 0,
+    forget: 0,
     list: 0,
     "items.append": 0,
     "items.list": 0,
@@ -98,7 +100,7 @@ export function faultyStore(inner: SessionStore = memoryStore()): FaultyStore {
           pop: (request) => call("items.pop", () => innerItems.pop(request)),
           clear: (request) => call("items.clear", () => innerItems.clear(request)),
         };
-  const { sweep, list } = inner;
+  const { sweep, list, forget } = inner;
 
   return {
     specificationVersion: "v1",
@@ -110,7 +112,10 @@ export function faultyStore(inner: SessionStore = memoryStore()): FaultyStore {
     touch: (request) => call("touch", () => inner.touch(request)),
     get: (request) => call("get", () => inner.get(request)),
     close: (request) => call("close", () => inner.close(request)),
-    ...(sweep === undefined ? {} : { sweep: (now: number) => call("sweep", () => sweep.call(inner, now)) }),
+    ...(forget === undefined ? {} : { forget: (request) => call("forget", () => forget.call(inner, request)) }),
+    ...(sweep === undefined
+      ? {}
+      : { sweep: (request: SweepRequest) => call("sweep", () => sweep.call(inner, request)) }),
     ...(list === undefined ? {} : { list: (request) => call("list", () => list.call(inner, request)) }),
     ...(items === undefined ? {} : { items }),
     dispose: async () => inner.dispose?.(),
