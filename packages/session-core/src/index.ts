@@ -1,6 +1,13 @@
 export type { ErrorContext, ErrorHandler } from "./adapter-kit/error-sink.js";
 export { globalSessionId } from "./adapter-kit/global-session-id.js";
 export { SessionError, type SessionErrorCode, type SessionErrorOptions } from "./errors.js";
+export type {
+  ListSessionsOptions,
+  SessionEndHandler,
+  SessionList,
+  SessionStartEvent,
+  SessionStartHandler,
+} from "./lifecycle.js";
 export { type MemoryStore, type MemoryStoreOptions, memoryStore } from "./memory-store/index.js";
 export {
   createRecordSink,
@@ -27,19 +34,26 @@ export {
 } from "./session-manager.js";
 export type {
   CloseRequest,
+  ForgetRequest,
+  ForgetResult,
   ItemsRequest,
   KeyAtTimeRequest,
+  LifecycleLimits,
   ListPage,
   ListRequest,
   MaybePromise,
   ResolvedSession,
   ResolveRequest,
+  SessionEndEvent,
+  SessionEndReason,
   SessionItemStore,
   SessionKey,
   SessionRecord,
   SessionRef,
   SessionStore,
+  SessionSummary,
   StoreCapabilities,
+  SweepRequest,
   TouchRequest,
 } from "./store.js";
 export { assertValidId, MAX_ID_LENGTH } from "./validation.js";

@@ -1,4 +1,5 @@
 import { SessionError } from "../errors.js";
+import type { SessionEndHandler, SessionStartHandler } from "../lifecycle.js";
 import type { SessionIdFormat } from "../session-id.js";
 import { SessionManager } from "../session-manager.js";
 import type { SessionStore } from "../store.js";
@@ -12,9 +13,10 @@ import type { ErrorHandler } from "./error-sink.js";
  */
 export interface AdapterManagerOptions {
   /**
-   * Use this manager, with its store, timeout, clock and id format. Share one between adapters
-   * and your own code. Cannot be combined with `store`, `inactivityTimeout`, `now`, `idFormat` or
-   * `cleanupInterval`.
+   * Use this manager, with its store, timeout, clock, id format and lifecycle options. Share one
+   * between adapters and your own code. Cannot be combined with the options the manager owns
+   * (`store`, `inactivityTimeout`, `now`, `idFormat`, `cleanupInterval`, `maxDuration`,
+   * `maxTurns`, `retention`, `onSessionStart`, `onSessionEnd`).
    */
   sessionManager?: SessionManager;
   /** Namespace of the adapter's sessions. Default: the manager's namespace (`"default"`). */
@@ -29,6 +31,16 @@ export interface AdapterManagerOptions {
   idFormat?: SessionIdFormat;
   /** Seconds between the manager's background cleanups of expired sessions; `0` turns them off. Default 60. */
   cleanupInterval?: number;
+  /** Seconds a session may last at most, however active (end reason `"max-duration"`). Default: no limit. */
+  maxDuration?: number;
+  /** Turns (resolves) a session may serve; the next one starts a new session (`"max-turns"`). Default: no limit. */
+  maxTurns?: number;
+  /** Seconds an ended session stays listed in history. Default 0. */
+  retention?: number;
+  /** Called with each new session; not awaited. See `SessionManagerOptions.onSessionStart`. */
+  onSessionStart?: SessionStartHandler;
+  /** Called once with each ended session and why it ended; not awaited. See `SessionManagerOptions.onSessionEnd`. */
+  onSessionEnd?: SessionEndHandler;
   /**
    * Receives every failure the adapter keeps away from your app (store outages, a failing callback
    * of yours), and the failures of the manager's background cleanup when the adapter builds the
@@ -37,7 +49,18 @@ export interface AdapterManagerOptions {
   onError?: ErrorHandler;
 }
 
-const managerOwned = ["store", "inactivityTimeout", "now", "idFormat", "cleanupInterval"] as const;
+const managerOwned = [
+  "store",
+  "inactivityTimeout",
+  "now",
+  "idFormat",
+  "cleanupInterval",
+  "maxDuration",
+  "maxTurns",
+  "retention",
+  "onSessionStart",
+  "onSessionEnd",
+] as const;
 
 /**
  * The manager an adapter uses: the injected `sessionManager`, or a new one built from the
@@ -65,6 +88,11 @@ export function managerFromOptions(options: AdapterManagerOptions, source: strin
         now: options.now,
         idFormat: options.idFormat,
         cleanupInterval: options.cleanupInterval,
+        maxDuration: options.maxDuration,
+        maxTurns: options.maxTurns,
+        retention: options.retention,
+        onSessionStart: options.onSessionStart,
+        onSessionEnd: options.onSessionEnd,
         onError: options.onError,
       });
     } catch (error) {
