@@ -1,5 +1,5 @@
 import type { ListPage, ListRequest, SessionSummary } from "../store.js";
-import { activeSummary, invalidCursor, listLimit } from "../store-kit/history.js";
+import { activeSummary, invalidCursor, listLimit, resumeIndex } from "../store-kit/history.js";
 import { type Entry, isLive } from "./entry.js";
 import type { Namespace, Namespaces } from "./namespaces.js";
 import { entrySummaries, toRecord } from "./records.js";
@@ -47,7 +47,7 @@ export function listPage(namespaces: Namespaces, request: ListRequest): ListPage
         status === "active"
           ? activeOnly(entry, request.now)
           : entrySummaries(entry, request.now, status, request.retentionMs ?? 0);
-      if (entry === first && within !== undefined) summaries = summaries.filter(olderThan(within));
+      if (entry === first && within !== undefined) summaries = summaries.slice(resumeIndex(summaries, within));
       if (summaries.length === 0) continue;
       // Sessions beyond a full page: there is more, resume after the last one returned.
       if (sessions.length === limit && lastNamespace !== undefined && lastEntry !== undefined) {
@@ -69,11 +69,6 @@ export function listPage(namespaces: Namespaces, request: ListRequest): ListPage
 
 function activeOnly(entry: Entry, now: number): SessionSummary[] {
   return isLive(entry, now) ? [activeSummary(toRecord(entry))] : [];
-}
-
-function olderThan(within: [number, string]): (summary: SessionSummary) => boolean {
-  return (summary) =>
-    summary.createdAt < within[0] || (summary.createdAt === within[0] && summary.sessionId < within[1]);
 }
 
 function* namespacesToList(

@@ -1,5 +1,5 @@
 import type { ResolvedSession, SessionEndEvent, SessionEndReason, SessionRecord, SessionSummary } from "../store.js";
-import { activeSummary, endedSummary, keptHistory, newestFirst } from "../store-kit/history.js";
+import { activeSummary, endedSummary, keptHistory } from "../store-kit/history.js";
 import { type Entry, isLive, isUnclaimedExpiry } from "./entry.js";
 
 export function toRecord(entry: Entry): SessionRecord {
@@ -58,5 +58,5 @@ export function entrySummaries(
     summaries.push(endedSummary(endOf(entry, timeEndReason(entry), entry.expiresAt)));
   }
   for (const end of keptHistory(entry.history, now)) summaries.push(endedSummary(end));
-  return summaries.length > 1 ? summaries.sort(newestFirst) : summaries;
+  return summaries;
 }

@@ -47,22 +47,27 @@ export function endedSummary(end: SessionEndEvent): SessionSummary {
 
 /**
  * One page of one user's sessions: the live one (if any, and asked for) then the ended ones,
- * newest first. `sessions` must already be in that order. The cursor names the last session
- * returned (its creation time and id), so a page resumes after it even when older history was
- * pruned in between.
+ * newest first. `sessions` must already be in that order (the order the store keeps them in:
+ * creation times alone cannot order sessions created in one millisecond). The cursor names the
+ * last session returned, so a page resumes after it even when older history was pruned in
+ * between; if that session is gone, it resumes at the first session created before it.
  */
 export function userSessionsPage(sessions: readonly SessionSummary[], request: ListRequest, source: string): ListPage {
   const limit = listLimit(request.limit, source);
-  const after = request.cursor === undefined ? undefined : decodeUserCursor(request.cursor, source);
-  let start = 0;
-  if (after !== undefined) {
-    while (start < sessions.length && !isOlder(sessions[start] as SessionSummary, after)) start++;
-  }
+  const start = request.cursor === undefined ? 0 : resumeIndex(sessions, decodeUserCursor(request.cursor, source));
   const page = sessions.slice(start, start + limit);
   const last = page.at(-1);
   return start + limit < sessions.length && last !== undefined
     ? { sessions: page, cursor: JSON.stringify([last.createdAt, last.sessionId]) }
     : { sessions: page };
+}
+
+/** Where a page resumes in newest-first `sessions`, after the cursor's session. */
+export function resumeIndex(sessions: readonly SessionSummary[], after: [number, string]): number {
+  const found = sessions.findIndex((session) => session.sessionId === after[1]);
+  if (found !== -1) return found + 1;
+  const older = sessions.findIndex((session) => session.createdAt < after[0]);
+  return older === -1 ? sessions.length : older;
 }
 
 /** The page size of a listing: `limit` (default 100), a whole number ≥ 1. */
@@ -76,12 +81,8 @@ export function listLimit(limit: number | undefined, source: string): number {
   });
 }
 
-/** Whether `session` comes after the cursor's session in newest-first order. */
-function isOlder(session: SessionSummary, after: [number, string]): boolean {
-  return session.createdAt < after[0] || (session.createdAt === after[0] && session.sessionId < after[1]);
-}
-
-function decodeUserCursor(cursor: string, source: string): [number, string] {
+/** Reads a cursor of {@link userSessionsPage}: the last session's creation time and id. */
+export function decodeUserCursor(cursor: string, source: string): [number, string] {
   let value: unknown;
   try {
     value = typeof cursor === "string" ? JSON.parse(cursor) : undefined;
@@ -102,10 +103,4 @@ export function invalidCursor(source: string): SessionError {
     message:
       "cursor is not one this store returned. Pass back the cursor of the previous page unchanged, or omit it to start over.",
   });
-}
-
-/** Orders summaries newest first (by creation time, then id), as every per-user listing returns them. */
-export function newestFirst(left: SessionSummary, right: SessionSummary): number {
-  if (left.createdAt !== right.createdAt) return right.createdAt - left.createdAt;
-  return left.sessionId < right.sessionId ? 1 : left.sessionId > right.sessionId ? -1 : 0;
 }

@@ -16,7 +16,7 @@ export {
   keptHistory,
   listLimit,
   MAX_HISTORY_PER_USER,
-  newestFirst,
+  resumeIndex,
   userSessionsPage,
 } from "./history.js";
 export { sessionEndedError, storeUnavailableError } from "./store-errors.js";
