@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { expect } from "vitest";
 import { SessionManager } from "../session-manager.js";
-import type { SessionStore } from "../store.js";
+import type { SessionEndEvent, SessionEndReason, SessionStore } from "../store.js";
 import { createFakeClock } from "./fake-clock.js";
 import { uniqueNamespace } from "./unique-namespace.js";
 
@@ -11,7 +11,19 @@ interface ModelSession {
   createdAt: number;
   lastActivityAt: number;
   expiresAt: number;
+  deadline: number;
+  turns: number;
+  previousToken: number | undefined;
+  /** Its end was claimed (closed, replaced, found by a resolve or a sweep). */
   ended: boolean;
+  endedAt: number;
+}
+
+interface ModelEnd {
+  token: number;
+  reason: SessionEndReason;
+  endedAt: number;
+  keepUntil: number;
 }
 
 type Operation =
@@ -19,11 +31,17 @@ type Operation =
   | { kind: "touch"; user: number }
   | { kind: "close"; user: number }
   | { kind: "info"; user: number }
+  | { kind: "list"; user: number }
+  | { kind: "forget"; user: number }
   | { kind: "advance"; seconds: number }
   | { kind: "sweep" };
 
 const users = ["alice", "a:b", "__proto__", "ação 🙂"];
 const timeoutSeconds = 60;
+// Limits the operations below reach: a few turns, a couple of timeouts, retention between them.
+const maxTurns = 4;
+const maxDurationSeconds = 150;
+const retentionSeconds = 90;
 
 const operation: fc.Arbitrary<Operation> = fc.oneof(
   {
@@ -37,6 +55,8 @@ const operation: fc.Arbitrary<Operation> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("touch" as const), user: fc.nat(users.length - 1) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("close" as const), user: fc.nat(users.length - 1) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("info" as const), user: fc.nat(users.length - 1) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("list" as const), user: fc.nat(users.length - 1) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("forget" as const), user: fc.nat(users.length - 1) }) },
   // Steps around the timeout, including zero (same millisecond) and exact boundaries.
   {
     weight: 3,
@@ -52,7 +72,8 @@ const operation: fc.Arbitrary<Operation> = fc.oneof(
  * Drives random operation sequences through a SessionManager on the store and through a
  * tiny model, and checks after every step that both agree: which calls create sessions,
  * that an id stays the same exactly while the model's session does, that a key never gets
- * an id it had before, and every timestamp.
+ * an id it had before, every timestamp and turn count, every end event (reason, time, once),
+ * the link to the previous session, the user's history listing and what `forgetUser` removes.
  */
 export async function runModelBasedTest(options: ModelBasedTestOptions): Promise<void> {
   await fc.assert(
@@ -79,6 +100,7 @@ export interface ModelBasedTestOptions {
 async function runOperations(store: SessionStore, operations: Operation[]): Promise<void> {
   const clock = createFakeClock();
   const namespace = uniqueNamespace();
+  const delivered: SessionEndEvent[] = [];
   // The model decides when to sweep, so the manager must not clean up on its own.
   const sessions = new SessionManager({
     store,
@@ -86,8 +108,17 @@ async function runOperations(store: SessionStore, operations: Operation[]): Prom
     namespace,
     inactivityTimeout: timeoutSeconds,
     cleanupInterval: 0,
+    maxTurns,
+    maxDuration: maxDurationSeconds,
+    retention: retentionSeconds,
+    onSessionEnd: (event) => {
+      delivered.push(event);
+    },
   });
+  const history = store.capabilities.history;
   const model = new Map<number, ModelSession>();
+  const histories = new Map<number, ModelEnd[]>();
+  const expectedEnds: Array<{ token: number; reason: SessionEndReason; endedAt: number }> = [];
   const idOfToken = new Map<number, string>();
   const idsSeen = new Map<number, Set<string>>();
   let nextToken = 0;
@@ -96,25 +127,61 @@ async function runOperations(store: SessionStore, operations: Operation[]): Prom
     const session = model.get(user);
     return session && !session.ended && clock.now() < session.expiresAt ? session : undefined;
   };
+  const expiryAt = (now: number, session: ModelSession) => Math.min(now + timeoutSeconds * 1000, session.deadline);
+  const timeReason = (session: ModelSession): SessionEndReason =>
+    session.expiresAt >= session.deadline ? "max-duration" : "expired";
+  const end = (user: number, session: ModelSession, reason: SessionEndReason, endedAt: number) => {
+    session.ended = true;
+    session.endedAt = endedAt;
+    expectedEnds.push({ token: session.token, reason, endedAt });
+    const keepUntil = endedAt + retentionSeconds * 1000;
+    const kept = (histories.get(user) ?? []).filter((entry) => clock.now() < entry.keepUntil);
+    if (keepUntil > clock.now()) kept.unshift({ token: session.token, reason, endedAt, keepUntil });
+    histories.set(user, kept);
+  };
 
   for (const step of operations) {
     const now = clock.now();
+    const user = "user" in step ? (users[step.user] as string) : "";
     switch (step.kind) {
       case "resolve": {
-        const actual = await sessions.resolve(users[step.user] as string, undefined, { forceNew: step.forceNew });
-        let expected = step.forceNew ? undefined : live(step.user);
+        const actual = await sessions.resolve(user, undefined, { forceNew: step.forceNew });
+        const current = model.get(step.user);
+        let expected: ModelSession | undefined;
+        let previousToken: number | undefined;
+        if (current !== undefined && !current.ended) {
+          if (now >= current.expiresAt) end(step.user, current, timeReason(current), current.expiresAt);
+          else if (step.forceNew) end(step.user, current, "replaced", now);
+          else if (current.turns >= maxTurns) end(step.user, current, "max-turns", now);
+          else expected = current;
+          if (expected === undefined) previousToken = current.token;
+        } else if (current?.ended && now < current.endedAt + retentionSeconds * 1000) {
+          previousToken = current.token;
+        }
         const isNew = expected === undefined;
         if (expected === undefined) {
-          expected = { token: nextToken++, createdAt: now, lastActivityAt: now, expiresAt: now, ended: false };
+          expected = {
+            token: nextToken++,
+            createdAt: now,
+            lastActivityAt: now,
+            expiresAt: now,
+            deadline: now + maxDurationSeconds * 1000,
+            turns: 0,
+            previousToken,
+            ended: false,
+            endedAt: 0,
+          };
           model.set(step.user, expected);
         }
+        expected.turns++;
         expected.lastActivityAt = now;
-        expected.expiresAt = now + timeoutSeconds * 1000;
+        expected.expiresAt = expiryAt(now, expected);
         expect(actual.isNew).toBe(isNew);
         expect(actual).toMatchObject({
           createdAt: expected.createdAt,
           lastActivityAt: now,
           expiresAt: expected.expiresAt,
+          turns: expected.turns,
         });
         if (isNew) {
           const seen = idsSeen.get(step.user) ?? new Set();
@@ -125,26 +192,28 @@ async function runOperations(store: SessionStore, operations: Operation[]): Prom
         } else {
           expect(actual.sessionId).toBe(idOfToken.get(expected.token));
         }
+        const previous = expected.previousToken;
+        expect(actual.previousSessionId).toBe(previous === undefined ? undefined : idOfToken.get(previous));
         break;
       }
       case "touch": {
         const expected = live(step.user);
-        expect(await sessions.updateActivity(users[step.user] as string)).toBe(expected !== undefined);
+        expect(await sessions.updateActivity(user)).toBe(expected !== undefined);
         if (expected) {
           expected.lastActivityAt = now;
-          expected.expiresAt = now + timeoutSeconds * 1000;
+          expected.expiresAt = expiryAt(now, expected);
         }
         break;
       }
       case "close": {
         const expected = live(step.user);
-        expect(await sessions.closeSession(users[step.user] as string)).toBe(expected !== undefined);
-        if (expected) expected.ended = true;
+        expect(await sessions.closeSession(user)).toBe(expected !== undefined);
+        if (expected) end(step.user, expected, "closed", now);
         break;
       }
       case "info": {
         const expected = live(step.user);
-        const info = await sessions.getSessionInfo(users[step.user] as string);
+        const info = await sessions.getSessionInfo(user);
         if (expected === undefined) expect(info).toBeNull();
         else
           expect(info).toMatchObject({
@@ -152,7 +221,40 @@ async function runOperations(store: SessionStore, operations: Operation[]): Prom
             createdAt: expected.createdAt,
             lastActivityAt: expected.lastActivityAt,
             expiresAt: expected.expiresAt,
+            turns: expected.turns,
           });
+        break;
+      }
+      case "list": {
+        if (!history) break;
+        const listed = await sessions.listSessions({ userId: user, status: "all" });
+        const expected: Array<[string | undefined, string, string | undefined, number | undefined]> = [];
+        const current = model.get(step.user);
+        if (current !== undefined && live(step.user) === current) {
+          expected.push([idOfToken.get(current.token), "active", undefined, undefined]);
+        } else if (current !== undefined && !current.ended && now < current.expiresAt + retentionSeconds * 1000) {
+          expected.push([idOfToken.get(current.token), "ended", timeReason(current), current.expiresAt]);
+        }
+        for (const entry of histories.get(step.user) ?? []) {
+          if (now < entry.keepUntil) expected.push([idOfToken.get(entry.token), "ended", entry.reason, entry.endedAt]);
+        }
+        expect(
+          listed.sessions.map((session) => [session.sessionId, session.status, session.endReason, session.endedAt]),
+        ).toEqual(expected);
+        break;
+      }
+      case "forget": {
+        if (store.forget === undefined) break;
+        const current = model.get(step.user);
+        let removed = (histories.get(step.user) ?? []).filter((entry) => now < entry.keepUntil).length;
+        if (current !== undefined && !current.ended) {
+          removed++;
+          if (now >= current.expiresAt) end(step.user, current, timeReason(current), current.expiresAt);
+          else end(step.user, current, "forgotten", now);
+        }
+        expect(await sessions.forgetUser(user)).toBe(removed);
+        model.delete(step.user);
+        histories.delete(step.user);
         break;
       }
       case "advance":
@@ -161,14 +263,20 @@ async function runOperations(store: SessionStore, operations: Operation[]): Prom
       case "sweep": {
         if (store.sweep === undefined) break;
         let expired = 0;
-        for (const [user, session] of model) {
-          if (session.expiresAt > now) continue;
-          if (!session.ended) expired++;
-          model.delete(user);
+        for (const [index, session] of model) {
+          if (session.ended || session.expiresAt > now) continue;
+          expired++;
+          end(index, session, timeReason(session), session.expiresAt);
         }
         expect(await sessions.cleanupExpired()).toBe(expired);
         break;
       }
     }
+    await sessions.flush();
+    // Each end once; the order within one sweep is the store's.
+    const sorted = (ends: Array<[string | undefined, string, number]>) => ends.map((end) => JSON.stringify(end)).sort();
+    expect(sorted(delivered.map((event) => [event.session.sessionId, event.reason, event.endedAt]))).toEqual(
+      sorted(expectedEnds.map((event) => [idOfToken.get(event.token), event.reason, event.endedAt])),
+    );
   }
 }
