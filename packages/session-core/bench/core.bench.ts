@@ -49,30 +49,47 @@ async function main(): Promise<void> {
   // Creation: each call makes a session for a user never seen before, into a store that is
   // replaced every CREATIONS_PER_STORE sessions so it does not grow without bound.
   let creator = new SessionManager();
+  // The same with the lifecycle on: end events, history and a turn limit (high enough that hits stay hits).
+  const lifecycle = { onSessionEnd: () => {}, retention: 3600, maxTurns: 1_000_000_000 };
+  const lifecycleSessions = new SessionManager(lifecycle);
+  for (const user of userIds) await lifecycleSessions.getOrCreateSession(user);
+  let lifecycleCreator = new SessionManager(lifecycle);
 
-  const [baseline, originHits, hits, resolveHits, originCreates, creates] = await measureInterleaved([
-    { name: "baseline: async Map lookup", operation: (index) => asyncLookup(userIds[index % USERS] as string) },
-    { name: "origin port: hit", operation: (index) => origin.getOrCreateSession(userIds[index % USERS] as string) },
-    {
-      name: "getOrCreateSession: hit",
-      operation: (index) => sessions.getOrCreateSession(userIds[index % USERS] as string),
-    },
-    { name: "resolve: hit", operation: (index) => sessions.resolve(userIds[index % USERS] as string) },
-    {
-      name: "origin port: create",
-      operation: (index) => {
-        if (index % CREATIONS_PER_STORE === 0) originCreator = new OriginPort();
-        return originCreator.getOrCreateSession(`new-${index}`);
+  const [baseline, originHits, hits, resolveHits, originCreates, creates, lifecycleHits, lifecycleCreates] =
+    await measureInterleaved([
+      { name: "baseline: async Map lookup", operation: (index) => asyncLookup(userIds[index % USERS] as string) },
+      { name: "origin port: hit", operation: (index) => origin.getOrCreateSession(userIds[index % USERS] as string) },
+      {
+        name: "getOrCreateSession: hit",
+        operation: (index) => sessions.getOrCreateSession(userIds[index % USERS] as string),
       },
-    },
-    {
-      name: "getOrCreateSession: create",
-      operation: (index) => {
-        if (index % CREATIONS_PER_STORE === 0) creator = new SessionManager();
-        return creator.getOrCreateSession(`new-${index}`);
+      { name: "resolve: hit", operation: (index) => sessions.resolve(userIds[index % USERS] as string) },
+      {
+        name: "origin port: create",
+        operation: (index) => {
+          if (index % CREATIONS_PER_STORE === 0) originCreator = new OriginPort();
+          return originCreator.getOrCreateSession(`new-${index}`);
+        },
       },
-    },
-  ]);
+      {
+        name: "getOrCreateSession: create",
+        operation: (index) => {
+          if (index % CREATIONS_PER_STORE === 0) creator = new SessionManager();
+          return creator.getOrCreateSession(`new-${index}`);
+        },
+      },
+      {
+        name: "resolve: hit, lifecycle on",
+        operation: (index) => lifecycleSessions.resolve(userIds[index % USERS] as string),
+      },
+      {
+        name: "getOrCreateSession: create, lifecycle on",
+        operation: (index) => {
+          if (index % CREATIONS_PER_STORE === 0) lifecycleCreator = new SessionManager(lifecycle);
+          return lifecycleCreator.getOrCreateSession(`new-${index}`);
+        },
+      },
+    ]);
 
   console.log("\n@threadline/session-core — memory store, public async API, one call at a time");
   console.log("median (min–max) over interleaved rounds; ratios are medians of same-round ratios\n");
@@ -92,6 +109,15 @@ async function main(): Promise<void> {
       const { name, rates } = row as RowRates;
       return [name, formatRates(rates), medianRatio(rates, base), versusOrigin as string];
     }),
+  );
+
+  console.log("\nLifecycle on (onSessionEnd + retention + maxTurns) against the same call with none set\n");
+  printTable(
+    ["operation", "cost vs lifecycle off"],
+    [
+      ["resolve: hit", medianRatio((resolveHits as RowRates).rates, (lifecycleHits as RowRates).rates)],
+      ["getOrCreateSession: create", medianRatio((creates as RowRates).rates, (lifecycleCreates as RowRates).rates)],
+    ],
   );
 
   await cleanupAndMemory();

@@ -97,7 +97,9 @@ describe("memory store lifecycle", () => {
     const second = await sessions.resolve("b");
     expect(second).not.toHaveProperty("evicted");
     await sessions.flush();
-    expect(ends).toEqual([{ session: expect.objectContaining({ sessionId: first.sessionId }), reason: "evicted", endedAt: clock.now() }]);
+    expect(ends).toEqual([
+      { session: expect.objectContaining({ sessionId: first.sessionId }), reason: "evicted", endedAt: clock.now() },
+    ]);
   });
 
   it("bounds a user's history, however many sessions a client forces", async () => {
@@ -153,7 +155,12 @@ describe("memory store lifecycle", () => {
     const seen: string[] = [];
     let cursor: string | undefined;
     do {
-      const page = await sessions.listSessions({ namespace: "ns", status: "all", limit: 4, ...(cursor ? { cursor } : {}) });
+      const page = await sessions.listSessions({
+        namespace: "ns",
+        status: "all",
+        limit: 4,
+        ...(cursor ? { cursor } : {}),
+      });
       expect(page.sessions.length).toBeLessThanOrEqual(4);
       seen.push(...page.sessions.map((session) => session.sessionId));
       cursor = page.cursor;

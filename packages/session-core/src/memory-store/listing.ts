@@ -1,8 +1,8 @@
 import type { ListPage, ListRequest, SessionSummary } from "../store.js";
-import { activeSummary, invalidCursor, listLimit, resumeIndex } from "../store-kit/history.js";
+import { invalidCursor, listLimit, resumeIndex } from "../store-kit/history.js";
 import { type Entry, isLive } from "./entry.js";
 import type { Namespace, Namespaces } from "./namespaces.js";
-import { entrySummaries, toRecord } from "./records.js";
+import { entrySummaries } from "./records.js";
 
 const source = "memory";
 
@@ -67,8 +67,23 @@ export function listPage(namespaces: Namespaces, request: ListRequest): ListPage
   return { sessions };
 }
 
+const none: SessionSummary[] = [];
+
+// Spelled out rather than `activeSummary(toRecord(entry))`: a full listing builds one per session.
 function activeOnly(entry: Entry, now: number): SessionSummary[] {
-  return isLive(entry, now) ? [activeSummary(toRecord(entry))] : [];
+  if (!isLive(entry, now)) return none;
+  const summary: SessionSummary = {
+    sessionId: entry.sessionId,
+    namespace: entry.namespace,
+    userId: entry.userId,
+    createdAt: entry.createdAt,
+    lastActivityAt: entry.lastActivityAt,
+    expiresAt: entry.expiresAt,
+    turns: entry.turns,
+    status: "active",
+  };
+  if (entry.previousSessionId !== undefined) summary.previousSessionId = entry.previousSessionId;
+  return [summary];
 }
 
 function* namespacesToList(
