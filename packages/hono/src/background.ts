@@ -21,8 +21,9 @@ export function waitUntilOf(c: Context): WaitUntil | undefined {
 
 /**
  * Hands the manager's unfinished background work (a cleanup of expired sessions that a `resolve`
- * started) to the request's `waitUntil`: Workers stop a request's promises once its response is
- * sent. Requests with nothing pending (nearly all) cost one property read.
+ * started, `onSessionStart`/`onSessionEnd` calls the request caused) to the request's `waitUntil`:
+ * Workers stop a request's promises once its response is sent. Requests with nothing pending
+ * (nearly all) cost one property read.
  */
 export function handOffBackgroundWork(manager: SessionManager, c: Context): void {
   if (manager.pendingWork === 0) return;

@@ -97,8 +97,9 @@ export function threadlineSession<E extends Env = Env>(options: ThreadlineSessio
       if (header !== undefined) setSessionHeader(c, header, session, errors);
       return undefined;
     } finally {
-      // Resolving may have started the manager's cleanup of expired sessions: on Workers it must
-      // outlive the response, whichever way this request ends.
+      // Resolving may have started the manager's cleanup of expired sessions, and resolving or the
+      // handler's close() lifecycle callbacks (never awaited): on Workers they must outlive the
+      // response, whichever way this request ends.
       handOffBackgroundWork(manager, c);
     }
   });

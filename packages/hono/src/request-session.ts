@@ -14,6 +14,8 @@ export class RequestSession implements ThreadlineSession {
   readonly createdAt: number;
   readonly lastActivityAt: number;
   readonly expiresAt: number;
+  readonly turns: number;
+  readonly previousSessionId: string | undefined;
   readonly #manager: SessionManager;
 
   constructor(resolved: ResolvedSession, anonymous: boolean, manager: SessionManager) {
@@ -25,6 +27,8 @@ export class RequestSession implements ThreadlineSession {
     this.createdAt = resolved.createdAt;
     this.lastActivityAt = resolved.lastActivityAt;
     this.expiresAt = resolved.expiresAt;
+    this.turns = resolved.turns;
+    this.previousSessionId = resolved.previousSessionId;
     this.#manager = manager;
   }
 

@@ -13,7 +13,10 @@ export interface ThreadlineSession {
   readonly userId: string;
   /** The namespace the session lives in. */
   readonly namespace: string;
-  /** True when this request started the session (first request, after inactivity, after `close()`). */
+  /**
+   * True when this request started the session (first request, after inactivity, after `close()`,
+   * or past `maxDuration`/`maxTurns`).
+   */
   readonly isNew: boolean;
   /** True when the resolver found no user and `onMissingUser: "anonymous"` gave this request the shared anonymous session. */
   readonly anonymous: boolean;
@@ -21,8 +24,15 @@ export interface ThreadlineSession {
   readonly createdAt: number;
   /** This request's time: resolving the session renewed it (ms since epoch). */
   readonly lastActivityAt: number;
-  /** When the session ends unless another request renews it: `lastActivityAt + inactivityTimeout` (ms since epoch). */
+  /**
+   * When the session ends unless another request renews it (ms since epoch): `lastActivityAt +
+   * inactivityTimeout`, or `createdAt + maxDuration` when that comes first.
+   */
   readonly expiresAt: number;
+  /** Requests that resolved this session, this one included (1 on the request that started it). */
+  readonly turns: number;
+  /** The session of this user that this one replaced, when the store knows it (set on the request that started it). */
+  readonly previousSessionId: string | undefined;
   /** The manager that resolved the session, for conversation items (`manager.addItems(session, items)`) and the like. */
   readonly manager: SessionManager;
   /**
@@ -89,9 +99,15 @@ export type StoreFactory<E extends Env> = (c: Context<E>, tools: StoreFactoryToo
 
 /**
  * Options for {@link threadlineSession}. The session options follow the adapter kit's one rule:
- * either `sessionManager` (with its own store, timeout, clock, id format and cleanup), or
- * `store`, `inactivityTimeout`, `now`, `idFormat`, `cleanupInterval` for a manager the middleware
- * builds; `namespace` works with both.
+ * either `sessionManager` (with its own store, timeout, clock, id format, cleanup and lifecycle
+ * options), or `store`, `inactivityTimeout`, `now`, `idFormat`, `cleanupInterval`, `maxDuration`,
+ * `maxTurns`, `retention`, `onSessionStart`, `onSessionEnd` for a manager the middleware builds;
+ * `namespace` works with both.
+ *
+ * `onSessionStart`/`onSessionEnd` are never awaited by the request: a throw or rejection goes to
+ * `onError` (operation `"onSessionStart"`/`"onSessionEnd"`) and the response is sent as usual. On
+ * Workers the middleware hands the callbacks still running when the handler returns to
+ * `c.executionCtx.waitUntil`, so they finish after the response.
  */
 export interface ThreadlineSessionOptions<E extends Env = Env> extends Omit<AdapterManagerOptions, "store"> {
   /**
@@ -129,7 +145,9 @@ export interface ThreadlineSessionOptions<E extends Env = Env> extends Omit<Adap
    * Hears the failures the middleware keeps away from the request, as `(error, context)`: a store
    * failure while resolving (`context.operation` `"resolve"`, answered `503` or continued without a
    * session), a response header that could not be set (`"response-header"`), and, when the
-   * middleware builds the manager, its background cleanup (`"cleanup"`). `context.userId` names the
+   * middleware builds the manager, its background cleanup (`"cleanup"`) and a throwing or
+   * rejecting `onSessionStart`/`onSessionEnd` (`"onSessionStart"`/`"onSessionEnd"`, with
+   * `context.sessionId`). `context.userId` names the
    * user and `context.runId` is `c.var.requestId` when Hono's `requestId()` middleware runs first.
    * Must not throw. Default: log the first failure of each operation with `console.error`.
    */

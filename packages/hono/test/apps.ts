@@ -59,6 +59,8 @@ export interface SessionJson {
   createdAt: number;
   lastActivityAt: number;
   expiresAt: number;
+  turns: number;
+  previousSessionId?: string;
 }
 
 export async function sessionOf(response: Response): Promise<SessionJson> {

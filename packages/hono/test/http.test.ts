@@ -48,11 +48,12 @@ describe.each(transports)("through $name", (transport) => {
         createdAt: GUIDE_EPOCH,
         lastActivityAt: GUIDE_EPOCH,
         expiresAt: GUIDE_EPOCH + 120_000,
+        turns: 1,
       });
 
       clock.advance(100);
       const second = await sessionOf(await server.request("/whoami", asUser("user-123")));
-      expect(second).toMatchObject({ sessionId: first.sessionId, isNew: false, createdAt: GUIDE_EPOCH });
+      expect(second).toMatchObject({ sessionId: first.sessionId, isNew: false, createdAt: GUIDE_EPOCH, turns: 2 });
       expect(second.lastActivityAt).toBe(GUIDE_EPOCH + 100_000);
       expect(second.expiresAt).toBe(GUIDE_EPOCH + 220_000);
 

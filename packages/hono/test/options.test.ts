@@ -270,7 +270,18 @@ describe("the session object", () => {
     });
     const response = await app.request("/chat", asUser("user-1", { method: "POST" }));
     expect(await response.json()).toEqual({
-      keys: ["sessionId", "userId", "namespace", "isNew", "anonymous", "createdAt", "lastActivityAt", "expiresAt"],
+      // previousSessionId is undefined on a first session, so JSON leaves it out.
+      keys: [
+        "sessionId",
+        "userId",
+        "namespace",
+        "isNew",
+        "anonymous",
+        "createdAt",
+        "lastActivityAt",
+        "expiresAt",
+        "turns",
+      ],
       items: [{ role: "user", content: "hi" }],
     });
   });
