@@ -37,11 +37,11 @@ export interface SessionManagerOptions {
   /** How new session ids look. Default `"timestamp"`: `support-user-123-20250107-120000`. */
   idFormat?: SessionIdFormat;
   /**
-   * Seconds between cleanups of expired sessions, on stores that need them (those with `sweep`,
-   * such as the memory store; stores with native expiry are skipped). The manager starts one in
-   * the background during a `resolve` once this much time has passed on its clock: no timer, and
-   * a long-running process stays bounded by its live sessions. `0` turns it off (call
-   * `cleanupExpired()` yourself). Default 60.
+   * Seconds between background cleanups, on stores with `sweep` (memory, Redis): each finds the
+   * sessions that ran out of time, delivers their `onSessionEnd` and removes what the store keeps
+   * no longer. The manager starts one during a `resolve` once this much time has passed on its
+   * clock: no timer, and a long-running process stays bounded by its live sessions. `0` turns it
+   * off (call `cleanupExpired()` yourself). Default 60.
    */
   cleanupInterval?: number;
   /**
