@@ -7,7 +7,10 @@ export const source = "openai-agents";
 /**
  * Options for {@link SessionHooks}: the origin's `MonkAIRunHooks` options plus what concurrency
  * needs. Either `sessionManager`, or the options it would own (`store`, `inactivityTimeout`, `now`,
- * `idFormat`, `cleanupInterval`); both together throw `INVALID_OPTION`.
+ * `idFormat`, `cleanupInterval`, and the lifecycle options `maxDuration`, `maxTurns`, `retention`,
+ * `onSessionStart`, `onSessionEnd`); both together throw `INVALID_OPTION`. Each run resolves its
+ * session once, so a turn of `maxTurns` is one run; the lifecycle callbacks are never awaited by a
+ * run, and their failures go to `onError`.
  */
 export interface SessionHooksOptions extends AdapterManagerOptions {
   /**
@@ -26,7 +29,9 @@ export interface SessionHooksOptions extends AdapterManagerOptions {
   /**
    * Receives every failure kept away from the run, with `{ operation, userId?, sessionId?, runId? }`:
    * `"resolve"` (the store, or an invalid `context.userId` given to `runner.run`), `"memory"` (the
-   * run's conversation memory), `"record"` (your `onRecord`), `"listener"` (a bug in the hooks).
+   * run's conversation memory), `"record"` (your `onRecord`), `"listener"` (a bug in the hooks),
+   * and, when the hooks build the manager, `"cleanup"`, `"onSessionStart"` and `"onSessionEnd"`
+   * (your lifecycle callback threw or rejected).
    * Default: log the first failure of each operation with `console.error`.
    */
   onError?: ErrorHandler;

@@ -304,8 +304,8 @@ export class SessionHooks {
 
   /**
    * Waits for everything the listeners started and the SDK does not await (session resolutions,
-   * record deliveries) and for the manager's background cleanup. Call before exit, or before
-   * asserting on records in tests. Never rejects.
+   * record deliveries) and for the manager's background work (cleanup, `onSessionStart` and
+   * `onSessionEnd` calls). Call before exit, or before asserting on records in tests. Never rejects.
    */
   async flush(): Promise<void> {
     await this.#registry.flush();
