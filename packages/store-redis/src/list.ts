@@ -1,18 +1,69 @@
-import { type ListPage, type ListRequest, SessionError, type SessionRecord } from "@threadline/session-core";
+import {
+  type ListPage,
+  type ListRequest,
+  SessionError,
+  type SessionKey,
+  type SessionRecord,
+  type SessionSummary,
+} from "@threadline/session-core";
+import { activeSummary, endedSummary, resumeIndex, userSessionsPage } from "@threadline/session-core/store-kit";
 import type { ScanTarget, ScriptTransport } from "./client.js";
-import { source, toSessionError } from "./failures.js";
-import { sessionKeyParser, sessionKeyPattern } from "./keys.js";
-import { readRecord, readServerTime } from "./replies.js";
+import { source, toSessionError, unexpectedReply } from "./failures.js";
+import { pairKeys, sessionKeyParser, sessionKeyPattern } from "./keys.js";
+import { readHistoryEntry, readRecord, readServerTime } from "./replies.js";
 import type { Runner } from "./script-runner.js";
 
 /**
  * Where a listing stands: which master (by position), the SCAN cursor to continue that master
- * with (`null` once its SCAN has finished), and keys already scanned but not yet read.
+ * with (`null` once its SCAN has finished), keys already scanned but not yet read, and, when the
+ * first of them had more sessions than the page had room for, the last of its sessions returned
+ * (creation time and id; the next page continues with the older ones).
  */
 interface Position {
   node: number;
   scan: string | null;
   pending: string[];
+  within?: [number, string];
+}
+
+// What listing reads of a session hash: `readRecord`'s six fields, then the deadline and the end
+// marker's `timeout` (0 on a tombstone) is already among them.
+const RECORD_FIELDS = ["id", "created", "last", "timeout", "turns", "prev", "dl"];
+
+/**
+ * The summaries of one pair, newest first, with the asked status: its live session, its expired
+ * session nobody claimed yet (listed as ended by time while `retentionMs` keeps it), and the ended
+ * sessions of its history still within their retention, in the order they were claimed (creation
+ * times alone cannot order sessions created in one millisecond). `record` is an HMGET of RECORD_FIELDS.
+ */
+function pairSummaries(
+  pair: SessionKey,
+  record: unknown,
+  history: unknown,
+  at: number,
+  status: "active" | "ended" | "all",
+  retentionMs: number,
+): SessionSummary[] {
+  const summaries: SessionSummary[] = [];
+  if (!Array.isArray(record) || record.length !== RECORD_FIELDS.length) throw unexpectedReply("list", record);
+  if (record[0] !== null && record[0] !== undefined && String(record[3]) !== "0") {
+    const session = readRecord(record.slice(0, 6), pair, "list") as SessionRecord;
+    if (at < session.expiresAt) {
+      if (status !== "ended") summaries.push(activeSummary(session));
+    } else if (status !== "active" && at < session.expiresAt + retentionMs) {
+      const deadline = record[6] === null || record[6] === undefined ? undefined : Number(record[6]);
+      const reason = deadline !== undefined && session.expiresAt >= deadline ? "max-duration" : "expired";
+      summaries.push(endedSummary({ session, reason, endedAt: session.expiresAt }));
+    }
+  }
+  if (status !== "active") {
+    if (!Array.isArray(history)) throw unexpectedReply("list", history);
+    for (const entry of history) {
+      const stored = readHistoryEntry(entry, pair, "list");
+      if (at < stored.keepUntil) summaries.push(endedSummary(stored.end));
+    }
+  }
+  return summaries;
 }
 
 // SCAN calls one page may make before it returns what it has (maybe nothing) with a cursor,
@@ -50,29 +101,80 @@ export interface ListerOptions {
 export function createLister(options: ListerOptions): (request: ListRequest) => Promise<ListPage> {
   const { transport, runner, keyPrefix, nowArgument } = options;
   const parseKey = sessionKeyParser(keyPrefix);
+  const sessionHead = `${keyPrefix}s:`;
+  const historyHead = `${keyPrefix}h:`;
 
-  /** Reads the records of `keys` in one pipeline and keeps the live ones. */
-  async function read(target: ScanTarget, keys: string[], now: number, sessions: SessionRecord[]): Promise<void> {
-    const serverClock = nowArgument(now) === "";
-    const commands = keys.map((key) => ["HMGET", key, "id", "created", "last", "timeout"]);
-    if (serverClock) commands.unshift(["TIME"]);
+  /**
+   * Reads the pairs of `keys` in one pipeline (their hash, and their history unless only live
+   * sessions are asked for) and returns each pair's summaries, in the order of `keys`.
+   */
+  async function read(
+    target: ScanTarget,
+    keys: string[],
+    request: ListRequest,
+    status: "active" | "ended" | "all",
+  ): Promise<SessionSummary[][]> {
+    const serverClock = nowArgument(request.now) === "";
+    const withHistory = status !== "active";
+    const commands: string[][] = serverClock ? [["TIME"]] : [];
+    for (const key of keys) {
+      commands.push(["HMGET", key, ...RECORD_FIELDS]);
+      // Every key here matched the session key pattern (SCAN, or a cursor checked by decodeCursor).
+      if (withHistory) commands.push(["LRANGE", historyHead + key.slice(sessionHead.length), "0", "-1"]);
+    }
     const replies = await runner.bounded(() => target.pipeline(commands), "list");
     const refused = replies.find((reply) => reply instanceof Error);
     if (refused !== undefined) throw toSessionError(refused, "list");
-    const at = serverClock ? readServerTime(replies[0], "list") : Math.floor(now);
+    const at = serverClock ? readServerTime(replies[0], "list") : Math.floor(request.now);
     const offset = serverClock ? 1 : 0;
-    for (let index = 0; index < keys.length; index++) {
-      const reply = replies[index + offset];
-      // Gone since the SCAN, or not a session: nil id.
-      if (!Array.isArray(reply) || reply[0] === null || reply[0] === undefined) continue;
-      const pair = parseKey(keys[index] as string);
-      if (pair === undefined) continue;
-      const record = readRecord(reply, pair, "list");
-      if (record !== null && at < record.expiresAt) sessions.push(record);
-    }
+    const stride = withHistory ? 2 : 1;
+    const retentionMs = request.retentionMs ?? 0;
+    return keys.map((key, index) => {
+      const record = replies[offset + index * stride];
+      // Gone since the SCAN, or not a session: nil id and no history.
+      const pair = parseKey(key);
+      if (pair === undefined) return [];
+      const history = withHistory ? replies[offset + index * stride + 1] : undefined;
+      return pairSummaries(pair, record, history, at, status, retentionMs);
+    });
+  }
+
+  /** One user's sessions: the hash and the history in one MULTI/EXEC (same slot), newest first. */
+  async function listUser(request: ListRequest, namespace: string, userId: string): Promise<ListPage> {
+    const status = request.status ?? "active";
+    const keys = pairKeys(keyPrefix, namespace, userId);
+    const serverClock = nowArgument(request.now) === "";
+    const replies = await runner.transaction("list", keys.session, () => [
+      ...(serverClock ? [["TIME"]] : []),
+      ["HMGET", keys.session, ...RECORD_FIELDS],
+      ...(status === "active" ? [] : [["LRANGE", keys.history, "0", "-1"]]),
+    ]);
+    const at = serverClock ? readServerTime(replies[0], "list") : Math.floor(request.now);
+    const offset = serverClock ? 1 : 0;
+    const summaries = pairSummaries(
+      { namespace, userId },
+      replies[offset],
+      replies[offset + 1],
+      at,
+      status,
+      request.retentionMs ?? 0,
+    );
+    return userSessionsPage(summaries, request, source);
   }
 
   return async function list(request) {
+    const status = request.status ?? "active";
+    if (status !== "active" && status !== "ended" && status !== "all") {
+      throw new SessionError({
+        code: "INVALID_OPTION",
+        source,
+        message: `status must be "active", "ended" or "all", got ${JSON.stringify(status)}.`,
+      });
+    }
+    if (request.userId !== undefined) {
+      if (request.namespace === undefined) return userSessionsPage([], request, source);
+      return listUser(request, request.namespace, request.userId);
+    }
     const limit = request.limit ?? 100;
     if (!(Number.isInteger(limit) && limit >= 1)) {
       throw new SessionError({
@@ -84,7 +186,7 @@ export function createLister(options: ListerOptions): (request: ListRequest) => 
     const pattern = sessionKeyPattern(keyPrefix, request.namespace);
     let position = decodeCursor(request.cursor, parseKey, request.namespace);
     const targets = await runner.bounded(() => transport.scanTargets(), "list");
-    const sessions: SessionRecord[] = [];
+    const sessions: SessionSummary[] = [];
     // COUNT asked and keys returned by this page's SCAN steps: the share of the keyspace that matches.
     let asked = 0;
     let matched = 0;
@@ -106,8 +208,27 @@ export function createLister(options: ListerOptions): (request: ListRequest) => 
         keys = keys.length === 0 ? batch : keys.concat(batch);
         scan = next === "0" ? null : next;
       }
-      if (keys.length > 0) await read(target, keys.slice(0, room), request.now, sessions);
+      // Each key gives at most one live session, so `room` keys can fill the page; with history a
+      // key may give many, and the page may end inside one (its cursor then says where).
+      const taken = keys.slice(0, room);
       const rest = keys.slice(room);
+      const perKey = taken.length > 0 ? await read(target, taken, request, status) : [];
+      for (let index = 0; index < taken.length; index++) {
+        let summaries = perKey[index] as SessionSummary[];
+        const within = index === 0 ? position.within : undefined;
+        if (within !== undefined) summaries = summaries.slice(resumeIndex(summaries, within));
+        if (sessions.length + summaries.length > limit) {
+          const fits = limit - sessions.length;
+          for (let next = 0; next < fits; next++) sessions.push(summaries[next] as SessionSummary);
+          const last = sessions[sessions.length - 1] as SessionSummary;
+          const pending = keys.slice(index);
+          const resume: Position = { node: position.node, scan, pending };
+          if (fits > 0) resume.within = [last.createdAt, last.sessionId];
+          else if (within !== undefined) resume.within = within;
+          return { sessions, cursor: encodeCursor(resume) };
+        }
+        for (const summary of summaries) sessions.push(summary);
+      }
       position =
         rest.length === 0 && scan === null
           ? { node: position.node + 1, scan: "0", pending: [] }
@@ -119,7 +240,8 @@ export function createLister(options: ListerOptions): (request: ListRequest) => 
 }
 
 function encodeCursor(position: Position): string {
-  return JSON.stringify([position.node, position.scan, position.pending]);
+  const { node, scan, pending, within } = position;
+  return JSON.stringify(within === undefined ? [node, scan, pending] : [node, scan, pending, ...within]);
 }
 
 function decodeCursor(
@@ -141,9 +263,13 @@ function decodeCursor(
     const pair = parseKey(key);
     return pair !== undefined && (namespace === undefined || pair.namespace === namespace);
   };
+  const within =
+    Array.isArray(parsed) && parsed.length === 5 && Number.isFinite(parsed[3]) && typeof parsed[4] === "string"
+      ? ([parsed[3], parsed[4]] as [number, string])
+      : undefined;
   if (
     Array.isArray(parsed) &&
-    parsed.length === 3 &&
+    (parsed.length === 3 || (within !== undefined && Array.isArray(parsed[2]) && parsed[2].length > 0)) &&
     Number.isInteger(parsed[0]) &&
     parsed[0] >= 0 &&
     (parsed[1] === null || (typeof parsed[1] === "string" && /^\d{1,20}$/.test(parsed[1]))) &&
@@ -151,7 +277,9 @@ function decodeCursor(
     parsed[2].length <= MAX_PENDING &&
     parsed[2].every(ours)
   ) {
-    return { node: parsed[0] as number, scan: parsed[1] as string | null, pending: parsed[2] as string[] };
+    const position: Position = { node: parsed[0] as number, scan: parsed[1] as string | null, pending: parsed[2] as string[] };
+    if (within !== undefined) position.within = within;
+    return position;
   }
   throw new SessionError({
     code: "INVALID_OPTION",

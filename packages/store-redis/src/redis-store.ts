@@ -1,24 +1,29 @@
 import {
   type CloseRequest,
+  type ForgetRequest,
+  type ForgetResult,
   type KeyAtTimeRequest,
   type ListPage,
   type ListRequest,
   type ResolvedSession,
   type ResolveRequest,
+  type SessionEndEvent,
   SessionError,
   type SessionItemStore,
   type SessionRecord,
   type SessionStore,
+  type SweepRequest,
   type TouchRequest,
 } from "@threadline/session-core";
 import { type ClientKind, type RedisClientLike, transportFor } from "./client.js";
 import { source } from "./failures.js";
 import { redisItemStore } from "./items.js";
-import { pairKeys } from "./keys.js";
+import { pairKeys, slotKeyring } from "./keys.js";
 import { createLister } from "./list.js";
-import { readFlag, readRecord, readResolved } from "./replies.js";
+import { readEnd, readForget, readRecord, readResolved } from "./replies.js";
 import { createRunner } from "./script-runner.js";
 import { scripts } from "./scripts.js";
+import { createSweeper } from "./sweep.js";
 
 /** Options for {@link redisStore}. */
 export interface RedisStoreOptions {
@@ -55,12 +60,18 @@ export interface RedisStoreOptions {
   /**
    * Milliseconds the pair's id history (creation counter, latest base id, latest creation time)
    * stays after the pair's last activity: the session record's TTL is
-   * `timeout + max(idHistoryMs, expiredRetentionMs)`, renewed with every activity. While it lives,
-   * no id of the pair comes back, even from an app instance whose clock lags by up to
-   * `timeout + idHistoryMs`. Costs about 250 bytes per pair active within that time.
-   * Default 3600000 (one hour).
+   * `timeout + max(idHistoryMs, expiredRetentionMs, retention)`, renewed with every resolve. While
+   * it lives, no id of the pair comes back, even from an app instance whose clock lags by up to
+   * `timeout + idHistoryMs`, and the end of a session that expired can still be claimed (by a
+   * cleanup or the pair's next resolve): an end nobody claimed within it is lost. Costs about
+   * 300 bytes per pair active within that time. Default 3600000 (one hour).
    */
   idHistoryMs?: number;
+  /**
+   * Index entries a cleanup claims per script call (one slot at a time on a cluster): bounds how
+   * long one call holds Redis. Default 100.
+   */
+  sweepBatchSize?: number;
 }
 
 /** The Redis store, with what it recognised. */
@@ -71,9 +82,24 @@ export interface RedisStore extends SessionStore {
   touch(request: TouchRequest): Promise<SessionRecord | null>;
   /** The live session without renewing it (one read-only script call). */
   get(request: KeyAtTimeRequest): Promise<SessionRecord | null>;
-  /** Ends the live session as one EVALSHA, atomic, keeping a tombstone (no items) until the key's TTL. */
-  close(request: CloseRequest): Promise<boolean>;
-  /** Live sessions by SCAN (never KEYS), every master on a cluster; at most `limit` (default 100) per page. */
+  /**
+   * Ends the live session as one EVALSHA, atomic: claims its end ("closed"), keeps it in history for
+   * `retentionMs`, and keeps a tombstone (no items) until the key's TTL.
+   */
+  close(request: CloseRequest): Promise<SessionEndEvent | null>;
+  /**
+   * Claims the ends of sessions that ran out of time and nobody claimed, from the expiry index:
+   * costs in proportion to the entries due (expired sessions, and renewed ones re-scored at most
+   * about once per timeout), plus on a cluster one index read per slot (16,384, pipelined per master).
+   */
+  sweep(request: SweepRequest): Promise<SessionEndEvent[]>;
+  /** Deletes every key of the pair and its index entry as one EVALSHA, atomic. */
+  forget(request: ForgetRequest): Promise<ForgetResult>;
+  /**
+   * With `userId`: that user's sessions (live, unclaimed expiry, history) from two keys in one
+   * MULTI/EXEC. Without: by SCAN (never KEYS), every master on a cluster. At most `limit`
+   * (default 100) per page.
+   */
   list(request: ListRequest): Promise<ListPage>;
   /** Conversation items in a list beside the session, same Cluster slot, gone with the session. */
   readonly items: SessionItemStore;
@@ -89,8 +115,9 @@ export interface RedisStore extends SessionStore {
  * Every `resolve` (get-or-create-and-renew), `touch` and `close` is one Lua script run by
  * EVALSHA: one command, one round trip, atomic on the node that owns the user's hash slot. So
  * N concurrent first calls from any number of processes give one session, and a session closed
- * or replaced within the same second still gets a new id. Sessions expire by themselves
- * (sliding TTL), so `cleanupExpired()` has nothing to remove and returns 0.
+ * or replaced within the same second still gets a new id. Each session's end is claimed once,
+ * in the script that ends it, across every process; `cleanupExpired()` claims the ends of
+ * sessions that expired from an expiry index, at a cost in proportion to what expired.
  *
  * @example
  * const sessions = new SessionManager({ store: redisStore({ client: new Redis(process.env.REDIS_URL ?? "redis://localhost:6379") }) });
@@ -143,26 +170,33 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   );
   const retentionMs = wholeMilliseconds(options.expiredRetentionMs ?? 60_000, "expiredRetentionMs", 0);
   const idHistoryMs = wholeMilliseconds(options.idHistoryMs ?? 3_600_000, "idHistoryMs", 0);
+  const sweepBatchSize = wholeMilliseconds(options.sweepBatchSize ?? 100, "sweepBatchSize", 1, 10_000);
 
   const runner = createRunner(transport, operationTimeoutMs);
   const run = runner.script;
   // "" tells the scripts to read the server's clock. Redis keeps whole milliseconds.
   const nowArgument = clock === "server" ? () => "" : (now: number) => String(Math.floor(now));
-  // TTLs, slid on every activity: the record (with the id history) and the items list.
-  const recordTtl = (inactivityTimeoutMs: number) => String(inactivityTimeoutMs + Math.max(idHistoryMs, retentionMs));
+  // TTLs, slid on every activity: the record (with the id history, and long enough for the
+  // history it keeps) and the items list.
+  const keptMs = Math.max(idHistoryMs, retentionMs);
+  const recordTtl = (inactivityTimeoutMs: number, historyMs = 0) =>
+    String(inactivityTimeoutMs + (historyMs > keptMs ? historyMs : keptMs));
   const itemsTtl = (inactivityTimeoutMs: number) => String(inactivityTimeoutMs + retentionMs);
+  const slots = slotKeyring(keyPrefix, transport.kind.endsWith("-cluster"));
 
   // RedisStore extends SessionStore, so this checks the contract and the extras together.
   return {
     specificationVersion: "v1",
     name: source,
-    capabilities: { atomic: true, exactRenewal: true },
+    capabilities: { atomic: true, exactRenewal: true, exactlyOnceEnds: true, history: true },
     clientKind: transport.kind,
     clock,
     items: redisItemStore({ runner, keyPrefix, nowArgument, retentionMs }),
 
     resolve(request) {
       const keys = pairKeys(keyPrefix, request.namespace, request.userId);
+      const shared = slots.ofTag(keys.tag);
+      const { maxDurationMs, maxTurns } = request;
       // The script cannot call back into JavaScript, so the id of a possible new session is
       // proposed up front (the contract allows it) and discarded when the session is live.
       const args = [
@@ -170,15 +204,21 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         String(request.timeoutMs),
         request.forceNew ? "1" : "0",
         request.proposeSessionId(),
-        recordTtl(request.timeoutMs),
+        recordTtl(request.timeoutMs, request.retentionMs),
         itemsTtl(request.timeoutMs),
         // The time the id was proposed for, in the manager's clock: the id rule compares seconds
         // of this clock even when the server's decides liveness.
         String(Math.floor(request.now)),
+        String(request.retentionMs),
+        maxDurationMs === undefined ? "" : String(maxDurationMs),
+        maxTurns === undefined ? "" : String(maxTurns),
+        keys.tag,
       ];
-      return run(scripts.resolve, [keys.session, keys.items], args).then((reply) =>
-        readResolved(reply, request, request.timeoutMs),
-      );
+      return run(
+        scripts.resolve,
+        [keys.session, keys.items, keys.history, shared.index, shared.forgotten],
+        args,
+      ).then((reply) => readResolved(reply, request));
     },
 
     async touch(request) {
@@ -189,12 +229,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         recordTtl(request.timeoutMs),
         itemsTtl(request.timeoutMs),
       ];
-      return readRecord(
-        await run(scripts.touch, [keys.session, keys.items], args),
-        request,
-        "touch",
-        request.timeoutMs,
-      );
+      return readRecord(await run(scripts.touch, [keys.session, keys.items], args), request, "touch");
     },
 
     async get(request) {
@@ -205,11 +240,26 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     async close(request) {
       const keys = pairKeys(keyPrefix, request.namespace, request.userId);
       const onlySessionId = request.sessionId ?? ""; // "" ends whatever session is live
-      return readFlag(
-        await run(scripts.close, [keys.session, keys.items], [nowArgument(request.now), onlySessionId]),
-        "close",
+      const reply = await run(
+        scripts.close,
+        [keys.session, keys.items, keys.history, slots.ofTag(keys.tag).index],
+        [nowArgument(request.now), onlySessionId, String(request.retentionMs), keys.tag],
       );
+      return readEnd(reply, request, "close");
     },
+
+    async forget(request) {
+      const keys = pairKeys(keyPrefix, request.namespace, request.userId);
+      const shared = slots.ofTag(keys.tag);
+      const reply = await run(
+        scripts.forget,
+        [keys.session, keys.items, keys.history, shared.index, shared.forgotten],
+        [nowArgument(request.now), keys.tag],
+      );
+      return readForget(reply, request);
+    },
+
+    sweep: createSweeper({ transport, runner, keyPrefix, nowArgument, slots, batchSize: sweepBatchSize }),
 
     list: createLister({ transport, runner, keyPrefix, nowArgument }),
   } satisfies RedisStore;

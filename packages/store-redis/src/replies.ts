@@ -1,4 +1,11 @@
-import type { ResolvedSession, SessionKey, SessionRecord } from "@threadline/session-core";
+import type {
+  ForgetResult,
+  ResolvedSession,
+  SessionEndEvent,
+  SessionEndReason,
+  SessionKey,
+  SessionRecord,
+} from "@threadline/session-core";
 import { unexpectedReply } from "./failures.js";
 
 // Script replies are small arrays of strings and integers. Clients configured for Buffers or
@@ -17,43 +24,147 @@ function milliseconds(value: unknown, operation: string, reply: unknown): number
   return number;
 }
 
-/** `{isNew, id, created, last}` from the resolve script; the session expires `timeoutMs` after `last`. */
-export function readResolved(reply: unknown, key: SessionKey, timeoutMs: number): ResolvedSession {
-  if (!Array.isArray(reply) || reply.length !== 4) throw unexpectedReply("resolve", reply);
+/** An optional text: nil (a Lua `false`) is `undefined`. */
+function optionalText(value: unknown, operation: string, reply: unknown): string | undefined {
+  return value === null || value === undefined ? undefined : text(value, operation, reply);
+}
+
+const endReasons: ReadonlySet<string> = new Set<SessionEndReason>([
+  "expired",
+  "closed",
+  "replaced",
+  "max-duration",
+  "max-turns",
+  "evicted",
+  "forgotten",
+]);
+
+/** The record of `{id, created, last, timeout, turns, prev|nil}` at `offset` of a reply. */
+function recordAt(reply: unknown[], offset: number, key: SessionKey, operation: string): SessionRecord {
+  const lastActivityAt = milliseconds(reply[offset + 2], operation, reply);
+  const record: SessionRecord = {
+    sessionId: text(reply[offset], operation, reply),
+    namespace: key.namespace,
+    userId: key.userId,
+    createdAt: milliseconds(reply[offset + 1], operation, reply),
+    lastActivityAt,
+    expiresAt: lastActivityAt + milliseconds(reply[offset + 3], operation, reply),
+    turns: milliseconds(reply[offset + 4], operation, reply),
+  };
+  const previousSessionId = optionalText(reply[offset + 5], operation, reply);
+  if (previousSessionId !== undefined) record.previousSessionId = previousSessionId;
+  return record;
+}
+
+/**
+ * An end as the scripts return it, at `offset`: {reason, endedAt, id, created, last, expiresAt,
+ * turns, prev|nil} (eight fields).
+ */
+export function endAt(reply: unknown[], offset: number, key: SessionKey, operation: string): SessionEndEvent {
+  const reason = text(reply[offset], operation, reply);
+  if (!endReasons.has(reason)) throw unexpectedReply(operation, reply);
+  const session: SessionRecord = {
+    sessionId: text(reply[offset + 2], operation, reply),
+    namespace: key.namespace,
+    userId: key.userId,
+    createdAt: milliseconds(reply[offset + 3], operation, reply),
+    lastActivityAt: milliseconds(reply[offset + 4], operation, reply),
+    expiresAt: milliseconds(reply[offset + 5], operation, reply),
+    turns: milliseconds(reply[offset + 6], operation, reply),
+  };
+  const previousSessionId = optionalText(reply[offset + 7], operation, reply);
+  if (previousSessionId !== undefined) session.previousSessionId = previousSessionId;
+  return { session, reason: reason as SessionEndReason, endedAt: milliseconds(reply[offset + 1], operation, reply) };
+}
+
+/** Fields of an end in a reply. */
+export const END_FIELDS = 8;
+
+/**
+ * `{isNew, id, created, last, timeout, turns, prev|nil}` from the resolve script, followed by the
+ * end it claimed, if any.
+ */
+export function readResolved(reply: unknown, key: SessionKey): ResolvedSession {
+  if (!Array.isArray(reply) || (reply.length !== 7 && reply.length !== 7 + END_FIELDS)) {
+    throw unexpectedReply("resolve", reply);
+  }
   const lastActivityAt = milliseconds(reply[3], "resolve", reply);
-  return {
+  const session: ResolvedSession = {
     sessionId: text(reply[1], "resolve", reply),
     namespace: key.namespace,
     userId: key.userId,
     createdAt: milliseconds(reply[2], "resolve", reply),
     lastActivityAt,
-    expiresAt: lastActivityAt + timeoutMs,
+    expiresAt: lastActivityAt + milliseconds(reply[4], "resolve", reply),
+    turns: milliseconds(reply[5], "resolve", reply),
     isNew: milliseconds(reply[0], "resolve", reply) === 1,
   };
+  // Set only when there is one, as the memory store does: the hit path allocates nothing more.
+  const previous = reply[6];
+  if (previous !== null && previous !== undefined) session.previousSessionId = text(previous, "resolve", reply);
+  if (reply.length > 7) session.ended = endAt(reply, 7, key, "resolve");
+  return session;
 }
 
-/**
- * `{id, created, last}` (touch, which knows its timeout) or `{id, created, last, timeout}`
- * (get), or nil when there is no live session.
- */
-export function readRecord(
-  reply: unknown,
-  key: SessionKey,
-  operation: string,
-  timeoutMs?: number,
-): SessionRecord | null {
+/** `{id, created, last, timeout, turns, prev|nil}` (touch, get), or nil when there is no live session. */
+export function readRecord(reply: unknown, key: SessionKey, operation: string): SessionRecord | null {
   if (reply === null || reply === undefined) return null;
-  const length = timeoutMs === undefined ? 4 : 3;
-  if (!Array.isArray(reply) || reply.length !== length) throw unexpectedReply(operation, reply);
-  const lastActivityAt = milliseconds(reply[2], operation, reply);
-  return {
-    sessionId: text(reply[0], operation, reply),
+  if (!Array.isArray(reply) || reply.length !== 6) throw unexpectedReply(operation, reply);
+  return recordAt(reply, 0, key, operation);
+}
+
+/** An end (close), or nil. */
+export function readEnd(reply: unknown, key: SessionKey, operation: string): SessionEndEvent | null {
+  if (reply === null || reply === undefined) return null;
+  if (!Array.isArray(reply) || reply.length !== END_FIELDS) throw unexpectedReply(operation, reply);
+  return endAt(reply, 0, key, operation);
+}
+
+/** `{removed}` or `{removed, end…}` from the forget script. */
+export function readForget(reply: unknown, key: SessionKey): ForgetResult {
+  if (!Array.isArray(reply) || (reply.length !== 1 && reply.length !== 1 + END_FIELDS)) {
+    throw unexpectedReply("forget", reply);
+  }
+  const removed = milliseconds(reply[0], "forget", reply);
+  return reply.length === 1 ? { removed } : { removed, ended: endAt(reply, 1, key, "forget") };
+}
+
+/** A history entry as the scripts write it: `[keepUntil, id, created, last, expiresAt, turns, prev|null, reason, endedAt]`. */
+export interface StoredEnd {
+  keepUntil: number;
+  end: SessionEndEvent;
+}
+
+/** Parses one history entry of the pair `key`, or throws STORE_ERROR. */
+export function readHistoryEntry(entry: unknown, key: SessionKey, operation: string): StoredEnd {
+  let value: unknown;
+  try {
+    value = JSON.parse(text(entry, operation, entry));
+  } catch {
+    throw unexpectedReply(operation, entry);
+  }
+  if (!Array.isArray(value) || value.length !== 9) throw unexpectedReply(operation, entry);
+  const [keepUntil, sessionId, createdAt, lastActivityAt, expiresAt, turns, previous, reason, endedAt] = value;
+  if (
+    typeof sessionId !== "string" ||
+    ![keepUntil, createdAt, lastActivityAt, expiresAt, turns, endedAt].every(Number.isFinite) ||
+    !(previous === null || typeof previous === "string") ||
+    typeof reason !== "string" ||
+    !endReasons.has(reason)
+  ) {
+    throw unexpectedReply(operation, entry);
+  }
+  const session: SessionRecord = {
+    sessionId,
     namespace: key.namespace,
     userId: key.userId,
-    createdAt: milliseconds(reply[1], operation, reply),
+    createdAt,
     lastActivityAt,
-    expiresAt: lastActivityAt + (timeoutMs ?? milliseconds(reply[3], operation, reply)),
+    expiresAt,
+    turns,
   };
+  if (previous !== null) session.previousSessionId = previous;
+  return { keepUntil, end: { session, reason: reason as SessionEndReason, endedAt } };
 }
 
 /** 1 or 0 from scripts that answer whether they acted. */

@@ -1,25 +1,43 @@
 import { createHash } from "node:crypto";
 
 // The Lua scripts behind every operation. Each runs atomically on the Redis node that owns the
-// pair's hash slot, so a resolve, touch, close or item write is one command and one round trip,
-// and no other client can interleave with its read and write.
+// pair's hash slot, so a resolve, touch, close, forget or item write is one command and one round
+// trip, and no other client can interleave with its read and write.
 //
 // A session is a hash (KEYS[1]):
 //   id       the session id                      created  creation time (ms since epoch)
-//   last     last activity (ms)                  timeout  the inactivity timeout of that activity (ms)
-//   items    "1" once items may exist in KEYS[2]
+//   last     last activity (ms)                  timeout  ms from `last` to the session's expiry:
+//                                                         the inactivity timeout, capped by `dl`
+//   turns    resolves that returned it           dl       createdAt + maxDuration (absent: none)
+//   prev     previousSessionId (absent: none)    items    "1" once items may exist in KEYS[2]
 // and the pair's id history, which outlives its sessions (see `idHistoryMs`):
 //   seq      sessions this key has had           base     the candidate the latest session was made from
 //   hw       the latest proposal time (ms, the manager's clock) any session of the key was created
 //            with: a high-water mark, never lowered
 // Liveness is `id present and now < last + timeout` (expiresAt is their sum), decided here,
-// never from the key's TTL: the TTL (PEXPIRE) only collects old records. A closed session keeps
-// its record, with last and timeout 0, as a tombstone, so the next id still differs.
+// never from the key's TTL: the TTL (PEXPIRE) only collects old records. Storing the timeout
+// already capped by the deadline keeps that rule (and every reader of it) unchanged.
+//
+// A session whose end has been claimed is a tombstone: `last` and `timeout` are 0 (never live,
+// and not an unclaimed expiry), `end` is the reason and `endAt` when it ended; the id history
+// stays, so the next id differs. An end is claimed exactly once, inside the script that ends it:
+// resolve (replaced, max-turns, or a time end nobody claimed), close, forget, or a sweep's claim.
+// A claimed end within its retention goes to the pair's history list (KEYS[3]) as JSON,
+// `[keepUntil, id, created, last, expiresAt, turns, prev|null, reason, endedAt]`, newest first,
+// at most MAX_HISTORY entries, pruned from the tail, with a TTL to its newest keepUntil; the
+// session hash's TTL is raised to outlive it.
+//
+// The expiry index (a sorted set shared by the pairs of a slot, see keys.ts) holds each pair's
+// hash tag scored with the expiry of its session at creation. Renewals do not touch it: the
+// sweep re-scores an entry whose session was renewed when it finds it due.
 //
 // Times travel as decimal strings and are stored as given: Redis formats a Lua number it is
 // handed with sprintf, which cost a renewal about a tenth of its server time.
 //
 // ARGV[1] is always `now` in whole ms, or "" to read the Redis server's clock (TIME) instead.
+
+/** Most ended sessions one pair keeps in history (session-core's MAX_HISTORY_PER_USER). */
+export const MAX_HISTORY = 1000;
 
 const clock = `
 local now = ARGV[1]
@@ -31,76 +49,268 @@ end
 local nowMs = tonumber(now)
 `;
 
+// What a claim needs, for the scripts that end sessions. `r` is an HMGET of RECORD_FIELDS.
+// `ending` returns the end as the reply carries it: {reason, endedAt, id, created, last,
+// expiresAt, turns, prev|false}. `keep` puts it in the history list `h` for `retention` ms and
+// makes the history and the session hash `s` live at least as long. `tombstone` marks the claim.
+const claim = `
+local function int(value) return string.format('%d', value) end
+local function ending(r, reason, endedAt)
+  return {reason, endedAt, r[1], r[2], r[3], int(tonumber(r[3]) + tonumber(r[4])), r[6] or '1', r[8] or false}
+end
+local function timeEnd(r)
+  local expires = tonumber(r[3]) + tonumber(r[4])
+  if r[7] and expires >= tonumber(r[7]) then return ending(r, 'max-duration', int(expires)) end
+  return ending(r, 'expired', int(expires))
+end
+local function keep(s, h, e, retention)
+  local keepUntil = tonumber(e[2]) + retention
+  if keepUntil <= nowMs then return end
+  local prev = 'null'
+  if e[8] then prev = cjson.encode(e[8]) end
+  local entry = '[' .. int(keepUntil) .. ',' .. cjson.encode(e[3]) .. ',' .. e[4] .. ',' .. e[5] .. ',' .. e[6] .. ',' ..
+    e[7] .. ',' .. prev .. ',"' .. e[1] .. '",' .. e[2] .. ']'
+  if redis.call('LPUSH', h, entry) > ${MAX_HISTORY} then redis.call('LTRIM', h, 0, ${MAX_HISTORY - 1}) end
+  -- Drop the oldest entries past their retention (retentions may differ between managers, so
+  -- one behind a longer-kept entry waits; listing checks keepUntil itself).
+  while true do
+    local oldest = redis.call('LINDEX', h, -1)
+    if not oldest or tonumber(string.match(oldest, '^%[(%d+)')) > nowMs then break end
+    redis.call('RPOP', h)
+  end
+  local ttl = keepUntil - nowMs
+  if redis.call('PTTL', h) < ttl then redis.call('PEXPIRE', h, int(ttl)) end
+  if redis.call('PTTL', s) < ttl then redis.call('PEXPIRE', s, int(ttl)) end
+end
+local function tombstone(s, i, r, e)
+  redis.call('HSET', s, 'last', '0', 'timeout', '0', 'end', e[1], 'endAt', e[2])
+  if r[5] then
+    redis.call('HDEL', s, 'items')
+    redis.call('DEL', i)
+  end
+end
+`;
+
+/** The session fields the lifecycle scripts read, in the order `claim` expects. */
+const RECORD_FIELDS = "'id', 'created', 'last', 'timeout', 'items', 'turns', 'dl', 'prev'";
+
 /**
- * KEYS: session, items. ARGV: now, timeoutMs, forceNew ("1"/"0"), candidate id, record TTL (ms),
- * items TTL (ms), proposal time (the manager's `now`, whole ms). Returns {isNew, id, created, last}.
+ * KEYS: session, items, history, expiry index, forgotten. ARGV: now, timeoutMs, forceNew ("1"/"0"),
+ * candidate id, record TTL (ms), items TTL (ms), proposal time (the manager's `now`, whole ms),
+ * retention (ms), maxDuration (ms, "" for none), maxTurns ("" for none), the pair's hash tag.
+ * Returns {isNew, id, created, last, timeout, turns, prev|false} and, when it claimed the previous
+ * session's end, that end's eight fields (see `claim`).
  */
 const resolve = `${clock}
-local record = redis.call('HMGET', KEYS[1], 'id', 'created', 'last', 'timeout', 'items')
-if record[1] and ARGV[3] ~= '1' and nowMs < tonumber(record[3]) + tonumber(record[4]) then
-  redis.call('HSET', KEYS[1], 'last', now, 'timeout', ARGV[2])
-  redis.call('PEXPIRE', KEYS[1], ARGV[5])
-  if record[5] then redis.call('PEXPIRE', KEYS[2], ARGV[6]) end
-  return {0, record[1], record[2], now}
+local r = redis.call('HMGET', KEYS[1], ${RECORD_FIELDS})
+local cause
+if r[1] and nowMs < tonumber(r[3]) + tonumber(r[4]) then
+  local turns = tonumber(r[6]) or 1
+  if ARGV[3] ~= '1' and (ARGV[10] == '' or turns < tonumber(ARGV[10])) then
+    -- The hit path: renew, one more turn. Nothing else is read or written.
+    local timeout = ARGV[2]
+    if r[7] then
+      local left = tonumber(r[7]) - nowMs
+      if left < tonumber(timeout) then timeout = string.format('%d', left) end
+    end
+    turns = tostring(turns + 1)
+    redis.call('HSET', KEYS[1], 'last', now, 'timeout', timeout, 'turns', turns)
+    redis.call('PEXPIRE', KEYS[1], ARGV[5])
+    if r[5] then redis.call('PEXPIRE', KEYS[2], ARGV[6]) end
+    return {0, r[1], r[2], now, timeout, turns, r[8] or false}
+  end
+  if ARGV[3] == '1' then cause = 'replaced' else cause = 'max-turns' end
+end
+${claim}
+local retention = tonumber(ARGV[8])
+local ended = false
+local previous = false
+local history = redis.call('HMGET', KEYS[1], 'seq', 'base', 'hw', 'endAt')
+if cause then
+  ended = ending(r, cause, now)
+elseif r[1] and r[4] ~= '0' then
+  ended = timeEnd(r) -- expired, and nobody claimed its end yet: this call does
+elseif r[1] and history[4] and nowMs < tonumber(history[4]) + retention then
+  previous = r[1] -- ended (and claimed) within the retention
+end
+if ended then
+  previous = r[1]
+  keep(KEYS[1], KEYS[3], ended, retention)
 end
 local candidate = ARGV[4]
 local id = candidate
 local sequence = 1
 local highWater = ARGV[7]
-local history = redis.call('HMGET', KEYS[1], 'seq', 'base', 'hw')
+local previousHigh
 if history[1] then
+  sequence = tonumber(history[1]) + 1
+  -- A record written before the high-water mark existed falls back to its creation time.
+  previousHigh = history[3] or r[2] or '0'
+  if candidate == history[2] then id = candidate .. '-' .. sequence end
+elseif not r[1] then
+  -- A pair the store holds nothing of may have been forgotten in this second: continue after
+  -- every forgotten pair's sequence of this slot, as session-core's memory store does.
+  local forgotten = redis.call('HMGET', KEYS[5], 'hw', 'seq')
+  if forgotten[1] then
+    previousHigh = forgotten[1]
+    if math.floor(tonumber(ARGV[7]) / 1000) <= math.floor(tonumber(previousHigh) / 1000) then
+      sequence = tonumber(forgotten[2]) + 1
+    end
+  end
+end
+if previousHigh then
   -- distinctSessionId of session-core, to the letter: suffix the counter when the candidate
   -- equals the previous base id, or when it was proposed in a second no later than the second
   -- of the latest creation (a second session within one second, or a process whose clock lags).
   -- The seconds compared are the manager's (the ones ids are stamped from), whatever the clock
   -- option, so an id of the default formats can never come back while this history lives.
-  sequence = tonumber(history[1]) + 1
   local proposedAt = tonumber(ARGV[7])
-  -- A record written before the high-water mark existed falls back to its creation time.
-  local previousHigh = tonumber(history[3]) or tonumber(record[2]) or 0
-  if candidate == history[2] or math.floor(proposedAt / 1000) <= math.floor(previousHigh / 1000) then
+  if math.floor(proposedAt / 1000) <= math.floor(tonumber(previousHigh) / 1000) then
     id = candidate .. '-' .. sequence
   end
-  if previousHigh > proposedAt then highWater = history[3] or record[2] end
+  if tonumber(previousHigh) > proposedAt then highWater = previousHigh end
 end
-if record[5] then
-  redis.call('DEL', KEYS[2])
-  redis.call('HDEL', KEYS[1], 'items')
+local timeout = ARGV[2]
+local fields = {'id', id, 'created', now, 'last', now, 'timeout', timeout, 'seq', tostring(sequence),
+  'base', candidate, 'hw', highWater, 'turns', '1'}
+local stale = {'items', 'end', 'endAt'}
+if ARGV[9] ~= '' then
+  if tonumber(ARGV[9]) < tonumber(timeout) then timeout = ARGV[9] end
+  fields[8] = timeout
+  fields[#fields + 1] = 'dl'
+  fields[#fields + 1] = int(nowMs + tonumber(ARGV[9]))
+else
+  stale[#stale + 1] = 'dl'
 end
-redis.call('HSET', KEYS[1], 'id', id, 'created', now, 'last', now, 'timeout', ARGV[2], 'seq', tostring(sequence),
-  'base', candidate, 'hw', highWater)
+if previous then
+  fields[#fields + 1] = 'prev'
+  fields[#fields + 1] = previous
+else
+  stale[#stale + 1] = 'prev'
+end
+if r[5] then redis.call('DEL', KEYS[2]) end
+if r[1] then redis.call('HDEL', KEYS[1], unpack(stale)) end
+redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return {1, id, now, now}
+redis.call('ZADD', KEYS[4], int(nowMs + tonumber(timeout)), ARGV[11])
+local reply = {1, id, now, now, timeout, '1', previous}
+if ended then for index = 1, 8 do reply[7 + index] = ended[index] end end
+return reply
 `;
 
-/** KEYS: session, items. ARGV: now, timeoutMs, record TTL (ms), items TTL (ms). Returns {id, created, last} or nil. */
+/**
+ * KEYS: session, items. ARGV: now, timeoutMs, record TTL (ms), items TTL (ms).
+ * Returns {id, created, last, timeout, turns, prev|false} or nil. Never shortens the record's TTL
+ * (it may be holding history for a retention this call does not know).
+ */
 const touch = `${clock}
-local record = redis.call('HMGET', KEYS[1], 'id', 'created', 'last', 'timeout', 'items')
-if not record[1] or nowMs >= tonumber(record[3]) + tonumber(record[4]) then return nil end
-redis.call('HSET', KEYS[1], 'last', now, 'timeout', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-if record[5] then redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
-return {record[1], record[2], now}
-`;
-
-/** KEYS: session. ARGV: now. Returns {id, created, last, timeout} or nil. Read-only. */
-const get = `${clock}
-local record = redis.call('HMGET', KEYS[1], 'id', 'created', 'last', 'timeout')
-if not record[1] or nowMs >= tonumber(record[3]) + tonumber(record[4]) then return nil end
-return record
-`;
-
-/** KEYS: session, items. ARGV: now, sessionId ("" = any). Returns 1 when a live session was ended, else 0. The record stays as a tombstone until its TTL. */
-const close = `${clock}
-local record = redis.call('HMGET', KEYS[1], 'id', 'last', 'timeout', 'items')
-if not record[1] or nowMs >= tonumber(record[2]) + tonumber(record[3]) then return 0 end
-if ARGV[2] ~= '' and record[1] ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], 'last', '0', 'timeout', '0')
-if record[4] then
-  redis.call('HDEL', KEYS[1], 'items')
-  redis.call('DEL', KEYS[2])
+local r = redis.call('HMGET', KEYS[1], ${RECORD_FIELDS})
+if not r[1] or nowMs >= tonumber(r[3]) + tonumber(r[4]) then return nil end
+local timeout = ARGV[2]
+if r[7] then
+  local left = tonumber(r[7]) - nowMs
+  if left < tonumber(timeout) then timeout = string.format('%d', left) end
 end
-return 1
+redis.call('HSET', KEYS[1], 'last', now, 'timeout', timeout)
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+if r[5] then redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
+return {r[1], r[2], now, timeout, r[6] or '1', r[8] or false}
+`;
+
+/** KEYS: session. ARGV: now. Returns {id, created, last, timeout, turns, prev|false} or nil. Read-only. */
+const get = `${clock}
+local r = redis.call('HMGET', KEYS[1], 'id', 'created', 'last', 'timeout', 'turns', 'prev')
+if not r[1] or nowMs >= tonumber(r[3]) + tonumber(r[4]) then return nil end
+return {r[1], r[2], r[3], r[4], r[5] or '1', r[6] or false}
+`;
+
+/**
+ * KEYS: session, items, history, expiry index. ARGV: now, sessionId ("" = any), retention (ms),
+ * the pair's hash tag. Returns the end it claimed (reason "closed") or nil when no live session
+ * (or not that one) was there. The record stays as a tombstone until its TTL.
+ */
+const close = `${clock}
+local r = redis.call('HMGET', KEYS[1], ${RECORD_FIELDS})
+if not r[1] or nowMs >= tonumber(r[3]) + tonumber(r[4]) then return nil end
+if ARGV[2] ~= '' and r[1] ~= ARGV[2] then return nil end
+${claim}
+local e = ending(r, 'closed', now)
+tombstone(KEYS[1], KEYS[2], r, e)
+keep(KEYS[1], KEYS[3], e, tonumber(ARGV[3]))
+redis.call('ZREM', KEYS[4], ARGV[4])
+return e
+`;
+
+/**
+ * KEYS: session, items, history, expiry index, forgotten. ARGV: now, the pair's hash tag.
+ * Deletes every key of the pair and its index entry, and folds its id history into the slot's
+ * forgotten marks (so a pair that comes back within the same second gets a new id). Returns
+ * {removed} or {removed, the end's eight fields}: the live session ends "forgotten"; an expired one
+ * nobody claimed ends by time.
+ */
+const forget = `${clock}
+local r = redis.call('HMGET', KEYS[1], ${RECORD_FIELDS})
+${claim}
+local reply = {0}
+if r[1] and r[4] ~= '0' then
+  local e
+  if nowMs < tonumber(r[3]) + tonumber(r[4]) then e = ending(r, 'forgotten', now) else e = timeEnd(r) end
+  reply[1] = 1
+  for index = 1, 8 do reply[1 + index] = e[index] end
+end
+for _, entry in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
+  if tonumber(string.match(entry, '^%[(%d+)')) > nowMs then reply[1] = reply[1] + 1 end
+end
+local history = redis.call('HMGET', KEYS[1], 'seq', 'hw', 'created')
+if history[1] then
+  local forgotten = redis.call('HMGET', KEYS[5], 'hw', 'seq')
+  local highWater = tonumber(history[2] or history[3] or '0')
+  if forgotten[1] and tonumber(forgotten[1]) > highWater then highWater = tonumber(forgotten[1]) end
+  local sequence = tonumber(history[1])
+  if forgotten[2] and tonumber(forgotten[2]) > sequence then sequence = tonumber(forgotten[2]) end
+  redis.call('HSET', KEYS[5], 'hw', int(highWater), 'seq', int(sequence))
+  -- As long as the pair's own id history would have lived.
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl > 0 and redis.call('PTTL', KEYS[5]) < ttl then redis.call('PEXPIRE', KEYS[5], ttl) end
+end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('ZREM', KEYS[4], ARGV[2])
+return reply
+`;
+
+/**
+ * The sweep's claim, for a batch of index entries of one slot. KEYS: expiry index, then session,
+ * items, history of each pair. ARGV: now, retention (ms), then each pair's hash tag. For each pair:
+ * an expired session nobody claimed is claimed (time end, history, tombstone) and leaves the
+ * index; a live one (renewed since it was indexed) is re-scored to its expiry; anything else (gone,
+ * already ended) leaves the index. Returns, per claimed end, {tag, the end's eight fields}.
+ */
+const sweep = `${clock}
+${claim}
+local retention = tonumber(ARGV[2])
+local claimed = {}
+for n = 3, #ARGV do
+  local tag = ARGV[n]
+  local base = (n - 3) * 3 + 1
+  local s, i, h = KEYS[base + 1], KEYS[base + 2], KEYS[base + 3]
+  local r = redis.call('HMGET', s, ${RECORD_FIELDS})
+  if not r[1] or r[4] == '0' then
+    redis.call('ZREM', KEYS[1], tag)
+  else
+    local expires = tonumber(r[3]) + tonumber(r[4])
+    if nowMs < expires then
+      redis.call('ZADD', KEYS[1], int(expires), tag)
+    else
+      local e = timeEnd(r)
+      tombstone(s, i, r, e)
+      keep(s, h, e, retention)
+      redis.call('ZREM', KEYS[1], tag)
+      claimed[#claimed + 1] = tag
+      for index = 1, 8 do claimed[#claimed + 1] = e[index] end
+    end
+  end
+end
+return claimed
 `;
 
 // Items scripts: KEYS session, items; ARGV now, sessionId, …. They act only while sessionId is
@@ -172,6 +382,8 @@ export const scripts: {
   readonly touch: Script;
   readonly get: Script;
   readonly close: Script;
+  readonly forget: Script;
+  readonly sweep: Script;
   readonly appendItems: Script;
   readonly popItem: Script;
   readonly clearItems: Script;
@@ -180,6 +392,8 @@ export const scripts: {
   touch: script("touch", touch),
   get: script("get", get),
   close: script("close", close),
+  forget: script("forget", forget),
+  sweep: script("sweep", sweep),
   appendItems: script("items.append", appendItems),
   popItem: script("items.pop", popItem),
   clearItems: script("items.clear", clearItems),

@@ -105,6 +105,7 @@ describe.each(["ioredis@5", "redis@5"] as const)("with %s on a server of its own
       now,
       timeoutMs: 120_000,
       forceNew,
+      retentionMs: 0,
       proposeSessionId: () => candidate,
     });
     // Process A stamps 12:00:00, process B 12:00:01, then A's second call (stamped 12:00:00
