@@ -211,6 +211,8 @@ async function cleanupAndMemory(): Promise<void> {
     if (removed !== expiredPerCleanup) throw new Error(`cleanup removed ${removed}, expected ${expiredPerCleanup}`);
   }
 
+  const userListing = await listOneUser(sessions, total);
+
   console.log(`\nAt ${total.toLocaleString("en")} sessions (memory store)\n`);
   printTable(
     ["measure", "value"],
@@ -220,8 +222,37 @@ async function cleanupAndMemory(): Promise<void> {
         spread(timings, fixed(2, " ms")),
       ],
       ["heap per session (user ids ~12 chars, session ids ~40 chars)", `${bytesPerSession.toFixed(0)} bytes`],
+      [
+        `listSessions({ userId }) of one user, ${total.toLocaleString("en")} sessions in the store vs 1,000 (median of ${userListing.rounds}, min–max)`,
+        `${userListing.large} vs ${userListing.small}`,
+      ],
     ],
   );
+}
+
+/** One user's listing costs the same whatever else the store holds: the same call over a small and a large store. */
+async function listOneUser(large: SessionManager, total: number) {
+  const small = new SessionManager({ cleanupInterval: 0 });
+  for (let index = 0; index < 1_000; index++) await small.getOrCreateSession(`user-${index}`);
+  const rounds = 9;
+  const calls = 10_000;
+  const times = { large: [] as number[], small: [] as number[] };
+  for (let round = 0; round < rounds; round++) {
+    // Live users of each store: the large one's first batches were swept by the cleanups above.
+    for (const [name, sessions, firstUser] of [
+      ["large", large, total - 1_000],
+      ["small", small, 0],
+    ] as const) {
+      const started = performance.now();
+      for (let call = 0; call < calls; call++) {
+        const page = await sessions.listSessions({ userId: `user-${firstUser + (call % 1_000)}`, status: "all" });
+        if (page.sessions.length !== 1) throw new Error("expected the user's one live session");
+      }
+      times[name].push(((performance.now() - started) * 1000) / calls);
+    }
+  }
+  const us = fixed(2, " µs");
+  return { rounds, large: spread(times.large, us), small: spread(times.small, us) };
 }
 
 await main();
