@@ -1,4 +1,4 @@
-import type { DurableObjectStorageLike } from "../src/index.js";
+import type { DurableObjectListOptionsLike, DurableObjectStorageLike } from "../src/index.js";
 
 /** Storage operations one session object performed. */
 export interface StorageCounts {
@@ -13,7 +13,7 @@ export interface SimulatedAlarm {
 
 /**
  * Wraps a Durable Object's storage to count calls: `get`, `list` and `getAlarm` are reads;
- * `put`, `delete`, `deleteAll` and `setAlarm` are writes (one per call, however many keys).
+ * `put`, `delete`, `deleteAll`, `setAlarm` and `deleteAlarm` are writes (one per call, however many keys).
  * The alarm is kept in `alarm` rather than set, because the benchmark runs on simulated
  * time and fires alarms itself.
  */
@@ -27,7 +27,7 @@ export function countingStorage(
       counts.reads++;
       return storage.get<T>(key);
     },
-    list<T>(options?: { prefix?: string; start?: string; limit?: number }): Promise<Map<string, T>> {
+    list<T>(options?: DurableObjectListOptionsLike): Promise<Map<string, T>> {
       counts.reads++;
       return storage.list<T>(options);
     },
@@ -51,6 +51,10 @@ export function countingStorage(
     async setAlarm(scheduledTime: number): Promise<void> {
       counts.writes++;
       alarm.at = scheduledTime;
+    },
+    async deleteAlarm(): Promise<void> {
+      counts.writes++;
+      alarm.at = null;
     },
   };
 }

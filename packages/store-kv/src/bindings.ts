@@ -7,6 +7,7 @@ export interface KVNamespaceLike {
   get(key: string, type: "text"): Promise<string | null>;
   put(key: string, value: string, options?: { expirationTtl?: number; metadata?: unknown }): Promise<void>;
   list(options?: { prefix?: string | null; limit?: number; cursor?: string | null }): Promise<KVListResultLike>;
+  delete(key: string): Promise<void>;
 }
 
 /** What `KVNamespace.list` returns, as far as the KV store reads it. */
@@ -35,18 +36,30 @@ export interface ResponseLike {
 /** A Durable Object namespace binding (`env.SESSION_OBJECTS` typed as `DurableObjectNamespace`). */
 export interface DurableObjectNamespaceLike {
   idFromName(name: string): DurableObjectIdLike;
+  /** The id `toString()` gave; the expiry index names pair objects this way, never by user. */
+  idFromString(id: string): DurableObjectIdLike;
   get(id: DurableObjectIdLike): DurableObjectStubLike;
 }
 
 /** The Durable Object storage API (the key-value one, present on SQLite- and KV-backed objects). */
 export interface DurableObjectStorageLike {
   get<T = unknown>(key: string): Promise<T | undefined>;
-  list<T = unknown>(options?: { prefix?: string; start?: string; limit?: number }): Promise<Map<string, T>>;
+  list<T = unknown>(options?: DurableObjectListOptionsLike): Promise<Map<string, T>>;
   put<T>(entries: Record<string, T>): Promise<void>;
   delete(keys: string[]): Promise<number>;
   deleteAll(): Promise<void>;
   getAlarm(): Promise<number | null>;
   setAlarm(scheduledTime: number): Promise<void>;
+  deleteAlarm(): Promise<void>;
+}
+
+/** The options of `DurableObjectStorage.list` the objects use; `end` is exclusive. */
+export interface DurableObjectListOptionsLike {
+  prefix?: string;
+  start?: string;
+  end?: string;
+  reverse?: boolean;
+  limit?: number;
 }
 
 /** What the runtime passes to a Durable Object's constructor, as far as the session object uses it. */

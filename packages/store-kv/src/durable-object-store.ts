@@ -1,20 +1,35 @@
-import type {
-  CloseRequest,
-  ItemsRequest,
-  KeyAtTimeRequest,
-  ResolvedSession,
-  ResolveRequest,
-  SessionItemStore,
-  SessionKey,
-  SessionRecord,
-  SessionStore,
-  TouchRequest,
+import {
+  type CloseRequest,
+  type ForgetRequest,
+  type ForgetResult,
+  type ItemsRequest,
+  type KeyAtTimeRequest,
+  type ListPage,
+  type ListRequest,
+  type ResolvedSession,
+  type ResolveRequest,
+  type SessionEndEvent,
+  SessionError,
+  type SessionItemStore,
+  type SessionKey,
+  type SessionRecord,
+  type SessionStore,
+  type SessionSummary,
+  type SweepRequest,
+  type TouchRequest,
 } from "@threadline/session-core";
-import { encodeItems, storeUnavailableError } from "@threadline/session-core/store-kit";
+import { encodeItems, storeUnavailableError, userSessionsPage } from "@threadline/session-core/store-kit";
 import { type BindingOption, bindingOption } from "./binding-option.js";
-import type { DurableObjectNamespaceLike } from "./bindings.js";
+import type { DurableObjectIdLike, DurableObjectNamespaceLike } from "./bindings.js";
 import { assertKeyPrefix, sessionKey } from "./keys.js";
-import { OBJECT_ORIGIN, type ObjectRequest, readAnswer, source } from "./protocol.js";
+import {
+  type ClaimResult,
+  type IndexVisit,
+  OBJECT_ORIGIN,
+  type ObjectRequest,
+  readAnswer,
+  source,
+} from "./protocol.js";
 
 /** Options for {@link durableObjectStore}. */
 export interface DurableObjectStoreOptions {
@@ -22,19 +37,40 @@ export interface DurableObjectStoreOptions {
   namespace: DurableObjectNamespaceLike;
   /**
    * Prepended to every object name, so apps sharing one binding stay apart. At most 128 bytes.
-   * Default `"threadline:"`.
+   * Default `"threadline:"`. Stores that share sessions (and sweep them) must use the same one.
    */
   keyPrefix?: string;
+  /**
+   * Runs the expiry index's bookkeeping (one request per new session) in the background instead
+   * of awaiting it, e.g. `(promise) => c.executionCtx.waitUntil(promise)`.
+   */
+  waitUntil?: (promise: Promise<unknown>) => void;
+  /**
+   * Called when the expiry index cannot be updated or read (a new session not recorded, a
+   * shard a sweep could not reach). The call still succeeds; the session's end is then found
+   * by the pair's next resolve, close or forget instead of a sweep. Default: `console.warn`.
+   */
+  onIndexError?: (error: SessionError) => void;
 }
 
-/** The Durable Object store: a {@link SessionStore} with conversation items. All methods return promises. */
+/** The Durable Object store: a {@link SessionStore} with conversation items, history, sweep and forget. */
 export interface DurableObjectStore extends SessionStore {
   resolve(request: ResolveRequest): Promise<ResolvedSession>;
   touch(request: TouchRequest): Promise<SessionRecord | null>;
   get(request: KeyAtTimeRequest): Promise<SessionRecord | null>;
-  close(request: CloseRequest): Promise<boolean>;
+  close(request: CloseRequest): Promise<SessionEndEvent | null>;
+  forget(request: ForgetRequest): Promise<ForgetResult>;
+  sweep(request: SweepRequest): Promise<SessionEndEvent[]>;
+  list(request: ListRequest): Promise<ListPage>;
   readonly items: SessionItemStore;
 }
+
+/** Shards of the expiry index per store (per `keyPrefix`); every sweep asks each once. */
+export const EXPIRY_INDEX_SHARDS = 8;
+/** Pairs a sweep takes from one shard per request. */
+const TAKE_LIMIT = 100;
+/** How long (ms) a pair a sweep took stays with it before another sweep may take it again. */
+const LEASE_MS = 60_000;
 
 const bindingSpec: BindingOption<DurableObjectNamespaceLike> = {
   name: "namespace",
@@ -42,7 +78,11 @@ const bindingSpec: BindingOption<DurableObjectNamespaceLike> = {
   kind: "a Durable Object namespace binding of ThreadlineSessionObject (durable_objects and migrations in your wrangler config)",
   isBinding: (value): value is DurableObjectNamespaceLike => {
     const namespace = value as Partial<DurableObjectNamespaceLike> | null | undefined;
-    return typeof namespace?.idFromName === "function" && typeof namespace.get === "function";
+    return (
+      typeof namespace?.idFromName === "function" &&
+      typeof namespace.idFromString === "function" &&
+      typeof namespace.get === "function"
+    );
   },
 };
 
@@ -50,8 +90,13 @@ const bindingSpec: BindingOption<DurableObjectNamespaceLike> = {
  * Sessions in Durable Objects: one {@link ThreadlineSessionObject} per (namespace, user),
  * found with `idFromName`. Strictly consistent and atomic (`capabilities.atomic`): 20
  * concurrent first requests of one user from anywhere get one session id. Every renewal is
- * stored, expired sessions are deleted by an alarm, and conversation items live in the same
- * object (`items`). Each call is one request to the user's object.
+ * stored, each session's end is claimed exactly once (by whichever resolve, close, forget or
+ * sweep sees it first), ended sessions are kept for the manager's `retention`, and
+ * conversation items live in the same object (`items`). Each call is one request to the
+ * user's object; creating a session adds one to the store's expiry index, so `sweep`
+ * (`cleanupExpired`) finds ends by time at a cost in proportion to them.
+ *
+ * Listing is per user only (`list` with `userId`): Durable Objects cannot be enumerated.
  *
  * Cheap to build: make one per request from `c.env` if that is where the binding lives.
  *
@@ -62,13 +107,14 @@ export function durableObjectStore(options: DurableObjectStoreOptions): DurableO
   const namespace = bindingOption(options, bindingSpec, source);
   const keyPrefix = options.keyPrefix ?? "threadline:";
   assertKeyPrefix(keyPrefix, source);
+  const waitUntil = options.waitUntil;
+  const onIndexError = options.onIndexError ?? warn;
 
-  /** Sends `request` to the key's object; its result, typed by the caller, or its error rethrown. */
-  async function call<T>(key: SessionKey, request: ObjectRequest): Promise<T> {
-    const name = await sessionKey(keyPrefix, key.namespace, key.userId);
+  /** Sends `request` to the object; its result, typed by the caller, or its error rethrown. */
+  async function send<T>(id: DurableObjectIdLike, request: ObjectRequest): Promise<T> {
     let response: { status: number; text: string };
     try {
-      const stub = namespace.get(namespace.idFromName(name));
+      const stub = namespace.get(id);
       const body = JSON.stringify(request);
       const answer = await stub.fetch(`${OBJECT_ORIGIN}${request.op}`, { method: "POST", body, headers: {} });
       response = { status: answer.status, text: await answer.text() };
@@ -77,6 +123,46 @@ export function durableObjectStore(options: DurableObjectStoreOptions): DurableO
       throw storeUnavailableError(source, "reach the session's Durable Object", error, hint);
     }
     return readAnswer(response.status, response.text) as T;
+  }
+
+  async function pairId(key: SessionKey): Promise<DurableObjectIdLike> {
+    return namespace.idFromName(await sessionKey(keyPrefix, key.namespace, key.userId));
+  }
+
+  async function call<T>(key: SessionKey, request: ObjectRequest): Promise<T> {
+    return send<T>(await pairId(key), request);
+  }
+
+  // Index objects are named `{keyPrefix}#expiry-index-{n}`: a pair's name always has a ":"
+  // after the prefix (see sessionKey), so no pair can share an index's object.
+  // Made on first use: a store built per request for a resolve that renews never needs them.
+  let shardIds: DurableObjectIdLike[] | undefined;
+  const shards = (): DurableObjectIdLike[] => {
+    shardIds ??= Array.from({ length: EXPIRY_INDEX_SHARDS }, (_, shard) =>
+      namespace.idFromName(`${keyPrefix}#expiry-index-${shard}`),
+    );
+    return shardIds;
+  };
+  const shardOf = (objectId: string): DurableObjectIdLike => {
+    const hash = Number.parseInt(objectId.slice(-8), 16);
+    return shards()[(Number.isNaN(hash) ? 0 : hash) % EXPIRY_INDEX_SHARDS] as DurableObjectIdLike;
+  };
+
+  function reportIndexError(error: unknown): void {
+    try {
+      onIndexError(
+        SessionError.isInstance(error) ? error : storeUnavailableError(source, "update the expiry index", error),
+      );
+    } catch {
+      // A throwing error hook must not turn a served request into a failed one.
+    }
+  }
+
+  /** Index bookkeeping: in the background with `waitUntil`, else awaited; never fails the call. */
+  async function index(request: ObjectRequest & { objectId: string }): Promise<void> {
+    const writing = send(shardOf(request.objectId), request).catch(reportIndexError);
+    if (waitUntil !== undefined) waitUntil(writing);
+    else await writing;
   }
 
   const decode = (text: string): unknown => JSON.parse(text);
@@ -98,20 +184,111 @@ export function durableObjectStore(options: DurableObjectStoreOptions): DurableO
     },
   };
 
+  /** One shard's part of a sweep: take what is due, visit each pair, settle; until nothing is due. */
+  async function sweepShard(shard: DurableObjectIdLike, request: SweepRequest, ends: SessionEndEvent[]) {
+    const { now, retentionMs } = request;
+    for (;;) {
+      const taken = await send<Array<{ objectId: string; token: string }>>(shard, {
+        op: "take",
+        now,
+        limit: TAKE_LIMIT,
+        leaseMs: LEASE_MS,
+      });
+      const visits = await Promise.all(
+        taken.map(async ({ objectId, token }): Promise<IndexVisit | undefined> => {
+          try {
+            const claim = await send<ClaimResult>(namespace.idFromString(objectId), {
+              op: "claim",
+              now,
+              retentionMs,
+            });
+            if (claim.end !== null) ends.push(claim.end);
+            return { objectId, token, dueAt: claim.dueAt };
+          } catch (error) {
+            reportIndexError(error); // left leased: the next sweep after the lease visits it again
+            return undefined;
+          }
+        }),
+      );
+      const settled = visits.filter((visit) => visit !== undefined);
+      if (settled.length > 0) await send(shard, { op: "settle", now, visits: settled });
+      if (taken.length < TAKE_LIMIT) return;
+    }
+  }
+
   return {
     specificationVersion: "v1",
     name: source,
-    capabilities: { atomic: true, exactRenewal: true },
+    capabilities: { atomic: true, exactRenewal: true, exactlyOnceEnds: true, history: true },
     items,
     // The object cannot call back into the Worker, so the id is proposed up front and dropped
     // when the session turns out to be live (the contract allows this).
-    resolve(request) {
-      const { namespace: sessionNamespace, userId, now, timeoutMs, forceNew } = request;
-      const candidate = request.proposeSessionId();
-      return call(request, { op: "resolve", namespace: sessionNamespace, userId, now, timeoutMs, forceNew, candidate });
+    async resolve(request) {
+      const id = await pairId(request);
+      const resolved = await send<ResolvedSession>(id, {
+        op: "resolve",
+        namespace: request.namespace,
+        userId: request.userId,
+        now: request.now,
+        timeoutMs: request.timeoutMs,
+        forceNew: request.forceNew,
+        candidate: request.proposeSessionId(),
+        retentionMs: request.retentionMs,
+        maxDurationMs: request.maxDurationMs ?? null,
+        maxTurns: request.maxTurns ?? null,
+      });
+      // A new session may end by time: the index tells a sweep to look at this pair then.
+      if (resolved.isNew) {
+        await index({ op: "watch", now: request.now, objectId: id.toString(), dueAt: resolved.expiresAt });
+      }
+      return resolved;
     },
     touch: (request) => call(request, { op: "touch", now: request.now, timeoutMs: request.timeoutMs }),
     get: (request) => call(request, { op: "get", now: request.now }),
-    close: (request) => call(request, { op: "close", now: request.now, sessionId: request.sessionId ?? null }),
+    close: (request) =>
+      call(request, {
+        op: "close",
+        now: request.now,
+        sessionId: request.sessionId ?? null,
+        retentionMs: request.retentionMs,
+      }),
+    async forget(request) {
+      const id = await pairId(request);
+      const result = await send<ForgetResult>(id, { op: "forget", now: request.now });
+      await index({ op: "unwatch", now: request.now, objectId: id.toString() });
+      return result;
+    },
+    // Sweeps from several Workers at once split the due pairs (leases), and a pair visited twice
+    // hands its end to one of them (the claim is the pair object's).
+    async sweep(request) {
+      const ends: SessionEndEvent[] = [];
+      const results = await Promise.allSettled(shards().map((shard) => sweepShard(shard, request, ends)));
+      const failures = results.flatMap((result) => (result.status === "rejected" ? [result.reason] : []));
+      // Nothing claimed: fail like any call. Ends claimed: they must reach the manager, so the
+      // failures go to onIndexError and the shards left are swept next time.
+      if (ends.length === 0 && failures.length > 0) throw failures[0];
+      for (const failure of failures) reportIndexError(failure);
+      return ends;
+    },
+    async list(request) {
+      const { namespace: sessionNamespace, userId } = request;
+      if (userId === undefined || sessionNamespace === undefined) {
+        throw new SessionError({
+          code: "UNSUPPORTED",
+          source,
+          message:
+            "The Durable Object store lists one user's sessions only (listSessions({ userId })): Durable Objects cannot be enumerated. To list everyone, keep a listing of your own, or use the KV or Redis store.",
+        });
+      }
+      const sessions = await call<SessionSummary[]>(
+        { namespace: sessionNamespace, userId },
+        { op: "sessions", now: request.now, status: request.status ?? "active", retentionMs: request.retentionMs ?? 0 },
+      );
+      return userSessionsPage(sessions, request, source);
+    },
   } satisfies DurableObjectStore;
+}
+
+function warn(error: SessionError): void {
+  console.warn(error.message);
 }

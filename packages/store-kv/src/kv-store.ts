@@ -1,10 +1,13 @@
 import {
   type CloseRequest,
+  type ForgetRequest,
+  type ForgetResult,
   type KeyAtTimeRequest,
   type ListPage,
   type ListRequest,
   type ResolvedSession,
   type ResolveRequest,
+  type SessionEndEvent,
   SessionError,
   type SessionKey,
   type SessionRecord,
@@ -12,16 +15,21 @@ import {
   type TouchRequest,
 } from "@threadline/session-core";
 import {
+  activeSummary,
   describeValue,
+  endEvent,
   ended,
   isLive,
-  nextSession,
+  listLimit,
   parseStoredSession,
   renewed,
+  resolveStored,
   type StoredSession,
   storeUnavailableError,
+  timeEndReason,
   toRecord,
   toResolved,
+  userSessionsPage,
 } from "@threadline/session-core/store-kit";
 import { type BindingOption, bindingOption } from "./binding-option.js";
 import type { KVNamespaceLike } from "./bindings.js";
@@ -64,12 +72,13 @@ export interface KVStoreOptions {
   onRenewalError?: (error: SessionError) => void;
 }
 
-/** The KV store: a {@link SessionStore} with `list`. All methods return promises. */
+/** The KV store: a {@link SessionStore} with `forget` and `list` (live sessions). All methods return promises. */
 export interface KVStore extends SessionStore {
   resolve(request: ResolveRequest): Promise<ResolvedSession>;
   touch(request: TouchRequest): Promise<SessionRecord | null>;
   get(request: KeyAtTimeRequest): Promise<SessionRecord | null>;
-  close(request: CloseRequest): Promise<boolean>;
+  close(request: CloseRequest): Promise<SessionEndEvent | null>;
+  forget(request: ForgetRequest): Promise<ForgetResult>;
   list(request: ListRequest): Promise<ListPage>;
   /** The renewal throttle in seconds (see {@link KVStoreOptions.renewAfter}). */
   readonly renewAfter: number;
@@ -138,10 +147,15 @@ export function kvStore(options: KVStoreOptions): KVStore {
     return text === null ? null : parseStoredSession(text, source);
   }
 
-  async function write(key: string, session: StoredSession, now: number): Promise<void> {
-    // The value decides expiry; the TTL only collects it afterwards. KV's TTL runs on its own
-    // clock, so it is derived from the time left, not from `expiresAt` itself.
-    const expirationTtl = Math.max(KV_MIN_TTL_SECONDS, Math.ceil((session.expiresAt - now) / 1000));
+  /**
+   * Writes `session`. The value decides expiry; the TTL only collects it afterwards, once the
+   * session has expired (or ended) and `retentionMs` more have passed, so the pair's next resolve
+   * can still report its end and link to it. KV's TTL runs on its own clock, so it is derived
+   * from the time left, not from the stored times themselves.
+   */
+  async function write(key: string, session: StoredSession, now: number, retentionMs: number): Promise<void> {
+    const until = Math.max(session.expiresAt, session.endedAt ?? 0) + retentionMs;
+    const expirationTtl = Math.max(KV_MIN_TTL_SECONDS, Math.ceil((until - now) / 1000));
     const metadata: KeyMetadata = { expiresAt: session.expiresAt, ended: session.ended };
     try {
       await binding.put(key, JSON.stringify(session), { expirationTtl, metadata });
@@ -150,13 +164,24 @@ export function kvStore(options: KVStoreOptions): KVStore {
     }
   }
 
-  /** Renews a live session if the throttle allows; returns the session as it now stands. */
-  async function renew(key: string, session: StoredSession, now: number, timeoutMs: number): Promise<StoredSession> {
+  /**
+   * Stores `next`, the renewal of the live `stored`, if the throttle allows (or `always`);
+   * returns the session as it now stands in KV. A renewal the throttle skips is not stored at
+   * all, its turn included: what the caller gets is what later calls will read.
+   */
+  async function renew(
+    key: string,
+    stored: StoredSession,
+    next: StoredSession,
+    now: number,
+    timeoutMs: number,
+    retentionMs: number,
+    always: boolean,
+  ): Promise<StoredSession> {
     // A quarter of the timeout at most, so short timeouts still renew before they run out.
     const throttleMs = Math.min(renewAfterMs, timeoutMs / 4);
-    if (now - session.lastActivityAt < throttleMs) return session;
-    const next = renewed(session, now, timeoutMs);
-    const writing = write(key, next, now);
+    if (!always && now - stored.lastActivityAt < throttleMs) return stored;
+    const writing = write(key, next, now, retentionMs);
     if (waitUntil !== undefined) {
       waitUntil(writing.catch(reportRenewalError));
       return next;
@@ -166,7 +191,7 @@ export function kvStore(options: KVStoreOptions): KVStore {
       return next;
     } catch (error) {
       reportRenewalError(error);
-      return session;
+      return stored;
     }
   }
 
@@ -183,28 +208,32 @@ export function kvStore(options: KVStoreOptions): KVStore {
   return {
     specificationVersion: "v1",
     name: source,
-    capabilities: { atomic: false, exactRenewal: renewAfter === 0 },
+    capabilities: { atomic: false, exactRenewal: renewAfter === 0, exactlyOnceEnds: false, history: false },
     renewAfter,
 
     async resolve(request: ResolveRequest): Promise<ResolvedSession> {
-      const { now, timeoutMs } = request;
+      const { now, timeoutMs, retentionMs } = request;
       const key = await keyOf(request);
       const stored = await read(key);
-      if (!request.forceNew && isLive(stored, now)) {
-        return toResolved(await renew(key, stored, now, timeoutMs), false);
+      const resolution = resolveStored(stored, request);
+      if (!resolution.isNew && stored !== null) {
+        // A turn limit needs every turn counted, so with maxTurns each resolve is written.
+        const always = request.maxTurns !== undefined;
+        const session = await renew(key, stored, resolution.session, now, timeoutMs, retentionMs, always);
+        return toResolved({ isNew: false, session });
       }
-      // Not atomic: another location may be creating a session for this key right now, and
-      // the last write wins. See the README's trade-off section.
-      const created = nextSession(stored, request, request.proposeSessionId(), now, timeoutMs);
-      await write(key, created, now);
-      return toResolved(created, true);
+      // Not atomic: another location may be creating a session (and reporting the same end)
+      // for this key right now, and the last write wins. See the README's trade-off section.
+      await write(key, resolution.session, now, retentionMs);
+      return toResolved(resolution);
     },
 
     async touch(request: TouchRequest): Promise<SessionRecord | null> {
+      const { now, timeoutMs } = request;
       const key = await keyOf(request);
       const stored = await read(key);
-      if (!isLive(stored, request.now)) return null;
-      return toRecord(await renew(key, stored, request.now, request.timeoutMs));
+      if (!isLive(stored, now)) return null;
+      return toRecord(await renew(key, stored, renewed(stored, now, timeoutMs), now, timeoutMs, 0, false));
     },
 
     async get(request: KeyAtTimeRequest): Promise<SessionRecord | null> {
@@ -212,19 +241,54 @@ export function kvStore(options: KVStoreOptions): KVStore {
       return isLive(stored, request.now) ? toRecord(stored) : null;
     },
 
-    async close(request: CloseRequest): Promise<boolean> {
+    async close(request: CloseRequest): Promise<SessionEndEvent | null> {
+      const { now } = request;
       const key = await keyOf(request);
       const stored = await read(key);
-      if (!isLive(stored, request.now)) return false;
-      if (request.sessionId !== undefined && stored.sessionId !== request.sessionId) return false;
+      if (!isLive(stored, now)) return null;
+      if (request.sessionId !== undefined && stored.sessionId !== request.sessionId) return null;
       // A tombstone, not a KV delete: it keeps the id until the session would have expired,
-      // so the next session gets a different one.
-      await write(key, ended(stored), request.now);
-      return true;
+      // so the next session gets a different one (and, within the retention, its link).
+      const end = endEvent(stored, "closed", now);
+      await write(key, ended(stored, end.reason, end.endedAt), now, request.retentionMs);
+      return end;
+    },
+
+    // Deletes the pair's one key. A location that read the value just before may still write it
+    // back (a renewal in flight), as with any KV write race.
+    async forget(request: ForgetRequest): Promise<ForgetResult> {
+      const { now } = request;
+      const key = await keyOf(request);
+      const stored = await read(key);
+      if (stored === null) return { removed: 0 };
+      try {
+        await binding.delete(key);
+      } catch (error) {
+        throw storeUnavailableError(source, "delete from Workers KV", error, hint);
+      }
+      if (stored.ended) return { removed: 0 };
+      const end =
+        now >= stored.expiresAt
+          ? endEvent(stored, timeEndReason(stored), stored.expiresAt)
+          : endEvent(stored, "forgotten", now);
+      return { removed: 1, ended: end };
     },
 
     async list(request: ListRequest): Promise<ListPage> {
       const { now } = request;
+      if ((request.status ?? "active") !== "active") {
+        throw new SessionError({
+          code: "UNSUPPORTED",
+          source,
+          message:
+            'The KV store keeps no history: it lists live sessions only (status "active"). Use the Durable Object store for ended sessions.',
+        });
+      }
+      if (request.userId !== undefined && request.namespace !== undefined) {
+        listLimit(request.limit, source);
+        const stored = await read(await sessionKey(keyPrefix, request.namespace, request.userId));
+        return userSessionsPage(isLive(stored, now) ? [activeSummary(toRecord(stored))] : [], request, source);
+      }
       const prefix =
         request.namespace === undefined
           ? keyPrefix
@@ -242,7 +306,7 @@ export function kvStore(options: KVStoreOptions): KVStore {
       const sessions = stored
         .filter((session) => isLive(session, now))
         .filter((session) => request.namespace === undefined || session.namespace === request.namespace)
-        .map(toRecord);
+        .map((session) => activeSummary(toRecord(session)));
       return page.list_complete || page.cursor === undefined ? { sessions } : { sessions, cursor: page.cursor };
     },
   } satisfies KVStore;

@@ -1,10 +1,16 @@
-import { SessionError, type SessionErrorCode } from "@threadline/session-core";
+import { type SessionEndEvent, SessionError, type SessionErrorCode } from "@threadline/session-core";
 
 // What the Durable Object store sends its object and gets back: JSON over the stub's fetch.
 // Plain fetch rather than RPC, so the class needs no `cloudflare:workers` import and the
 // package still loads on Node (where the KV store and Hono apps are tested).
 
-/** A request to the session object. `now` and `timeoutMs` are in ms, as in the store contract. */
+/** Which sessions a per-user listing returns, as in `ListRequest.status`. */
+export type ListStatus = "active" | "ended" | "all";
+
+/**
+ * A request to a session object. Times are ms since epoch on the Worker's clock (`now`),
+ * durations in ms, as in the store contract; `null` stands for an omitted limit.
+ */
 export type ObjectRequest =
   | {
       op: "resolve";
@@ -15,15 +21,46 @@ export type ObjectRequest =
       forceNew: boolean;
       /** The proposed id, made before the call: the object cannot call back into the Worker. */
       candidate: string;
+      retentionMs: number;
+      maxDurationMs: number | null;
+      maxTurns: number | null;
     }
   | { op: "touch"; now: number; timeoutMs: number }
   | { op: "get"; now: number }
   /** `sessionId` null: end whatever session is live. */
-  | { op: "close"; now: number; sessionId: string | null }
+  | { op: "close"; now: number; sessionId: string | null; retentionMs: number }
+  | { op: "forget"; now: number }
+  /** The pair's sessions, newest first (the store pages them). */
+  | { op: "sessions"; now: number; status: ListStatus; retentionMs: number }
+  /** Claims the end of a session that ran out of time by `now` (a sweep's visit). */
+  | { op: "claim"; now: number; retentionMs: number }
   | { op: "append"; sessionId: string; now: number; items: string[] }
   | { op: "list"; sessionId: string; now: number; limit: number | null }
   | { op: "pop"; sessionId: string; now: number }
-  | { op: "clear"; sessionId: string; now: number };
+  | { op: "clear"; sessionId: string; now: number }
+  // The expiry index (see expiry-index.ts): the same class, in objects of their own.
+  /** The pair object `objectId` may have an end to claim at `dueAt`. */
+  | { op: "watch"; now: number; objectId: string; dueAt: number }
+  | { op: "unwatch"; now: number; objectId: string }
+  /** Hands out up to `limit` pairs due by `now`, each leased for `leaseMs` so concurrent sweeps split them. */
+  | { op: "take"; now: number; limit: number; leaseMs: number }
+  /** What the sweep found at each pair it took: when to look again (`null`: never). */
+  | { op: "settle"; now: number; visits: IndexVisit[] };
+
+/** One pair a sweep took from the expiry index and visited. */
+export interface IndexVisit {
+  objectId: string;
+  /** The lease's token: a settle whose pair was watched again meanwhile is ignored. */
+  token: string;
+  dueAt: number | null;
+}
+
+/** What a pair object answers to `claim`. */
+export interface ClaimResult {
+  end: SessionEndEvent | null;
+  /** When the pair may next have an end to claim (its live session's expiry); `null`: nothing to claim. */
+  dueAt: number | null;
+}
 
 /** A `SessionError` on the wire: its fields, and the message without the `[threadline] [source]` tag. */
 export interface WireError {
@@ -82,14 +119,27 @@ export function isObjectRequest(value: unknown): value is ObjectRequest {
         typeof request.userId === "string" &&
         typeof request.timeoutMs === "number" &&
         typeof request.forceNew === "boolean" &&
-        typeof request.candidate === "string"
+        typeof request.candidate === "string" &&
+        typeof request.retentionMs === "number" &&
+        isNumberOrNull(request.maxDurationMs) &&
+        isNumberOrNull(request.maxTurns)
       );
     case "touch":
       return typeof request.timeoutMs === "number";
     case "get":
+    case "forget":
       return true;
     case "close":
-      return request.sessionId === null || typeof request.sessionId === "string";
+      return (
+        (request.sessionId === null || typeof request.sessionId === "string") && typeof request.retentionMs === "number"
+      );
+    case "sessions":
+      return (
+        (request.status === "active" || request.status === "ended" || request.status === "all") &&
+        typeof request.retentionMs === "number"
+      );
+    case "claim":
+      return typeof request.retentionMs === "number";
     case "append":
       return (
         typeof request.sessionId === "string" &&
@@ -97,11 +147,29 @@ export function isObjectRequest(value: unknown): value is ObjectRequest {
         request.items.every((item) => typeof item === "string")
       );
     case "list":
-      return typeof request.sessionId === "string" && (request.limit === null || typeof request.limit === "number");
+      return typeof request.sessionId === "string" && isNumberOrNull(request.limit);
     case "pop":
     case "clear":
       return typeof request.sessionId === "string";
+    case "watch":
+      return typeof request.objectId === "string" && typeof request.dueAt === "number";
+    case "unwatch":
+      return typeof request.objectId === "string";
+    case "take":
+      return typeof request.limit === "number" && typeof request.leaseMs === "number";
+    case "settle":
+      return Array.isArray(request.visits) && request.visits.every(isVisit);
     default:
       return false;
   }
+}
+
+function isNumberOrNull(value: unknown): boolean {
+  return value === null || typeof value === "number";
+}
+
+function isVisit(value: unknown): value is IndexVisit {
+  if (typeof value !== "object" || value === null) return false;
+  const visit = value as Record<string, unknown>;
+  return typeof visit.objectId === "string" && typeof visit.token === "string" && isNumberOrNull(visit.dueAt);
 }

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:test";
-import { describeSessionStore } from "@threadline/session-core/testing";
+import { describeSessionStore, uniqueNamespace } from "@threadline/session-core/testing";
 import { expect, it } from "vitest";
 import { durableObjectStore, kvStore } from "../src/index.js";
 
@@ -17,7 +17,9 @@ describeSessionStore("kv (renewAfter 0, exact)", {
   propertyRuns: 25,
 });
 
+// A sweep covers every pair of its keyPrefix (the store's expiry index), so each store gets its
+// own prefix, as each test gets its own namespace: one test's sweep never claims another's ends.
 describeSessionStore("durable-object", {
-  createStore: () => durableObjectStore({ namespace: env.SESSION_OBJECTS }),
+  createStore: () => durableObjectStore({ namespace: env.SESSION_OBJECTS, keyPrefix: `${uniqueNamespace()}:` }),
   propertyRuns: 25,
 });

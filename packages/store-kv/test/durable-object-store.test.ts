@@ -1,8 +1,22 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { SessionError, SessionManager, type SessionManagerOptions } from "@threadline/session-core";
+import {
+  type SessionEndEvent,
+  SessionError,
+  SessionManager,
+  type SessionManagerOptions,
+} from "@threadline/session-core";
+import { MAX_HISTORY_PER_USER } from "@threadline/session-core/store-kit";
 import { createFakeClock, type FakeClock, uniqueNamespace } from "@threadline/session-core/testing";
 import { beforeEach, describe, expect, it } from "vitest";
-import { type DurableObjectStubLike, durableObjectStore, sessionKey, ThreadlineSessionObject } from "../src/index.js";
+import {
+  type DurableObjectNamespaceLike,
+  type DurableObjectStubLike,
+  durableObjectStore,
+  EXPIRY_INDEX_SHARDS,
+  sessionKey,
+  ThreadlineSessionObject,
+  UNCLAIMED_END_WINDOW_MS,
+} from "../src/index.js";
 import type { ObjectRequest } from "../src/protocol.js";
 import { CLOUDFLARE_KEYS_PER_CALL, strictStorage } from "./support/strict-storage.js";
 
@@ -20,8 +34,12 @@ function perRequest(overrides: SessionManagerOptions = {}): SessionManager {
   return new SessionManager({ store, now: clock.now, namespace, ...overrides });
 }
 
-async function objectOf(userId: string, sessionNamespace = namespace): Promise<DurableObjectStubLike> {
-  const name = await sessionKey("threadline:", sessionNamespace, userId);
+async function objectOf(
+  userId: string,
+  sessionNamespace = namespace,
+  keyPrefix = "threadline:",
+): Promise<DurableObjectStubLike> {
+  const name = await sessionKey(keyPrefix, sessionNamespace, userId);
   return env.SESSION_OBJECTS.get(env.SESSION_OBJECTS.idFromName(name));
 }
 
@@ -73,16 +91,35 @@ describe("alarm cleanup", () => {
     expect(alarm).toBeGreaterThan(Date.now());
   });
 
-  it("deletes the session, its tombstone and its items once expired", async () => {
+  it("frees an expired session's items, keeps it until its end is claimed, then deletes everything", async () => {
     // A real alarm is under test, so real time passes; 1 s leaves room for a loaded machine
     // between storing and checking what was stored.
-    const sessions = perRequest({ inactivityTimeout: 1, now: Date.now });
+    const keyPrefix = `${uniqueNamespace()}:`;
+    const store = durableObjectStore({ namespace: env.SESSION_OBJECTS, keyPrefix });
+    const ends: SessionEndEvent[] = [];
+    const sessions = new SessionManager({
+      store,
+      namespace,
+      inactivityTimeout: 1,
+      cleanupInterval: 0,
+      onSessionEnd: (end) => {
+        ends.push(end);
+      },
+    });
     const session = await sessions.resolve("user");
     await sessions.addItems(session, ["hello", "world"]);
-    const stub = await objectOf("user");
+    const stub = await objectOf("user", namespace, keyPrefix);
     expect((await storedKeys(stub)).length).toBe(3);
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     await runDurableObjectAlarm(stub); // runs it now if the runtime has not already
+    // The items are gone; the session waits for a sweep (or the next resolve) to claim its end.
+    expect(await storedKeys(stub)).toEqual(["session"]);
+    const alarm = await runInDurableObject(stub, (_, state) => state.storage.getAlarm());
+    expect(alarm).toBeGreaterThan(Date.now() + UNCLAIMED_END_WINDOW_MS - 60_000);
+    expect(await sessions.cleanupExpired()).toBe(1);
+    await sessions.flush();
+    expect(ends).toEqual([expect.objectContaining({ reason: "expired", endedAt: session.expiresAt })]);
+    await runDurableObjectAlarm(stub);
     expect(await storedKeys(stub)).toEqual([]);
     expect(await runInDurableObject(stub, (_, state) => state.storage.getAlarm())).toBeNull();
   });
@@ -124,6 +161,9 @@ describe("stored values", () => {
           timeoutMs: 120_000,
           forceNew: true,
           candidate,
+          retentionMs: 0,
+          maxDurationMs: null,
+          maxTurns: null,
         };
         const response = await object.fetch({ json: async () => request });
         return ((await response.json()) as { result: { sessionId: string } }).result.sessionId;
@@ -210,13 +250,23 @@ describe("conversation items", () => {
         return body.result;
       };
       const now = clock.now();
-      const resolve = { op: "resolve", namespace, userId: "user", now, timeoutMs: 120_000, candidate: "a" } as const;
+      const resolve = {
+        op: "resolve",
+        namespace,
+        userId: "user",
+        now,
+        timeoutMs: 120_000,
+        candidate: "a",
+        retentionMs: 0,
+        maxDurationMs: null,
+        maxTurns: null,
+      } as const;
       const { sessionId } = (await send({ ...resolve, forceNew: false })) as { sessionId: string };
       const items = Array.from({ length: 1_000 }, (_, index) => String(index));
       await send({ op: "append", sessionId, now, items });
       const next = (await send({ ...resolve, forceNew: true })) as { sessionId: string }; // deletes the 1,000
       await send({ op: "append", sessionId: next.sessionId, now, items });
-      await send({ op: "close", now, sessionId: null }); // and these
+      await send({ op: "close", now, sessionId: null, retentionMs: 0 }); // and these
       expect([...(await state.storage.list()).keys()]).toEqual(["session"]);
       return storage.largestCall;
     });
@@ -228,6 +278,7 @@ describe("failures and options", () => {
   it("reports an unreachable object as STORE_UNAVAILABLE", async () => {
     const unreachable = {
       idFromName: (name: string) => env.SESSION_OBJECTS.idFromName(name),
+      idFromString: (id: string) => env.SESSION_OBJECTS.idFromString(id),
       get: () => ({ fetch: () => Promise.reject(new Error("Durable Object reset because its code was updated.")) }),
     };
     const sessions = new SessionManager({ store: durableObjectStore({ namespace: unreachable }), now: clock.now });
@@ -240,6 +291,7 @@ describe("failures and options", () => {
   it("reports an answer that is not the session object's as STORE_ERROR, and rethrows the object's errors with their fields", async () => {
     const answering = (status: number, text: string) => ({
       idFromName: (name: string) => env.SESSION_OBJECTS.idFromName(name),
+      idFromString: (id: string) => env.SESSION_OBJECTS.idFromString(id),
       get: () => ({ fetch: async () => ({ status, text: async () => text }) }),
     });
     const store = (status: number, text: string) =>
@@ -275,10 +327,208 @@ describe("failures and options", () => {
     );
   });
 
-  it("declares atomic, exact renewal and self-expiry", () => {
+  it("declares atomic, exact renewal, exactly-once ends and history", () => {
     expect(durableObjectStore({ namespace: env.SESSION_OBJECTS }).capabilities).toEqual({
       atomic: true,
       exactRenewal: true,
+      exactlyOnceEnds: true,
+      history: true,
     });
   });
+});
+
+/** A binding that counts the requests the store sends, by operation (the URL's path). */
+function countingNamespace(): { binding: DurableObjectNamespaceLike; ops: Map<string, number> } {
+  const ops = new Map<string, number>();
+  const inner = env.SESSION_OBJECTS;
+  const binding: DurableObjectNamespaceLike = {
+    idFromName: (name) => inner.idFromName(name),
+    idFromString: (id) => inner.idFromString(id),
+    get: (id) => {
+      const stub = inner.get(id);
+      return {
+        fetch: (input, init) => {
+          const op = new URL(input).pathname.slice(1);
+          ops.set(op, (ops.get(op) ?? 0) + 1);
+          return stub.fetch(input, init);
+        },
+      };
+    },
+  };
+  return { binding, ops };
+}
+
+/** Every key of every index shard of `keyPrefix`. */
+async function indexKeys(keyPrefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  for (let shard = 0; shard < EXPIRY_INDEX_SHARDS; shard++) {
+    const stub = env.SESSION_OBJECTS.get(env.SESSION_OBJECTS.idFromName(`${keyPrefix}#expiry-index-${shard}`));
+    keys.push(...(await storedKeys(stub)));
+  }
+  return keys;
+}
+
+describe("lifecycle", () => {
+  let keyPrefix: string;
+  beforeEach(() => {
+    // Each test its own expiry index: a sweep covers every pair of its prefix.
+    keyPrefix = `${uniqueNamespace()}:`;
+  });
+
+  function recording(
+    overrides: SessionManagerOptions = {},
+    store = durableObjectStore({ namespace: env.SESSION_OBJECTS, keyPrefix }),
+  ) {
+    const ends: SessionEndEvent[] = [];
+    const sessions = new SessionManager({
+      store,
+      now: clock.now,
+      namespace,
+      cleanupInterval: 0,
+      onSessionEnd: (end) => {
+        ends.push(end);
+      },
+      ...overrides,
+    });
+    return { sessions, ends };
+  }
+
+  it("forgetUser leaves no storage key and no alarm in the pair's object, and no index entry", async () => {
+    const { sessions } = recording({ retention: 3600 });
+    await sessions.resolve("user");
+    await sessions.closeSession("user");
+    const second = await sessions.resolve("user");
+    await sessions.addItems(second, ["private"]);
+    const stub = await objectOf("user", namespace, keyPrefix);
+    expect((await storedKeys(stub)).sort()).toEqual(["history:000000000001", "item:000000000000", "session"]);
+    const objectId = env.SESSION_OBJECTS.idFromName(await sessionKey(keyPrefix, namespace, "user")).toString();
+    expect((await indexKeys(keyPrefix)).some((key) => key.includes(objectId))).toBe(true);
+    expect(await sessions.forgetUser("user")).toBe(2);
+    expect(await storedKeys(stub)).toEqual([]);
+    expect(await runInDurableObject(stub, (_, state) => state.storage.getAlarm())).toBeNull();
+    expect((await indexKeys(keyPrefix)).some((key) => key.includes(objectId))).toBe(false);
+  });
+
+  it("keeps no user id in the expiry index, only object ids", async () => {
+    const { sessions } = recording();
+    await sessions.resolve("alice@example.com");
+    const keys = await indexKeys(keyPrefix);
+    expect(keys.length).toBeGreaterThan(0);
+    expect(keys.join(" ")).not.toMatch(/alice|example/);
+  });
+
+  it("delivers each end once when two managers sweep at the same time, and the next resolve does not repeat it", async () => {
+    const first = recording();
+    const second = recording();
+    const users = Array.from({ length: 30 }, (_, index) => `user-${index}`);
+    const created = await Promise.all(users.map((user) => first.sessions.resolve(user)));
+    clock.advance(121);
+    const counts = await Promise.all([
+      first.sessions.cleanupExpired(),
+      second.sessions.cleanupExpired(),
+      first.sessions.cleanupExpired(),
+      second.sessions.cleanupExpired(),
+    ]);
+    expect(counts.reduce((sum, count) => sum + count, 0)).toBe(30);
+    await Promise.all(users.map((user) => second.sessions.resolve(user)));
+    await Promise.all([first.sessions.flush(), second.sessions.flush()]);
+    const ended = [...first.ends, ...second.ends];
+    expect(ended.map((end) => end.session.sessionId).sort()).toEqual(
+      created.map((session) => session.sessionId).sort(),
+    );
+    expect(ended.every((end) => end.reason === "expired")).toBe(true);
+  });
+
+  it("sweeps at a cost in proportion to what expired: one visit per due pair, none for live ones", async () => {
+    const { binding, ops } = countingNamespace();
+    const { sessions } = recording({}, durableObjectStore({ namespace: binding, keyPrefix }));
+    for (const user of ["a", "b", "c"]) await sessions.resolve(user);
+    clock.advance(100);
+    for (let index = 0; index < 20; index++) await sessions.resolve(`live-${index}`);
+    clock.advance(30);
+    ops.clear();
+    expect(await sessions.cleanupExpired()).toBe(3);
+    expect(ops.get("claim")).toBe(3);
+    expect(ops.get("take")).toBe(EXPIRY_INDEX_SHARDS);
+    expect(ops.get("settle") ?? 0).toBeLessThanOrEqual(3);
+    ops.clear();
+    expect(await sessions.cleanupExpired()).toBe(0);
+    expect([...ops.keys()]).toEqual(["take"]);
+  });
+
+  it("revisits a renewed session at its new expiry instead of ending it", async () => {
+    const { sessions, ends } = recording();
+    const session = await sessions.resolve("user");
+    clock.advance(100);
+    await sessions.resolve("user");
+    clock.advance(30); // past the expiry the index was told, not the renewed one
+    expect(await sessions.cleanupExpired()).toBe(0);
+    expect((await sessions.getSessionInfo("user"))?.sessionId).toBe(session.sessionId);
+    clock.advance(91);
+    expect(await sessions.cleanupExpired()).toBe(1);
+    await sessions.flush();
+    expect(ends).toEqual([expect.objectContaining({ reason: "expired", endedAt: clock.now() - 1_000 })]);
+  });
+
+  it("serves a resolve when the index cannot be reached, and reports it; the end is found at the next resolve", async () => {
+    const errors: SessionError[] = [];
+    const inner = env.SESSION_OBJECTS;
+    const indexDown: DurableObjectNamespaceLike = {
+      idFromName: (name) => inner.idFromName(name),
+      idFromString: (id) => inner.idFromString(id),
+      get: (id) => {
+        const stub = inner.get(id);
+        return {
+          fetch: (input, init) =>
+            /\/(watch|take)$/.test(input) ? Promise.reject(new Error("index overloaded")) : stub.fetch(input, init),
+        };
+      },
+    };
+    const store = durableObjectStore({ namespace: indexDown, keyPrefix, onIndexError: (error) => errors.push(error) });
+    const { sessions, ends } = recording({}, store);
+    const first = await sessions.resolve("user");
+    expect(errors.map((error) => error.code)).toEqual(["STORE_UNAVAILABLE"]);
+    clock.advance(121);
+    await expect(sessions.cleanupExpired()).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
+    const second = await sessions.resolve("user");
+    await sessions.flush();
+    expect(second.previousSessionId).toBe(first.sessionId);
+    expect(ends.map((end) => end.session.sessionId)).toEqual([first.sessionId]);
+  });
+
+  it("hands index bookkeeping to waitUntil when given", async () => {
+    const pending: Promise<unknown>[] = [];
+    const store = durableObjectStore({ namespace: env.SESSION_OBJECTS, keyPrefix, waitUntil: (p) => pending.push(p) });
+    const { sessions } = recording({}, store);
+    await sessions.resolve("user");
+    expect(pending).toHaveLength(1);
+    await sessions.resolve("user"); // a renewal: nothing for the index
+    expect(pending).toHaveLength(1);
+    await Promise.all(pending);
+    clock.advance(120);
+    expect(await sessions.cleanupExpired()).toBe(1);
+  });
+
+  it("lists one user's sessions; a listing of everyone is UNSUPPORTED, saying why", async () => {
+    const { sessions } = recording({ retention: 60 });
+    await sessions.resolve("user");
+    await sessions.resolve("user", undefined, { forceNew: true });
+    const page = await sessions.listSessions({ userId: "user", status: "all" });
+    expect(page.sessions.map((session) => session.status)).toEqual(["active", "ended"]);
+    await expect(sessions.listSessions({ namespace })).rejects.toMatchObject({
+      code: "UNSUPPORTED",
+      message: expect.stringMatching(/cannot be enumerated/),
+    });
+  });
+
+  it(`keeps at most ${MAX_HISTORY_PER_USER} ended sessions per user, one storage key each`, async () => {
+    const { sessions } = recording({ retention: 3600 });
+    for (let index = 0; index < MAX_HISTORY_PER_USER + 5; index++) {
+      await sessions.resolve("user", undefined, { forceNew: index > 0 });
+    }
+    const keys = await storedKeys(await objectOf("user", namespace, keyPrefix));
+    expect(keys.filter((key) => key.startsWith("history:"))).toHaveLength(MAX_HISTORY_PER_USER);
+    const all = await sessions.listSessions({ userId: "user", status: "ended", limit: 2000 });
+    expect(all.sessions).toHaveLength(MAX_HISTORY_PER_USER);
+  }, 60_000);
 });

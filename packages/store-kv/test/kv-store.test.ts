@@ -144,6 +144,7 @@ describe("throttled renewal", () => {
       get: () => Promise.reject(new Error("network down")),
       put: () => Promise.reject(new Error("network down")),
       list: () => Promise.reject(new Error("network down")),
+      delete: () => Promise.reject(new Error("network down")),
     };
     const broken = new SessionManager({ store: kvStore({ binding: unreachable }) });
     await expect(broken.resolve("user")).rejects.toMatchObject({
@@ -254,6 +255,8 @@ describe("options", () => {
     expect(kvStore({ binding: env.SESSIONS }).capabilities).toEqual({
       atomic: false,
       exactRenewal: false,
+      exactlyOnceEnds: false,
+      history: false,
     });
     expect(kvStore({ binding: env.SESSIONS, renewAfter: 0 }).capabilities.exactRenewal).toBe(true);
   });

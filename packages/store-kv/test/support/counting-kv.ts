@@ -13,6 +13,7 @@ export interface CountingKV extends KVNamespaceLike {
   reads: number;
   writes: number;
   lists: number;
+  deletes: number;
   readonly puts: RecordedPut[];
   reset(): void;
 }
@@ -26,11 +27,13 @@ export function countingKV(binding: KVNamespaceLike, failPut?: (put: RecordedPut
     reads: 0,
     writes: 0,
     lists: 0,
+    deletes: 0,
     puts: [],
     reset() {
       counting.reads = 0;
       counting.writes = 0;
       counting.lists = 0;
+      counting.deletes = 0;
       counting.puts.length = 0;
     },
     get(key: string, type: "text"): Promise<string | null> {
@@ -47,6 +50,10 @@ export function countingKV(binding: KVNamespaceLike, failPut?: (put: RecordedPut
     list(options?: { prefix?: string | null; limit?: number; cursor?: string | null }): Promise<KVListResultLike> {
       counting.lists++;
       return binding.list(options);
+    },
+    delete(key: string): Promise<void> {
+      counting.deletes++;
+      return binding.delete(key);
     },
   };
   return counting;

@@ -1,4 +1,4 @@
-import type { DurableObjectStorageLike } from "../../src/index.js";
+import type { DurableObjectListOptionsLike, DurableObjectStorageLike } from "../../src/index.js";
 
 /** Cloudflare's storage API takes at most this many keys per `put` or `delete`; Miniflare does not check. */
 export const CLOUDFLARE_KEYS_PER_CALL = 128;
@@ -15,7 +15,7 @@ export function strictStorage(storage: DurableObjectStorageLike): DurableObjectS
   const strict = {
     largestCall: 0,
     get: <T>(key: string) => storage.get<T>(key),
-    list: <T>(options?: { prefix?: string; start?: string; limit?: number }) => storage.list<T>(options),
+    list: <T>(options?: DurableObjectListOptionsLike) => storage.list<T>(options),
     async put<T>(entries: Record<string, T>): Promise<void> {
       check(Object.keys(entries).length);
       await storage.put(entries);
@@ -27,6 +27,7 @@ export function strictStorage(storage: DurableObjectStorageLike): DurableObjectS
     deleteAll: () => storage.deleteAll(),
     getAlarm: () => storage.getAlarm(),
     setAlarm: (time: number) => storage.setAlarm(time),
+    deleteAlarm: () => storage.deleteAlarm(),
   };
   return strict;
 }
