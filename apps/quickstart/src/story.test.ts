@@ -23,4 +23,35 @@ it("tells the guide's story with the guide's ids", async () => {
   expect(output).toContain("the next message gets support-user-123-20250107-120000-2 (a new id");
   // 5. cleanup
   expect(output).toContain("cleanupExpired() removed 2 sessions; carla's is still live (idle 30 s, 30 s old)");
+  // 6. lifecycle: start, renew, turns, max duration, quiet -> expired, history, forget
+  const lifecycle = output.slice(output.indexOf("6. A session's life"));
+  expect(lifecycle).toContain(
+    "     onSessionStart: support-ana-20250107-120000\n   12:00:00  ana says hi            -> support-ana-20250107-120000 (new), turn 1, live until 12:02:00",
+  );
+  expect(lifecycle).toContain(
+    "12:04:00  ana keeps talking      -> support-ana-20250107-120000 (renewed), turn 5, live until 12:05:00",
+  );
+  expect(lifecycle).toContain(
+    [
+      '     onSessionEnd:   support-ana-20250107-120000 ended "max-duration" at 12:05:00 after 5 turns',
+      "     onSessionStart: support-ana-20250107-120500 (replaces support-ana-20250107-120000)",
+    ].join("\n"),
+  );
+  expect(lifecycle).toContain(
+    [
+      '     onSessionEnd:   support-ana-20250107-120500 ended "expired" at 12:07:00 after 1 turn',
+      "   cleanupExpired() -> 1",
+      '   listSessions({ userId: "ana", status: "all" }) -> 2 sessions',
+      '     support-ana-20250107-120500  ended "expired" at 12:07:00, 1 turn',
+      '     support-ana-20250107-120000  ended "max-duration" at 12:05:00, 5 turns',
+    ].join("\n"),
+  );
+  expect(lifecycle).toContain("     support-ana-20250107-121000  active, 1 turn");
+  expect(lifecycle).toContain(
+    [
+      '     onSessionEnd:   support-ana-20250107-121000 ended "forgotten" at 12:10:00 after 1 turn',
+      '   forgetUser("ana") -> removed 3 sessions',
+      '   listSessions({ userId: "ana", status: "all" }) -> 0 sessions',
+    ].join("\n"),
+  );
 });

@@ -1,4 +1,4 @@
-import { SessionManager } from "@threadline/session-core";
+import { SessionManager, type SessionSummary } from "@threadline/session-core";
 import { createFakeClock, type FakeClock } from "@threadline/session-core/fake-clock";
 
 type Print = (line: string) => void;
@@ -17,8 +17,10 @@ export async function runQuickstart(print: Print): Promise<void> {
   await customTimeouts(print);
   await closingASession(print);
   await cleanup(print);
+  await lifecycle(print);
   print("");
-  print("That's the whole model: a session follows the user while they talk and rolls over when they go quiet.");
+  print("That's the whole model: a session follows the user while they talk and rolls over when they go quiet,");
+  print("and threadline tells you when and why each one started and ended.");
 }
 
 async function oneConversation(print: Print): Promise<void> {
@@ -120,4 +122,77 @@ async function cleanup(print: Print): Promise<void> {
   print(
     `   cleanupExpired() removed ${removed} sessions; carla's is still live (idle ${carla?.inactiveFor ?? "?"} s, ${carla?.duration ?? "?"} s old)`,
   );
+}
+
+async function lifecycle(print: Print): Promise<void> {
+  const clock = createFakeClock();
+  const at = (time: number) => new Date(time).toISOString().slice(11, 19);
+  const sessions = new SessionManager({
+    namespace: "support",
+    inactivityTimeout: 120,
+    maxDuration: 300, // no conversation lasts longer than 5 minutes, however active
+    retention: 3600, // ended sessions stay in the user's history for an hour
+    cleanupInterval: 0, // this story calls cleanupExpired() itself
+    now: clock.now,
+    onSessionStart: ({ session, previousSessionId }) =>
+      print(`     onSessionStart: ${session.sessionId}${previousSessionId ? ` (replaces ${previousSessionId})` : ""}`),
+    onSessionEnd: ({ session, reason, endedAt }) =>
+      print(
+        `     onSessionEnd:   ${session.sessionId} ended "${reason}" at ${at(endedAt)} after ${turns(session.turns)}`,
+      ),
+  });
+  // The callbacks are never awaited by the calls that cause them; flush() lets the story print in order.
+  const say = async (what: string) => {
+    const session = await sessions.resolve("ana");
+    print(
+      `   ${clockTime(clock)}  ana ${what.padEnd(18)} -> ${session.sessionId} (${session.isNew ? "new" : "renewed"}), turn ${session.turns}, live until ${at(session.expiresAt)}`,
+    );
+    await sessions.flush();
+  };
+  const history = async () => {
+    const { sessions: all } = await sessions.listSessions({ userId: "ana", status: "all" });
+    print(`   listSessions({ userId: "ana", status: "all" }) -> ${all.length} session${all.length === 1 ? "" : "s"}`);
+    for (const session of all) print(`     ${describeSummary(session, at)}`);
+  };
+
+  print("");
+  print("6. A session's life: start, renew, turns, max duration, quiet -> ended, history, forget");
+  print("   (inactivity timeout 120 s, maxDuration 300 s, retention 3600 s)");
+  await say("says hi");
+  for (let minute = 1; minute <= 4; minute++) {
+    clock.advance(60);
+    await say(minute === 1 ? "asks a follow-up" : "keeps talking");
+  }
+  clock.advance(60);
+  print("   5 minutes after it started the session has reached maxDuration, active or not:");
+  await say("keeps talking");
+
+  clock.advance(180);
+  print(`   ana goes quiet; at ${clockTime(clock)} a cleanup finds her session ended (a bot would send a survey now):`);
+  const found = await sessions.cleanupExpired();
+  await sessions.flush();
+  print(`   cleanupExpired() -> ${found}`);
+  await history();
+
+  clock.advance(120);
+  await say("comes back");
+  await history();
+
+  print('   ana asks to be forgotten (GDPR erasure): everything of hers in "support" goes');
+  const removed = await sessions.forgetUser("ana");
+  await sessions.flush();
+  print(`   forgetUser("ana") -> removed ${removed} sessions`);
+  await history();
+}
+
+function turns(count: number): string {
+  return `${count} turn${count === 1 ? "" : "s"}`;
+}
+
+function describeSummary(session: SessionSummary, at: (time: number) => string): string {
+  const state =
+    session.status === "active"
+      ? `active, ${turns(session.turns)}`
+      : `ended "${session.endReason}" at ${at(session.endedAt ?? 0)}, ${turns(session.turns)}`;
+  return `${session.sessionId.padEnd(28)} ${state}`;
 }
