@@ -22,7 +22,7 @@ export function createAgents(model?: string | Model): Agent {
   return Agent.create({
     name: "Triage",
     instructions:
-      "You greet WhatsApp users of a telecom and route them: billing questions to the billing specialist, technical problems to the technical specialist. Answer small talk yourself in one sentence.",
+      "You greet WhatsApp users of a telecom and route them: billing questions to the billing specialist, technical problems to the technical specialist. Answer small talk yourself in one sentence. A lone number from 1 to 5 rates our last conversation: thank the user for it.",
     handoffs: [billing, technical],
     model: offline ? triageModel() : model,
   });
@@ -31,6 +31,7 @@ export function createAgents(model?: string | Model): Agent {
 function triageModel(): Model {
   return offlineModel((request) => {
     const latest = userTexts(request).at(-1) ?? "";
+    if (/^\s*[1-5]\s*$/.test(latest)) return [assistantMessage("Thanks for rating us! Write anytime you need help.")];
     if (billingWords.test(latest)) return handoffTo(request, "billing");
     if (technicalWords.test(latest)) return handoffTo(request, "technical");
     return [assistantMessage("Hi! I can help with bills and with the app. What do you need?")];

@@ -1,6 +1,6 @@
 import { type Model, setTracingDisabled } from "@openai/agents";
 import { SessionHooks } from "@threadline/openai-agents";
-import type { SessionStore } from "@threadline/session-core";
+import type { ErrorHandler, SessionEndHandler, SessionStore } from "@threadline/session-core";
 import { createAgents } from "./agents.js";
 import type { AgentReply, RespondOptions } from "./app.js";
 import type { IncomingMessage } from "./payload.js";
@@ -14,6 +14,10 @@ export interface BotOptions {
   /** Seconds of silence before a phone number's next message starts a new conversation. Default 120. */
   inactivityTimeout?: number;
   now?: () => number;
+  /** Called once when a phone number's conversation ends (the survey of `sessionEndSurvey`). Not awaited by any message. */
+  onSessionEnd?: SessionEndHandler;
+  /** Failures threadline kept away from the messages: the store, a failed `onSessionEnd`. Default: log the first of each kind. */
+  onError?: ErrorHandler;
 }
 
 /** The agent behind the webhook: one threadline session (and memory) per phone number. */
@@ -28,6 +32,8 @@ export function createBot(options: BotOptions = {}): {
     inactivityTimeout: options.inactivityTimeout ?? 120,
     ...(options.store ? { store: options.store } : {}),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.onSessionEnd ? { onSessionEnd: options.onSessionEnd } : {}),
+    ...(options.onError ? { onError: options.onError } : {}),
   });
   return {
     hooks,

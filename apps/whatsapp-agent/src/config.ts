@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import { createWhatsAppApp, type WhatsAppAppOptions } from "./app.js";
 import { createBot } from "./bot.js";
 import { memoryDeduplicator, redisDeduplicator } from "./deduplicator.js";
+import { sessionEndSurvey } from "./survey.js";
 
 /**
  * The app as configured by the environment:
@@ -14,31 +15,49 @@ import { memoryDeduplicator, redisDeduplicator } from "./deduplicator.js";
  * - `OPENAI_API_KEY` (+ `OPENAI_MODEL`, default gpt-4.1-mini): a real model; offline rules otherwise.
  * - `WHATSAPP_TOKEN` + `WHATSAPP_PHONE_NUMBER_ID`: replies go out through the Graph API; printed otherwise.
  *
+ * When a conversation ends, the user gets a short survey through the same send path
+ * ({@link sessionEndSurvey}). `cleanupExpired()` finds conversations that went quiet (the server
+ * calls it every 30 s), so the survey does not wait for the user's next message.
+ *
  * Throws a {@link ConfigurationError} before anything connects when the environment is unsafe.
  */
-export function appFromEnvironment(environment: NodeJS.ProcessEnv = process.env): {
+export function appFromEnvironment(
+  environment: NodeJS.ProcessEnv = process.env,
+  options: { now?: () => number } = {},
+): {
   app: ReturnType<typeof createWhatsAppApp>;
+  /** Finds conversations that ended by time and sends their surveys; returns how many it found. Never rejects. */
+  cleanupExpired: () => Promise<number>;
   close: () => Promise<void>;
 } {
   const secrets = webhookSecrets(environment);
   const redis = environment.REDIS_URL ? new Redis(environment.REDIS_URL, { maxRetriesPerRequest: 1 }) : undefined;
+  const send: WhatsAppAppOptions["send"] =
+    (secrets.demo ? undefined : graphApiSender(environment)) ??
+    (async (to, text) => console.log(`  -> ${to}: ${text}`));
   const bot = createBot({
     ...(redis ? { store: redisStore({ client: redis }) } : {}),
     ...(environment.OPENAI_API_KEY ? { model: environment.OPENAI_MODEL ?? "gpt-4.1-mini" } : {}),
+    ...(options.now ? { now: options.now } : {}),
+    onSessionEnd: sessionEndSurvey({ send }),
+    onError: (error, context) => console.error(`[whatsapp-agent] ${context.operation} failed`, error),
   });
-  const options: WhatsAppAppOptions = {
-    appSecret: secrets.appSecret,
-    verifyToken: secrets.verifyToken,
-    respond: bot.respond,
-    send:
-      (secrets.demo ? undefined : graphApiSender(environment)) ??
-      (async (to, text) => console.log(`  -> ${to}: ${text}`)),
-    deduplicator: redis ? redisDeduplicator(redis) : memoryDeduplicator(),
-  };
+  const manager = bot.hooks.sessionManager;
   return {
-    app: createWhatsAppApp(options),
+    app: createWhatsAppApp({
+      appSecret: secrets.appSecret,
+      verifyToken: secrets.verifyToken,
+      respond: bot.respond,
+      send,
+      deduplicator: redis ? redisDeduplicator(redis) : memoryDeduplicator(),
+    }),
+    cleanupExpired: () =>
+      manager.cleanupExpired().catch((error: unknown) => {
+        console.error("[whatsapp-agent] cleanup failed", error);
+        return 0;
+      }),
     async close() {
-      await bot.hooks.flush();
+      await bot.hooks.flush(); // surveys still being sent included
       await redis?.quit();
     },
   };

@@ -6,21 +6,23 @@ import { createFakeClock } from "@threadline/session-core/fake-clock";
 import { createWhatsAppApp, type DeliveryResult } from "./app.js";
 import { createBot } from "./bot.js";
 import { hmacSha256Hex } from "./signature.js";
+import { sessionEndSurvey } from "./survey.js";
 
 const appSecret = "simulation-secret";
 
 export async function simulate(print: (line: string) => void): Promise<void> {
   const clock = createFakeClock();
-  const bot = createBot({ now: clock.now });
   const replies = new Map<string, string>();
-  const app = createWhatsAppApp({
-    verifyToken: "simulation",
-    appSecret,
-    respond: bot.respond,
-    send: async (to, text) => {
-      replies.set(to, text);
-    },
+  const surveys: Array<{ to: string; text: string }> = [];
+  const sendReply = async (to: string, text: string) => {
+    replies.set(to, text);
+  };
+  // The survey goes out through the same send path as replies; here it is collected to print.
+  const bot = createBot({
+    now: clock.now,
+    onSessionEnd: sessionEndSurvey({ send: async (to, text) => void surveys.push({ to, text }) }),
   });
+  const app = createWhatsAppApp({ verifyToken: "simulation", appSecret, respond: bot.respond, send: sendReply });
   const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
   await new Promise((resolve) => server.once("listening", resolve));
   const { port } = server.address() as AddressInfo;
@@ -81,7 +83,15 @@ export async function simulate(print: (line: string) => void): Promise<void> {
   print(`  Ana's "my bill charged me twice" (${anasLastMessageId}) delivered again -> ${retried.status}`);
 
   clock.advance(180);
-  print("Three minutes later Ana writes again; her old conversation has expired:");
+  print("Three quiet minutes: the server's sweep finds the conversations ended, and each person gets a survey:");
+  await bot.hooks.sessionManager.cleanupExpired(); // what the server does every 30 s
+  await bot.hooks.flush();
+  for (const survey of surveys) {
+    const person = people.find((candidate) => candidate.from === survey.to);
+    print(`  survey -> ${person?.name ?? survey.to}: ${survey.text}`);
+  }
+
+  print("Then Ana writes again, in a new conversation:");
   const later = await send("5511999999999", "Ana", "one more billing question");
   print(`  Ana  session ${later.sessionId}: ${later.reply}`);
 

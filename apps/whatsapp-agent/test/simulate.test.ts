@@ -14,4 +14,12 @@ it("the simulation shows one session per phone number, memory, dedupe and rollov
   expect(output).toContain(
     "session whatsapp-5511999999999-20250107-120320: Billing here. This is the start of our conversation.",
   );
+  // Each two-message conversation ended quietly and got one survey, before Ana's new conversation.
+  for (const name of ["Ana", "Bruno", "Carla"]) {
+    expect(output).toContain(
+      `survey -> ${name}: Thanks for talking with us (2 messages)! How did we do? Reply with a number from 1 (poor) to 5 (great).`,
+    );
+  }
+  expect(output.match(/survey ->/g)).toHaveLength(3);
+  expect(output.indexOf("survey -> Ana")).toBeLessThan(output.indexOf("Then Ana writes again"));
 });
