@@ -7,6 +7,12 @@ const brand = Symbol.for("threadline.session-error");
  * - `INVALID_USER_ID`, `INVALID_NAMESPACE`, `INVALID_TIMEOUT`, `INVALID_OPTION`,
  *   `INVALID_SESSION_ID`, `INVALID_ITEMS`: bad input, rejected before anything is stored.
  * - `SESSION_ENDED`: the session an operation names is no longer the user's live session.
+ * - `ITEMS_TOO_LARGE`: one group of conversation items is larger than the session's bounds
+ *   (`maxItems`, `maxItemBytes`) by itself; nothing was stored.
+ * - `OPERATION_CONFLICT`: an items change reused an operation id with a different change;
+ *   nothing was changed.
+ * - `HISTORY_MISMATCH`: a `replace-suffix` change expected a suffix the session's items do not
+ *   end with (another writer got there first); nothing was changed.
  * - `UNSUPPORTED`: the store lacks an optional capability the call needs.
  * - `STORE_UNAVAILABLE`: the store could not be reached (down, restarting, timed out).
  * - `STORE_ERROR`: the store answered with something unexpected.
@@ -23,6 +29,9 @@ export type SessionErrorCode =
   | "INVALID_SESSION_ID"
   | "INVALID_ITEMS"
   | "SESSION_ENDED"
+  | "ITEMS_TOO_LARGE"
+  | "OPERATION_CONFLICT"
+  | "HISTORY_MISMATCH"
   | "UNSUPPORTED"
   | "STORE_UNAVAILABLE"
   | "STORE_ERROR"

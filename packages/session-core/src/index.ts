@@ -26,6 +26,7 @@ export {
 export type { HandoffRecord, RunRecord, RunUsage, ToolCallRecord } from "./run-record.js";
 export type { SessionIdContext, SessionIdFormat } from "./session-id.js";
 export {
+  type AddItemsOptions,
   type CloseOptions,
   type ResolveOptions,
   type SessionInfo,
@@ -36,6 +37,10 @@ export type {
   CloseRequest,
   ForgetRequest,
   ForgetResult,
+  ItemBounds,
+  ItemsChange,
+  ItemsChangeRequest,
+  ItemsChangeResult,
   ItemsRequest,
   KeyAtTimeRequest,
   LifecycleLimits,

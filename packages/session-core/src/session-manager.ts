@@ -14,6 +14,9 @@ import {
 import { memoryStore } from "./memory-store/index.js";
 import { type SessionIdContext, type SessionIdFormat, sessionIdGenerator } from "./session-id.js";
 import type {
+  ItemBounds,
+  ItemsChange,
+  ItemsChangeResult,
   MaybePromise,
   ResolvedSession,
   ResolveRequest,
@@ -23,6 +26,34 @@ import type {
   SessionStore,
 } from "./store.js";
 import { assertValidId, describeValue, timeoutToMs } from "./validation.js";
+
+/** Options of {@link SessionManager.addItems}. */
+export interface AddItemsOptions {
+  /** Appends once however often the call is repeated with this id (e.g. a webhook's message id). */
+  operationId?: string;
+  /** Join the newest group instead of starting one: a turn written in several appends stays whole when trimmed. */
+  continuesGroup?: boolean;
+}
+
+const DEFAULT_MAX_ITEMS = 2_000;
+const DEFAULT_MAX_ITEM_BYTES = 2 * 1024 * 1024;
+
+function itemBounds(options: { maxItems?: number; maxItemBytes?: number }): ItemBounds {
+  const maxItems = options.maxItems ?? DEFAULT_MAX_ITEMS;
+  const maxItemBytes = options.maxItemBytes ?? DEFAULT_MAX_ITEM_BYTES;
+  for (const [name, value] of [
+    ["maxItems", maxItems],
+    ["maxItemBytes", maxItemBytes],
+  ] as const) {
+    if (!((Number.isSafeInteger(value) && value >= 1) || value === Number.POSITIVE_INFINITY)) {
+      throw new SessionError({
+        code: "INVALID_OPTION",
+        message: `${name} must be a whole number ≥ 1 (or Infinity for no limit), got ${describeValue(value)}.`,
+      });
+    }
+  }
+  return { maxItems, maxItemBytes };
+}
 
 /** Options for {@link SessionManager}. */
 export interface SessionManagerOptions {
@@ -44,6 +75,18 @@ export interface SessionManagerOptions {
    * off (call `cleanupExpired()` yourself). Default 60.
    */
   cleanupInterval?: number;
+  /**
+   * Most conversation items a session keeps; beyond it the oldest groups (turns) go first,
+   * atomically with the append. `Infinity` for no limit. Default 2,000. Applies on stores whose
+   * items support `apply` (memory); others keep appending without a bound.
+   */
+  maxItems?: number;
+  /**
+   * Most bytes (UTF-8 of the items' JSON text) a session keeps; beyond it the oldest groups go
+   * first. A single group larger than this is refused (`ITEMS_TOO_LARGE`). `Infinity` for no
+   * limit. Default 2 MiB (2,097,152).
+   */
+  maxItemBytes?: number;
   /**
    * Seconds a session may last at most, however active: the first activity at or after
    * `createdAt + maxDuration` starts a new session (end reason `"max-duration"`). Default: no limit.
@@ -128,6 +171,7 @@ export class SessionManager {
   readonly #errors: ErrorSink;
   readonly #background = new PendingWork();
   readonly #lifecycle: LifecycleSettings;
+  readonly #itemBounds: ItemBounds;
   readonly #onSessionStart: SessionStartHandler | undefined;
   readonly #onSessionEnd: SessionEndHandler | undefined;
 
@@ -164,6 +208,7 @@ export class SessionManager {
       this.#cleanupIntervalMs > 0 && typeof this.store.sweep === "function" ? Number.NaN : Number.POSITIVE_INFINITY;
     this.#errors = createErrorSink("session-manager", options.onError);
     this.#lifecycle = lifecycleSettings(options);
+    this.#itemBounds = itemBounds(options);
     this.#onSessionStart = optionalHandler(options.onSessionStart, "onSessionStart");
     this.#onSessionEnd = optionalHandler(options.onSessionEnd, "onSessionEnd");
   }
@@ -341,8 +386,13 @@ export class SessionManager {
     return this.#guard(() => this.#items().list(this.#itemsRequest(session), storeLimit));
   }
 
-  /** Appends conversation items (JSON values) to the session. Rejects with `SESSION_ENDED` once it has ended. */
-  async addItems(session: SessionRef, items: readonly unknown[]): Promise<void> {
+  /**
+   * Appends conversation items (JSON values) to the session as one group (a turn), within the
+   * session's bounds (`maxItems`, `maxItemBytes`: the oldest groups go first). With
+   * `operationId`, appends once however often it is retried (a redelivered webhook, a retried
+   * request). Rejects with `SESSION_ENDED` once the session has ended.
+   */
+  async addItems(session: SessionRef, items: readonly unknown[], options?: AddItemsOptions): Promise<void> {
     if (!Array.isArray(items)) {
       throw new SessionError({
         code: "INVALID_ITEMS",
@@ -350,7 +400,49 @@ export class SessionManager {
       });
     }
     if (items.length === 0) return;
-    return this.#guard(() => this.#items().append(this.#itemsRequest(session), items));
+    const store = this.#items();
+    // A store without `apply` keeps no groups or bounds; only an operation id needs what it lacks.
+    if (store.apply === undefined && options?.operationId === undefined) {
+      return this.#guard(() => store.append(this.#itemsRequest(session), items));
+    }
+    const change = { type: "append" as const, items, ...(options?.continuesGroup ? { continuesGroup: true } : {}) };
+    await this.changeItems(session, change, options);
+  }
+
+  /**
+   * Applies one change to the session's items atomically: an append, a compare-and-swap of the
+   * suffix (`replace-suffix`, `HISTORY_MISMATCH` when another writer got there first) or a
+   * compaction (`replace-all`), then trims to the bounds. With `operationId`, a repeat of the
+   * same change does nothing (`applied: false`) and a different change under that id fails with
+   * `OPERATION_CONFLICT`. Needs a store whose items support `apply` (memory).
+   */
+  async changeItems(
+    session: SessionRef,
+    change: ItemsChange,
+    options?: { operationId?: string },
+  ): Promise<ItemsChangeResult> {
+    const operationId = options?.operationId;
+    if (operationId !== undefined && (typeof operationId !== "string" || operationId.length === 0)) {
+      throw new SessionError({
+        code: "INVALID_OPTION",
+        message: `operationId must be a non-empty string (e.g. the webhook's message id), got ${describeValue(operationId)}.`,
+      });
+    }
+    const store = this.#items();
+    const apply = store.apply?.bind(store);
+    if (apply === undefined) {
+      throw new SessionError({
+        code: "UNSUPPORTED",
+        source: this.store.name,
+        message: `The ${this.store.name} store cannot apply item changes atomically (operation ids, bounds, replace-suffix). Use the memory store, or plain addItems without operationId.`,
+      });
+    }
+    const request = {
+      ...this.#itemsRequest(session),
+      bounds: this.#itemBounds,
+      ...(operationId === undefined ? {} : { operationId }),
+    };
+    return this.#guard(() => apply(request, change));
   }
 
   /** Removes and returns the session's newest item, or `undefined`. */

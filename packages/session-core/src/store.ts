@@ -204,6 +204,62 @@ export interface ItemsRequest extends SessionRef {
 }
 
 /**
+ * Bounds on what one session keeps, applied atomically with every change: beyond them the
+ * oldest groups of items go first. A group is the items of one append (or of several, with
+ * `continuesGroup`), e.g. one conversation turn, so trimming never splits a turn.
+ */
+export interface ItemBounds {
+  /** Most items a session keeps; `Infinity` for none. */
+  maxItems: number;
+  /** Most bytes (UTF-8 of the items' JSON text) a session keeps; `Infinity` for none. */
+  maxItemBytes: number;
+}
+
+/** One atomic change to a session's items, for {@link SessionItemStore.apply}. */
+export type ItemsChange =
+  | {
+      type: "append";
+      items: readonly unknown[];
+      /** Join the newest group instead of starting one (a turn written in several appends). */
+      continuesGroup?: boolean;
+    }
+  | {
+      /**
+       * Compare-and-swap on the end of the history: if the items end with `expectedSuffix` (equal
+       * as JSON text), replace those with `replacement`; otherwise fail with `HISTORY_MISMATCH`
+       * and change nothing. The replacement joins the group the suffix started in.
+       */
+      type: "replace-suffix";
+      expectedSuffix: readonly unknown[];
+      replacement: readonly unknown[];
+    }
+  | {
+      /** Replace every item (a compaction: a summary marker and the suffix it keeps); one group. */
+      type: "replace-all";
+      items: readonly unknown[];
+    };
+
+/** Input of {@link SessionItemStore.apply}. */
+export interface ItemsChangeRequest extends ItemsRequest {
+  /**
+   * Makes the change idempotent: a store remembers the operation ids it applied to the session
+   * (the latest 1,000 at least) with a fingerprint of their change. Repeating an id with the same
+   * change does nothing (`applied: false`); with a different change it fails with
+   * `OPERATION_CONFLICT`. Both change nothing.
+   */
+  operationId?: string;
+  bounds: ItemBounds;
+}
+
+/** What {@link SessionItemStore.apply} did. */
+export interface ItemsChangeResult {
+  /** False when `operationId` had been applied before: the change was not repeated. */
+  applied: boolean;
+  /** Items dropped from the front (whole groups) to stay within the bounds. */
+  trimmed: number;
+}
+
+/**
  * Conversation items (chat messages, agent input items) kept with a session in the same
  * store and gone with it: they are readable only while that session is the user's live
  * session, and a store frees them when the session ends or expires. Items are JSON values;
@@ -222,6 +278,14 @@ export interface SessionItemStore {
   pop(request: ItemsRequest): Promise<unknown>;
   /** Removes every item of the session. */
   clear(request: ItemsRequest): Promise<void>;
+  /**
+   * Applies one change atomically: the liveness check, the operation id (idempotency), the change
+   * and the trimming to `bounds` are one step, so a retried or concurrent writer never duplicates
+   * or corrupts history. Refuses a group larger than the bounds by itself (`ITEMS_TOO_LARGE`).
+   * Rejects with `SESSION_ENDED` when the session is not live. Optional while stores adopt it;
+   * the manager falls back to `append` (unbounded) without it.
+   */
+  apply?(request: ItemsChangeRequest, change: ItemsChange): Promise<ItemsChangeResult>;
 }
 
 /** What a store promises beyond the required surface. The conformance suite skips by these flags. */

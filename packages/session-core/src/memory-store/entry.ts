@@ -1,5 +1,6 @@
 import type { SessionEndReason } from "../store.js";
 import type { HistoryEntry } from "../store-kit/history.js";
+import type { SessionItems } from "./session-items.js";
 
 /**
  * One (namespace, userId) pair in the memory store: its current session, or the tombstone of the
@@ -30,8 +31,8 @@ export interface Entry {
   endReason: SessionEndReason | undefined;
   /** Ended sessions kept for the retention, newest first; `undefined` when none. */
   history: HistoryEntry[] | undefined;
-  /** Conversation items as JSON text. */
-  items: string[] | undefined;
+  /** Conversation items, with the operation ids applied to them. */
+  items: SessionItems | undefined;
   /** Position in the namespace's listing order; grows with every insertion, never reused. */
   readonly listOrder: number;
   // Links of the expiry queue of the entry's timeout.

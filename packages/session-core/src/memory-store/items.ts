@@ -1,7 +1,9 @@
 import { encodeItems } from "../items.js";
 import type { ItemsRequest, SessionItemStore } from "../store.js";
+import { encodeItemsChange } from "../store-kit/items-change.js";
 import { sessionEndedError } from "../store-kit/store-errors.js";
 import type { Entry } from "./entry.js";
+import { SessionItems } from "./session-items.js";
 
 const source = "memory";
 
@@ -12,18 +14,20 @@ export function entryItems(liveSession: (request: ItemsRequest) => Entry | undef
       const entry = liveSession(request);
       if (entry === undefined) throw sessionEndedError(source, request.sessionId);
       const encoded = encodeItems(newItems, source);
-      if (entry.items === undefined) {
-        entry.items = encoded;
-        return;
-      }
-      // A loop, not push(...encoded): spreading 100k+ arguments overflows the stack.
-      for (const text of encoded) entry.items.push(text);
+      entry.items ??= new SessionItems();
+      entry.items.appendUnbounded(encoded);
+    },
+    async apply(request, change) {
+      const encoded = encodeItemsChange(change, source);
+      const entry = liveSession(request);
+      if (entry === undefined) throw sessionEndedError(source, request.sessionId);
+      entry.items ??= new SessionItems();
+      return entry.items.apply(encoded, request.bounds, request.operationId);
     },
     async list(request, limit) {
       const stored = liveSession(request)?.items;
       if (stored === undefined) return [];
-      const selected = limit === undefined ? stored : stored.slice(Math.max(0, stored.length - limit));
-      return selected.map((text) => JSON.parse(text) as unknown);
+      return stored.last(limit).map((text) => JSON.parse(text) as unknown);
     },
     async pop(request) {
       const text = liveSession(request)?.items?.pop();

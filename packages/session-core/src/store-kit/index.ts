@@ -19,6 +19,15 @@ export {
   resumeIndex,
   userSessionsPage,
 } from "./history.js";
+export {
+  type EncodedItemsChange,
+  encodeItemsChange,
+  historyMismatch,
+  itemsTooLarge,
+  MAX_OPERATIONS_PER_SESSION,
+  operationConflict,
+  utf8Length,
+} from "./items-change.js";
 export { sessionEndedError, storeUnavailableError } from "./store-errors.js";
 export {
   endEvent,

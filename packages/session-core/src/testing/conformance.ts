@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SessionError } from "../errors.js";
 import { SessionManager, type SessionManagerOptions } from "../session-manager.js";
 import type { SessionStore } from "../store.js";
+import { describeItemChangeCases } from "./conformance-items.js";
 import { describeLifecycleCases } from "./conformance-lifecycle.js";
 import { createFakeClock, type FakeClock } from "./fake-clock.js";
 import { hostileIds, invalidUserIds } from "./hostile-ids.js";
@@ -384,6 +385,7 @@ export function describeSessionStore(name: string, options: SessionStoreSuiteOpt
     });
 
     describeLifecycleCases(() => ({ store, clock, namespace, manager }));
+    describeItemChangeCases(() => ({ store, clock, manager }));
 
     describe("model-based", () => {
       it("matches a reference model over random operation sequences", async (context) => {
