@@ -2,7 +2,7 @@
 // Worker's real fetch entry point with stores built per request from KV and Durable Object bindings.
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
-import { globalSessionId, memoryStore } from "@threadline/session-core";
+import { type ErrorContext, globalSessionId, memoryStore } from "@threadline/session-core";
 import { createFakeClock, faultyStore, hostileIds, uniqueNamespace } from "@threadline/session-core/testing";
 import { describe, expect, it } from "vitest";
 import { asUser, postJson, type SessionJson, sessionApp, sessionOf, userFromBody, userFromHeader } from "../apps.js";
@@ -63,6 +63,39 @@ describe("in workerd, through app.request", () => {
     open();
     await draining;
     expect(inner.size).toBe(1);
+  });
+
+  it("runs a slow, rejecting onSessionEnd on after the response through the real waitUntil; onError hears it", async () => {
+    const clock = createFakeClock();
+    const reported: Array<{ message: string; context: ErrorContext }> = [];
+    const ended: string[] = [];
+    const { app } = sessionApp({
+      userId: userFromHeader,
+      namespace: "edge",
+      now: clock.now,
+      cleanupInterval: 0,
+      onSessionEnd: async ({ session, reason }) => {
+        await new Promise((resolve) => setTimeout(resolve, 20)); // a survey API call
+        ended.push(`${session.sessionId} ${reason}`);
+        throw new Error("survey service down");
+      },
+      onError: (error, context) => reported.push({ message: error.message, context }),
+    });
+    const first = await sessionOf(await app.request("/whoami", asUser("user-1"), {}, createExecutionContext()));
+    clock.advance(121);
+    const context = createExecutionContext();
+    const response = await app.request("/whoami", asUser("user-1"), {}, context);
+    expect(response.status).toBe(200);
+    expect(await sessionOf(response)).toMatchObject({ isNew: true, previousSessionId: first.sessionId });
+    expect(ended).toEqual([]); // the response did not wait for the callback
+    await waitOnExecutionContext(context);
+    expect(ended).toEqual([`${first.sessionId} expired`]);
+    expect(reported).toEqual([
+      {
+        message: "survey service down",
+        context: { operation: "onSessionEnd", userId: "user-1", sessionId: first.sessionId },
+      },
+    ]);
   });
 
   it("sends globalSessionId for hostile ids; the handler runs once and its response is sent", async () => {
