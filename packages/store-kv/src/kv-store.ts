@@ -150,11 +150,15 @@ export function kvStore(options: KVStoreOptions): KVStore {
   /**
    * Writes `session`. The value decides expiry; the TTL only collects it afterwards, once the
    * session has expired (or ended) and `retentionMs` more have passed, so the pair's next resolve
-   * can still report its end and link to it. KV's TTL runs on its own clock, so it is derived
+   * can still report its end and link to it (a tombstone also stays until the session would have
+   * expired, for the id rule). KV's TTL runs on its own clock, so it is derived
    * from the time left, not from the stored times themselves.
    */
   async function write(key: string, session: StoredSession, now: number, retentionMs: number): Promise<void> {
-    const until = Math.max(session.expiresAt, session.endedAt ?? 0) + retentionMs;
+    const until =
+      session.endedAt === undefined
+        ? session.expiresAt + retentionMs
+        : Math.max(session.expiresAt, session.endedAt + retentionMs);
     const expirationTtl = Math.max(KV_MIN_TTL_SECONDS, Math.ceil((until - now) / 1000));
     const metadata: KeyMetadata = { expiresAt: session.expiresAt, ended: session.ended };
     try {

@@ -82,6 +82,13 @@ export class ThreadlineSessionObject {
   #history: ObjectHistoryEntry[] = [];
   #alarmAt: number | null = null;
   #index: ExpiryIndex | null = null;
+  /**
+   * After `forget` (or the alarm) erased the storage: what the id rule needs of the erased
+   * session (its base id, sequence and creation high-water mark), kept in memory only, so a
+   * session created right after, in the same second, still gets a different id. Nothing of the
+   * pair stays in storage; an object evicted meanwhile starts over, as the README says.
+   */
+  #erased: ObjectSession | null = null;
 
   /**
    * Called by the runtime with the object's state; the environment is not used. `clock`
@@ -155,8 +162,7 @@ export class ThreadlineSessionObject {
     }
     if (next === Number.POSITIVE_INFINITY) {
       await Promise.all(writes); // the deletes above are part of everything
-      this.#session = null;
-      this.#history = [];
+      this.#erase();
       await this.#storage.deleteAll();
       return;
     }
@@ -203,7 +209,7 @@ export class ThreadlineSessionObject {
   async #resolve(request: Extract<ObjectRequest, { op: "resolve" }>): Promise<unknown> {
     const { now, candidate, retentionMs } = request;
     const current = this.#session;
-    const resolution = resolveStored(current, {
+    const resolution = resolveStored(current ?? this.#erased, {
       namespace: request.namespace,
       userId: request.userId,
       now,
@@ -221,6 +227,7 @@ export class ThreadlineSessionObject {
     }
     const localExpiresAt = this.#clock() + (resolution.session.expiresAt - now);
     const next: ObjectSession = { ...resolution.session, localExpiresAt, itemCount: 0 };
+    this.#erased = null;
     const writes: Promise<unknown>[] = [this.#save(next), this.#deleteItems(current?.itemCount ?? 0)];
     if (resolution.ended !== undefined && current !== null) {
       writes.push(...this.#keep(resolution.ended, current.sequence, retentionMs, now));
@@ -270,9 +277,7 @@ export class ThreadlineSessionObject {
           : endEvent(current, "forgotten", now);
     }
     const removed = (end === undefined ? 0 : 1) + keptHistory(this.#history, now).length;
-    this.#session = null;
-    this.#history = [];
-    this.#alarmAt = null;
+    this.#erase();
     await Promise.all([this.#storage.deleteAll(), this.#storage.deleteAlarm()]);
     return end === undefined ? { removed } : { removed, ended: end };
   }
@@ -386,6 +391,19 @@ export class ThreadlineSessionObject {
     if (count === 0) return;
     const keys = Array.from({ length: count }, (_, index) => itemKey(index));
     await Promise.all(chunks(keys).map((chunk) => this.#storage.delete(chunk)));
+  }
+
+  /** Forgets the pair's state in memory, all but the id rule's marks (see `#erased`). */
+  #erase(): void {
+    const session = this.#session;
+    if (session !== null) {
+      // A tombstone without an end: the next session's id differs, and it links to nothing.
+      const { endedAt: _endedAt, endReason: _endReason, ...rest } = session;
+      this.#erased = { ...rest, ended: true, itemCount: 0 };
+    }
+    this.#session = null;
+    this.#history = [];
+    this.#alarmAt = null;
   }
 
   #indexRole(): ExpiryIndex {

@@ -532,3 +532,15 @@ describe("lifecycle", () => {
     expect(all.sessions).toHaveLength(MAX_HISTORY_PER_USER);
   }, 60_000);
 });
+
+describe("ids after erasure", () => {
+  it("never gives the session created right after forgetUser (same second) the forgotten one's id", async () => {
+    const sessions = perRequest();
+    const forgotten = await sessions.resolve("user");
+    await sessions.forgetUser("user");
+    expect(await storedKeys(await objectOf("user"))).toEqual([]);
+    const next = await sessions.resolve("user");
+    expect(next.sessionId).not.toBe(forgotten.sessionId);
+    expect(next.previousSessionId).toBeUndefined();
+  });
+});

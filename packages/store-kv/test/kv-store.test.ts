@@ -1,5 +1,10 @@
 import { env } from "cloudflare:test";
-import { SessionError, SessionManager, type SessionManagerOptions } from "@threadline/session-core";
+import {
+  type SessionEndEvent,
+  SessionError,
+  SessionManager,
+  type SessionManagerOptions,
+} from "@threadline/session-core";
 import { createFakeClock, type FakeClock, uniqueNamespace } from "@threadline/session-core/testing";
 import fc from "fast-check";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -259,5 +264,104 @@ describe("options", () => {
       history: false,
     });
     expect(kvStore({ binding: env.SESSIONS, renewAfter: 0 }).capabilities.exactRenewal).toBe(true);
+  });
+});
+
+describe("lifecycle (best-effort: exactlyOnceEnds false, no history)", () => {
+  function recording(storeOptions: Partial<KVStoreOptions> = {}, overrides: SessionManagerOptions = {}) {
+    const ends: SessionEndEvent[] = [];
+    const sessions = manager(storeOptions, {
+      onSessionEnd: (end) => {
+        ends.push(end);
+      },
+      ...overrides,
+    });
+    return { sessions, ends };
+  }
+
+  it("reports one expired session's end twice when two requests find it at once (no compare-and-set)", async () => {
+    const first = recording();
+    const second = recording();
+    const expired = await first.sessions.resolve("user");
+    clock.advance(121);
+    await Promise.all([first.sessions.resolve("user"), second.sessions.resolve("user")]);
+    await Promise.all([first.sessions.flush(), second.sessions.flush()]);
+    const ends = [...first.ends, ...second.ends];
+    // In Miniflare both reads happen before either write: both claim the same end.
+    expect(ends).toHaveLength(2);
+    expect(new Set(ends.map((end) => end.session.sessionId))).toEqual(new Set([expired.sessionId]));
+    console.info(`kv: one expired session, two concurrent resolves -> ${ends.length} end events`);
+  });
+
+  it("misses an expired session's end once KV has collected the value (its TTL, at least 60 s)", async () => {
+    const { sessions, ends } = recording({}, { inactivityTimeout: 10 });
+    await sessions.resolve("user");
+    clock.advance(11);
+    await env.SESSIONS.delete(await sessionKey("threadline:", namespace, "user")); // what KV's TTL does
+    const next = await sessions.resolve("user");
+    await sessions.flush();
+    expect(next.isNew).toBe(true);
+    expect(next.previousSessionId).toBeUndefined();
+    expect(ends).toEqual([]);
+  });
+
+  it("keeps an ended session's tombstone for the retention, so the next session links to it", async () => {
+    const { sessions } = recording({ renewAfter: 0 }, { inactivityTimeout: 60, retention: 600 });
+    const first = await sessions.resolve("user");
+    await sessions.closeSession("user");
+    expect(kv.puts.at(-1)?.expirationTtl).toBe(600);
+    clock.advance(300);
+    expect((await sessions.resolve("user")).previousSessionId).toBe(first.sessionId);
+  });
+
+  it("counts a throttled store's turns only in the renewals it writes, and every turn with maxTurns", async () => {
+    const throttled = manager();
+    await throttled.resolve("user");
+    clock.advance(1);
+    expect((await throttled.resolve("user")).turns).toBe(1); // not written: 1 s < renewAfter
+    clock.advance(30);
+    expect((await throttled.resolve("user")).turns).toBe(2);
+    kv.reset();
+    const limited = recording({}, { maxTurns: 3 });
+    const first = await limited.sessions.resolve("other");
+    for (let turn = 2; turn <= 3; turn++) {
+      clock.advance(1);
+      expect((await limited.sessions.resolve("other")).turns).toBe(turn);
+    }
+    expect(kv.writes).toBe(3);
+    clock.advance(1);
+    const next = await limited.sessions.resolve("other");
+    await limited.sessions.flush();
+    expect(next.previousSessionId).toBe(first.sessionId);
+    expect(limited.ends).toEqual([expect.objectContaining({ reason: "max-turns", endedAt: clock.now() })]);
+  });
+
+  it("forgets a user by deleting the pair's key", async () => {
+    const { sessions, ends } = recording();
+    await sessions.resolve("user");
+    await sessions.resolve("neighbour");
+    expect(await sessions.forgetUser("user")).toBe(1);
+    expect(await env.SESSIONS.get(await sessionKey("threadline:", namespace, "user"), "text")).toBeNull();
+    expect(await sessions.forgetUser("user")).toBe(0);
+    await sessions.flush();
+    expect(ends.map((end) => end.reason)).toEqual(["forgotten"]);
+    expect(await sessions.getSessionInfo("neighbour")).not.toBeNull();
+  });
+
+  it("lists a user's live session, and refuses ended ones (it keeps no history)", async () => {
+    const sessions = manager();
+    const session = await sessions.resolve("user");
+    const page = await sessions.listSessions({ userId: "user" });
+    expect(page.sessions).toEqual([expect.objectContaining({ sessionId: session.sessionId, status: "active" })]);
+    await expect(sessions.listSessions({ userId: "user", status: "ended" })).rejects.toMatchObject({
+      code: "UNSUPPORTED",
+    });
+    await expect(kvStore({ binding: kv }).list({ now: clock.now(), status: "all" })).rejects.toMatchObject({
+      code: "UNSUPPORTED",
+    });
+  });
+
+  it("has no sweep: ends by time are found at the pair's next resolve only", () => {
+    expect(kvStore({ binding: env.SESSIONS }).sweep).toBeUndefined();
   });
 });
