@@ -204,7 +204,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   function renew(entry: Entry, now: number, timeoutMs: number): void {
     entry.lastActivityAt = now;
     const idle = now + timeoutMs;
-    entry.expiresAt = idle < entry.deadline ? idle : entry.deadline;
+    entry.expiresAt = Math.min(idle, entry.deadline);
     queues.moveToTail(entry, timeoutMs);
   }
 
