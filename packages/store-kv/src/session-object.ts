@@ -342,6 +342,8 @@ export class ThreadlineSessionObject {
       this.#save(tombstone),
       this.#deleteItems(session.itemCount),
       ...this.#keep(end, session.sequence, retentionMs, now),
+      // An expired session's alarm waits a day for the claim; claimed, the tombstone can go when it expires.
+      ...this.#alarmBy(Math.max(session.localExpiresAt, this.#clock())),
     ];
   }
 
