@@ -9,7 +9,11 @@
 //   the same records (the floor of any SCAN-based listing);
 // - item reads: the server CPU (INFO commandstats) of a full getItems against a plain LRANGE of
 //   the same list, and against the Lua script reads used before;
-// - commands per resolve, from INFO commandstats.
+// - commands per resolve, from INFO commandstats;
+// - lifecycle: the server CPU (INFO commandstats usec of EVALSHA) of a resolve hit and of a
+//   creation, now without lifecycle options and with onSessionEnd + retention + maxTurns (and
+//   maxDuration), against the resolve script of the release before the lifecycle;
+// - cleanup: cleanupExpired with many live sessions and few expired, and its fixed cost on a cluster.
 // Every timing is measured in BENCH_ROUNDS interleaved rounds (default 5) and reported as the
 // median with min–max over rounds; ratios are taken within a round. BENCH_SECONDS (default 1)
 // is the length of one resolve row in one round; BENCH_LIST_SESSIONS (default 100000) the size
@@ -28,8 +32,9 @@ import {
 import { redisStore } from "@threadline/store-redis";
 import { Redis } from "ioredis";
 import { createClient } from "redis";
-import { startRedisServer } from "../src/testing/redis-server.js";
+import { startRedisCluster, startRedisServer } from "../src/testing/redis-server.js";
 import { formatMs, formatRate, formatTimes, type Measurement, measure } from "./measure.js";
+import { previousResolve } from "./previous-resolve.js";
 
 const USERS = 10_000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -72,23 +77,33 @@ function twoRoundTripStore(client: BenchClient): SessionStore {
   return {
     specificationVersion: "v1",
     name: "two-round-trip",
-    capabilities: { atomic: false, exactRenewal: true },
+    capabilities: { atomic: false, exactRenewal: true, exactlyOnceEnds: false, history: false },
     async resolve(request: ResolveRequest): Promise<ResolvedSession> {
       const stored = await client.get(key(request));
-      let record = typeof stored === "string" ? (JSON.parse(stored) as SessionRecord) : undefined;
-      const isNew = record === undefined || request.forceNew || request.now >= record.expiresAt;
-      if (record === undefined || isNew) {
-        const sessionId = request.proposeSessionId();
-        record = { ...request, sessionId, createdAt: request.now, lastActivityAt: request.now, expiresAt: 0 };
-      }
-      record.lastActivityAt = request.now;
-      record.expiresAt = request.now + request.timeoutMs;
+      const previous = typeof stored === "string" ? (JSON.parse(stored) as SessionRecord) : undefined;
+      const isNew = previous === undefined || request.forceNew || request.now >= previous.expiresAt;
+      const { namespace, userId, now } = request;
+      const record: SessionRecord =
+        previous === undefined || isNew
+          ? {
+              namespace,
+              userId,
+              sessionId: request.proposeSessionId(),
+              createdAt: now,
+              lastActivityAt: now,
+              expiresAt: 0,
+              turns: 0,
+            }
+          : previous;
+      record.lastActivityAt = now;
+      record.expiresAt = now + request.timeoutMs;
+      record.turns++;
       await client.set(key(request), JSON.stringify(record), request.timeoutMs);
       return { ...record, isNew };
     },
     touch: () => null,
     get: () => null,
-    close: () => false,
+    close: () => null,
   };
 }
 
@@ -211,6 +226,199 @@ async function commandsPerResolve(client: BenchClient): Promise<string[][]> {
     ["resolve, hit", (hit.get("evalsha") ?? 0).toFixed(2), describe(hit)],
     ["resolve, new session", (create.get("evalsha") ?? 0).toFixed(2), describe(create)],
   ];
+}
+
+// ---- lifecycle --------------------------------------------------------------------------
+
+const LIFECYCLE_USERS = 1_000;
+const LIFECYCLE_CALLS = 5_000;
+
+/** Server µs per EVALSHA over `calls` calls of `call(index)`, 16 at a time. */
+async function evalshaMicroseconds(client: BenchClient, call: (index: number) => Promise<unknown>): Promise<number> {
+  await client.command(["CONFIG", "RESETSTAT"]);
+  for (let done = 0; done < LIFECYCLE_CALLS; done += 16) {
+    await Promise.all(Array.from({ length: 16 }, (_, offset) => call(done + offset)));
+  }
+  const stat = (await commandStats(client)).get("evalsha");
+  return stat === undefined ? Number.NaN : stat.usec / stat.calls;
+}
+
+async function lifecycleRows(client: BenchClient): Promise<string[][]> {
+  const sha = String(await client.command(["SCRIPT", "LOAD", previousResolve]));
+  const user = (index: number) => `user-${index % LIFECYCLE_USERS}`;
+  // The previous release's script on keys of its own, called as its store did (server clock).
+  const previousCall = (index: number, forceNew: boolean) => {
+    const tag = `{6:before:${user(index)}}`;
+    const now = Date.now();
+    return client.command([
+      "EVALSHA",
+      sha,
+      "2",
+      `threadline:s:${tag}`,
+      `threadline:i:${tag}`,
+      "",
+      "120000",
+      forceNew ? "1" : "0",
+      `before-${user(index)}-${now}`,
+      String(120_000 + 3_600_000),
+      String(120_000 + 60_000),
+      String(now),
+    ]);
+  };
+  const plain = new SessionManager({
+    store: redisStore({ client: client.raw }),
+    namespace: "plain",
+    cleanupInterval: 0,
+  });
+  const lifecycle = new SessionManager({
+    store: redisStore({ client: client.raw }),
+    namespace: "lifecycle",
+    cleanupInterval: 0,
+    retention: 3_600,
+    maxTurns: 1_000_000, // never reached here: every hit is a renewal, as most are
+    onSessionEnd: () => {},
+  });
+  const capped = new SessionManager({
+    store: redisStore({ client: client.raw }),
+    namespace: "capped",
+    cleanupInterval: 0,
+    retention: 3_600,
+    maxTurns: 1_000_000,
+    maxDuration: 86_400,
+    onSessionEnd: () => {},
+  });
+  for (let index = 0; index < LIFECYCLE_USERS; index++) {
+    await previousCall(index, false);
+    await plain.resolve(user(index));
+    await lifecycle.resolve(user(index));
+    await capped.resolve(user(index));
+  }
+  const results = await interleaved(ROUNDS, {
+    previousHit: () => evalshaMicroseconds(client, (index) => previousCall(index, false)),
+    plainHit: () => evalshaMicroseconds(client, (index) => plain.resolve(user(index))),
+    lifecycleHit: () => evalshaMicroseconds(client, (index) => lifecycle.resolve(user(index))),
+    cappedHit: () => evalshaMicroseconds(client, (index) => capped.resolve(user(index))),
+    previousNew: () => evalshaMicroseconds(client, (index) => previousCall(index, true)),
+    plainNew: () => evalshaMicroseconds(client, (index) => plain.resolve(user(index), undefined, { forceNew: true })),
+    lifecycleNew: () =>
+      evalshaMicroseconds(client, (index) => lifecycle.resolve(user(index), undefined, { forceNew: true })),
+  });
+  const micro = (value: number) => `${value.toFixed(1)} µs`;
+  const row = (name: string, values: number[], base: number[]) => [
+    `${client.name}: ${name}`,
+    spread(values, micro),
+    spread(perRound(values, base), formatTimes),
+  ];
+  return [
+    row("hit, previous release's script", results.previousHit, results.previousHit),
+    row("hit, no lifecycle option", results.plainHit, results.previousHit),
+    row("hit, onSessionEnd + retention + maxTurns", results.lifecycleHit, results.previousHit),
+    row("hit, … + maxDuration", results.cappedHit, results.previousHit),
+    row("forceNew, previous release's script", results.previousNew, results.previousNew),
+    row("forceNew, no lifecycle option (claims the end)", results.plainNew, results.previousNew),
+    row("forceNew, onSessionEnd + retention + maxTurns (+ history)", results.lifecycleNew, results.previousNew),
+  ];
+}
+
+// ---- cleanup ----------------------------------------------------------------------------
+
+const CLEANUP_LIVE = Number(process.env.BENCH_CLEANUP_LIVE ?? 100_000);
+
+/** One cleanupExpired's wall time, and the server µs and index entries it read (single node). */
+async function cleanupRows(client: BenchClient): Promise<string[][]> {
+  let now = Date.now();
+  const options = { cleanupInterval: 0, now: () => now };
+  const store = redisStore({ client: client.raw, clock: "app", keyPrefix: "bench-cleanup:" });
+  const live = new SessionManager({ ...options, store, namespace: "live", inactivityTimeout: 86_400 });
+  const short = new SessionManager({ ...options, store, namespace: "short", inactivityTimeout: 10 });
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next < CLEANUP_LIVE) await live.resolve(`user-${next++}`);
+    }),
+  );
+  const sweep = async (expired: number) => {
+    for (let index = 0; index < expired; index++) await short.resolve(`user-${index}`);
+    now += 10_000;
+    await client.command(["CONFIG", "RESETSTAT"]);
+    const started = performance.now();
+    const ends = await short.cleanupExpired();
+    const ms = performance.now() - started;
+    if (ends !== expired) throw new Error(`cleanup found ${ends} of ${expired}`);
+    const stats = await commandStats(client);
+    const usec = [...stats].filter(([name]) => name !== "info").reduce((total, [, stat]) => total + stat.usec, 0);
+    return { ms, usec, hmget: stats.get("hmget")?.calls ?? 0 };
+  };
+  const results = await interleaved(ROUNDS, { none: () => sweep(0), some: () => sweep(1_000) });
+  const micro = (value: number) => (value >= 1000 ? `${(value / 1000).toFixed(2)} ms` : `${value.toFixed(0)} µs`);
+  const row = (name: string, rounds: Array<{ ms: number; usec: number; hmget: number }>) => [
+    `${client.name}: ${name}`,
+    spread(
+      rounds.map((result) => result.ms),
+      formatMs,
+    ),
+    spread(
+      rounds.map((result) => result.usec),
+      micro,
+    ),
+    String(rounds[0]?.hmget ?? 0),
+  ];
+  return [
+    row(`${CLEANUP_LIVE.toLocaleString("en")} live, 0 expired`, results.none),
+    row(`${CLEANUP_LIVE.toLocaleString("en")} live, 1,000 expired`, results.some),
+  ];
+}
+
+/** The fixed cost of a cleanup on a 3-master cluster: one index read per slot. */
+async function clusterCleanupRows(): Promise<string[][]> {
+  const cluster = await startRedisCluster(3);
+  const nodes = cluster.nodes.map((node) => ({ host: "127.0.0.1", port: node.port }));
+  const { Cluster } = await import("ioredis");
+  const raw = new Cluster(nodes);
+  raw.on("error", (error: Error) => console.error("ioredis cluster:", error.message));
+  const masters = await Promise.all(cluster.nodes.map((node) => ioredisClient(node.url)));
+  try {
+    let now = Date.now();
+    const manager = new SessionManager({
+      store: redisStore({ client: raw, clock: "app" }),
+      namespace: "cluster",
+      inactivityTimeout: 10,
+      cleanupInterval: 0,
+      now: () => now,
+    });
+    const sweep = async (expired: number) => {
+      for (let index = 0; index < expired; index++) await manager.resolve(`user-${index}`);
+      now += 10_000;
+      await Promise.all(masters.map((master) => master.command(["CONFIG", "RESETSTAT"])));
+      const started = performance.now();
+      const ends = await manager.cleanupExpired();
+      const ms = performance.now() - started;
+      if (ends !== expired) throw new Error(`cleanup found ${ends} of ${expired}`);
+      let usec = 0;
+      for (const master of masters) {
+        for (const [name, stat] of await commandStats(master)) if (name !== "info") usec += stat.usec;
+      }
+      return { ms, usec };
+    };
+    const results = await interleaved(ROUNDS, { none: () => sweep(0), some: () => sweep(1_000) });
+    const row = (name: string, rounds: Array<{ ms: number; usec: number }>) => [
+      `ioredis cluster (3 masters): ${name}`,
+      spread(
+        rounds.map((result) => result.ms),
+        formatMs,
+      ),
+      spread(
+        rounds.map((result) => result.usec / 1000),
+        (value) => `${value.toFixed(2)} ms`,
+      ),
+      "",
+    ];
+    return [row("0 expired", results.none), row("1,000 expired", results.some)];
+  } finally {
+    raw.disconnect();
+    await Promise.all(masters.map((master) => master.close()));
+    await cluster.stop();
+  }
 }
 
 // ---- list -------------------------------------------------------------------------------
@@ -369,6 +577,18 @@ async function main(): Promise<void> {
         ["call", "EVALSHA (round trips)", "commands run inside the script"],
         await commandsPerResolve(ioredis),
       );
+    }
+    if (want("lifecycle")) {
+      const rows = [...(await lifecycleRows(ioredis)), ...(await lifecycleRows(nodeRedis))];
+      console.log(
+        `\nServer CPU per resolve (INFO commandstats usec of EVALSHA, ${LIFECYCLE_CALLS.toLocaleString("en")} calls per row per round); ${header}\n`,
+      );
+      printTable(["workload", "server CPU per call", "vs previous release"], rows);
+    }
+    if (want("cleanup")) {
+      const rows = [...(await cleanupRows(ioredis)), ...(await clusterCleanupRows())];
+      console.log(`\nOne cleanupExpired (wall time, and the server CPU it cost); ${header}\n`);
+      printTable(["workload", "wall time", "server CPU", "sessions read (HMGET)"], rows);
     }
     if (want("list")) {
       const rows = [...(await listRows(ioredis)), ...(await listRows(nodeRedis))];

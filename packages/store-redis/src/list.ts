@@ -277,7 +277,11 @@ function decodeCursor(
     parsed[2].length <= MAX_PENDING &&
     parsed[2].every(ours)
   ) {
-    const position: Position = { node: parsed[0] as number, scan: parsed[1] as string | null, pending: parsed[2] as string[] };
+    const position: Position = {
+      node: parsed[0] as number,
+      scan: parsed[1] as string | null,
+      pending: parsed[2] as string[],
+    };
     if (within !== undefined) position.within = within;
     return position;
   }

@@ -180,7 +180,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   // history it keeps) and the items list.
   const keptMs = Math.max(idHistoryMs, retentionMs);
   const recordTtl = (inactivityTimeoutMs: number, historyMs = 0) =>
-    String(inactivityTimeoutMs + (historyMs > keptMs ? historyMs : keptMs));
+    String(inactivityTimeoutMs + Math.max(historyMs, keptMs));
   const itemsTtl = (inactivityTimeoutMs: number) => String(inactivityTimeoutMs + retentionMs);
   const slots = slotKeyring(keyPrefix, transport.kind.endsWith("-cluster"));
 
@@ -202,23 +202,17 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       const args = [
         nowArgument(request.now),
         String(request.timeoutMs),
-        request.forceNew ? "1" : "0",
+        request.forceNew ? "new" : maxTurns === undefined ? "" : String(maxTurns),
         request.proposeSessionId(),
         recordTtl(request.timeoutMs, request.retentionMs),
         itemsTtl(request.timeoutMs),
-        // The time the id was proposed for, in the manager's clock: the id rule compares seconds
-        // of this clock even when the server's decides liveness.
-        String(Math.floor(request.now)),
-        String(request.retentionMs),
-        maxDurationMs === undefined ? "" : String(maxDurationMs),
-        maxTurns === undefined ? "" : String(maxTurns),
-        keys.tag,
+        // The time the id was proposed for, in the manager's clock (the id rule compares seconds of
+        // this clock even when the server's decides liveness), the retention and the max duration.
+        `${Math.floor(request.now)} ${request.retentionMs} ${maxDurationMs === undefined ? "" : maxDurationMs}`,
       ];
-      return run(
-        scripts.resolve,
-        [keys.session, keys.items, keys.history, shared.index, shared.forgotten],
-        args,
-      ).then((reply) => readResolved(reply, request));
+      return run(scripts.resolve, [keys.session, keys.items, keys.history, shared.index, shared.forgotten], args).then(
+        (reply) => readResolved(reply, request),
+      );
     },
 
     async touch(request) {

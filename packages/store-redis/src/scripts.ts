@@ -95,9 +95,11 @@ end
 const RECORD_FIELDS = "'id', 'created', 'last', 'timeout', 'items', 'turns', 'dl', 'prev'";
 
 /**
- * KEYS: session, items, history, expiry index, forgotten. ARGV: now, timeoutMs, forceNew ("1"/"0"),
- * candidate id, record TTL (ms), items TTL (ms), proposal time (the manager's `now`, whole ms),
- * retention (ms), maxDuration (ms, "" for none), maxTurns ("" for none), the pair's hash tag.
+ * KEYS: session, items, history, expiry index, forgotten. ARGV: now, timeoutMs, turn limit ("new"
+ * for forceNew, "" for no maxTurns, else maxTurns), candidate id, record TTL (ms), items TTL (ms),
+ * and what only a creation reads, as one string: "<proposal time> <retention> <maxDuration>" (the
+ * proposal time is the manager's `now` in whole ms; maxDuration empty for none). Every argument
+ * costs the hit path (Redis makes a Lua string of each), so the hit path gets only what it reads.
  * Returns {isNew, id, created, last, timeout, turns, prev|false} and, when it claimed the previous
  * session's end, that end's eight fields (see `claim`).
  */
@@ -106,7 +108,8 @@ local r = redis.call('HMGET', KEYS[1], ${RECORD_FIELDS})
 local cause
 if r[1] and nowMs < tonumber(r[3]) + tonumber(r[4]) then
   local turns = tonumber(r[6]) or 1
-  if ARGV[3] ~= '1' and (ARGV[10] == '' or turns < tonumber(ARGV[10])) then
+  local limit = ARGV[3]
+  if limit == '' or (limit ~= 'new' and turns < tonumber(limit)) then
     -- The hit path: renew, one more turn. Nothing else is read or written.
     local timeout = ARGV[2]
     if r[7] then
@@ -119,10 +122,13 @@ if r[1] and nowMs < tonumber(r[3]) + tonumber(r[4]) then
     if r[5] then redis.call('PEXPIRE', KEYS[2], ARGV[6]) end
     return {0, r[1], r[2], now, timeout, turns, r[8] or false}
   end
-  if ARGV[3] == '1' then cause = 'replaced' else cause = 'max-turns' end
+  if limit == 'new' then cause = 'replaced' else cause = 'max-turns' end
 end
 ${claim}
-local retention = tonumber(ARGV[8])
+local proposal, retention, maxDuration = string.match(ARGV[7], '^(%d+) (%d+) (%d*)$')
+local proposedAt = tonumber(proposal)
+retention = tonumber(retention)
+local tag = string.match(KEYS[1], '{([^{}]*)}$')
 local ended = false
 local previous = false
 local history = redis.call('HMGET', KEYS[1], 'seq', 'base', 'hw', 'endAt')
@@ -140,7 +146,7 @@ end
 local candidate = ARGV[4]
 local id = candidate
 local sequence = 1
-local highWater = ARGV[7]
+local highWater = proposal
 local previousHigh
 if history[1] then
   sequence = tonumber(history[1]) + 1
@@ -153,7 +159,7 @@ elseif not r[1] then
   local forgotten = redis.call('HMGET', KEYS[5], 'hw', 'seq')
   if forgotten[1] then
     previousHigh = forgotten[1]
-    if math.floor(tonumber(ARGV[7]) / 1000) <= math.floor(tonumber(previousHigh) / 1000) then
+    if math.floor(proposedAt / 1000) <= math.floor(tonumber(previousHigh) / 1000) then
       sequence = tonumber(forgotten[2]) + 1
     end
   end
@@ -164,7 +170,6 @@ if previousHigh then
   -- of the latest creation (a second session within one second, or a process whose clock lags).
   -- The seconds compared are the manager's (the ones ids are stamped from), whatever the clock
   -- option, so an id of the default formats can never come back while this history lives.
-  local proposedAt = tonumber(ARGV[7])
   if math.floor(proposedAt / 1000) <= math.floor(tonumber(previousHigh) / 1000) then
     id = candidate .. '-' .. sequence
   end
@@ -174,11 +179,11 @@ local timeout = ARGV[2]
 local fields = {'id', id, 'created', now, 'last', now, 'timeout', timeout, 'seq', tostring(sequence),
   'base', candidate, 'hw', highWater, 'turns', '1'}
 local stale = {'items', 'end', 'endAt'}
-if ARGV[9] ~= '' then
-  if tonumber(ARGV[9]) < tonumber(timeout) then timeout = ARGV[9] end
+if maxDuration ~= '' then
+  if tonumber(maxDuration) < tonumber(timeout) then timeout = maxDuration end
   fields[8] = timeout
   fields[#fields + 1] = 'dl'
-  fields[#fields + 1] = int(nowMs + tonumber(ARGV[9]))
+  fields[#fields + 1] = int(nowMs + tonumber(maxDuration))
 else
   stale[#stale + 1] = 'dl'
 end
@@ -192,7 +197,7 @@ if r[5] then redis.call('DEL', KEYS[2]) end
 if r[1] then redis.call('HDEL', KEYS[1], unpack(stale)) end
 redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
-redis.call('ZADD', KEYS[4], int(nowMs + tonumber(timeout)), ARGV[11])
+redis.call('ZADD', KEYS[4], int(nowMs + tonumber(timeout)), tag)
 local reply = {1, id, now, now, timeout, '1', previous}
 if ended then for index = 1, 8 do reply[7 + index] = ended[index] end end
 return reply

@@ -63,7 +63,9 @@ describe.each([
   /** Sends each worker its job at once and gathers their results. */
   async function round(jobs: LifecycleJob[]): Promise<LifecycleResult[]> {
     const results = workers.map((worker) => nextMessage<LifecycleResult>(worker));
-    workers.forEach((worker, index) => worker.send(jobs[index]));
+    workers.forEach((worker, index) => {
+      worker.send(jobs[index] as LifecycleJob);
+    });
     return Promise.all(results);
   }
 

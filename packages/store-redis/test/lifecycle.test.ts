@@ -1,8 +1,9 @@
 // What the conformance suite cannot see of the lifecycle: every key a pair leaves (or not) after
 // forgetUser, what a cleanup costs on the server with many live sessions and few expired ones,
 // the cluster's per-slot expiry indexes, and the history's cap and TTLs.
-import { MAX_HISTORY_PER_USER } from "@threadline/session-core/store-kit";
+
 import { type SessionEndEvent, SessionManager } from "@threadline/session-core";
+import { MAX_HISTORY_PER_USER } from "@threadline/session-core/store-kit";
 import { createFakeClock, uniqueNamespace } from "@threadline/session-core/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { redisStore } from "../src/index.js";
@@ -65,7 +66,13 @@ describe.each(["ioredis@5", "redis@5"] as const)("with %s on a server of its own
     const keyPrefix = uniquePrefix();
     const clock = createFakeClock();
     const store = redisStore({ client: connection.client, clock: "app", keyPrefix });
-    const sessions = new SessionManager({ store, now: clock.now, namespace: "ns", retention: 3_600, cleanupInterval: 0 });
+    const sessions = new SessionManager({
+      store,
+      now: clock.now,
+      namespace: "ns",
+      retention: 3_600,
+      cleanupInterval: 0,
+    });
     const first = await sessions.resolve("user");
     await sessions.addItems(first, ["a"]);
     await sessions.resolve("user", undefined, { forceNew: true });
@@ -99,7 +106,12 @@ describe.each(["ioredis@5", "redis@5"] as const)("with %s on a server of its own
     const clock = createFakeClock();
     const store = redisStore({ client: connection.client, clock: "app", keyPrefix });
     const ends: SessionEndEvent[] = [];
-    const options = { store, now: clock.now, cleanupInterval: 0, onSessionEnd: (end: SessionEndEvent) => void ends.push(end) };
+    const options = {
+      store,
+      now: clock.now,
+      cleanupInterval: 0,
+      onSessionEnd: (end: SessionEndEvent) => void ends.push(end),
+    };
     const short = new SessionManager({ ...options, namespace: "short", inactivityTimeout: 10 });
     const long = new SessionManager({ ...options, namespace: "long", inactivityTimeout: 3_600 });
     for (let index = 0; index < 2_000; index++) await long.resolve(`user-${index}`);
@@ -139,7 +151,13 @@ describe.each(["ioredis@5", "redis@5"] as const)("with %s on a server of its own
     const keyPrefix = uniquePrefix();
     const clock = createFakeClock();
     const store = redisStore({ client: connection.client, clock: "app", keyPrefix, sweepBatchSize: 30 });
-    const sessions = new SessionManager({ store, now: clock.now, namespace: "ns", inactivityTimeout: 10, cleanupInterval: 0 });
+    const sessions = new SessionManager({
+      store,
+      now: clock.now,
+      namespace: "ns",
+      inactivityTimeout: 10,
+      cleanupInterval: 0,
+    });
     for (let index = 0; index < 100; index++) await sessions.resolve(`user-${index}`);
     clock.advance(10);
     await connection.command(["CONFIG", "RESETSTAT"]);
