@@ -2,6 +2,8 @@ export type { ErrorContext, ErrorHandler } from "./adapter-kit/error-sink.js";
 export { globalSessionId } from "./adapter-kit/global-session-id.js";
 export { SessionError, type SessionErrorCode, type SessionErrorOptions } from "./errors.js";
 export type {
+  CarryOver,
+  CarryOverContext,
   ListSessionsOptions,
   SessionEndHandler,
   SessionList,
@@ -34,7 +36,9 @@ export {
   type SessionManagerOptions,
 } from "./session-manager.js";
 export type {
+  CarriedItems,
   CloseRequest,
+  EndKeeping,
   ForgetRequest,
   ForgetResult,
   ItemBounds,

@@ -14,6 +14,27 @@ export type SessionStartHandler = (event: SessionStartEvent) => unknown;
 /** Receives each ended session once. May be async; it is not awaited by the call that ended it. */
 export type SessionEndHandler = (event: SessionEndEvent) => unknown;
 
+/** What a carry-over's `seed` receives: the new session and the items of the one it replaced. */
+export interface CarryOverContext {
+  session: ResolvedSession;
+  /** The ended session the items belonged to. */
+  previousSessionId: string;
+  /** Its conversation items, oldest first: handed out this once, then gone from the store. */
+  items: unknown[];
+}
+
+/**
+ * Seeding a user's new session from the one it replaced (opt-in; memory never crosses sessions
+ * otherwise): the store keeps an ended session's items for `within` seconds, and when the pair's
+ * next session is created, `seed` gets them once and returns the items to start it with (a
+ * summary the model writes, the user's name), or nothing.
+ */
+export interface CarryOver {
+  seed: (context: CarryOverContext) => readonly unknown[] | undefined | Promise<readonly unknown[] | undefined>;
+  /** Seconds an ended session's items wait for the next session. Default 86,400 (one day). */
+  within?: number;
+}
+
 /** Options of {@link SessionManager.listSessions}. */
 export interface ListSessionsOptions {
   /**
@@ -43,6 +64,8 @@ export interface LifecycleSettings {
   maxDurationMs: number | undefined;
   maxTurns: number | undefined;
   retentionMs: number;
+  /** 0 when carry-over is off. */
+  carryOverMs: number;
 }
 
 /** Reads and checks the lifecycle options: seconds become ms; omitted limits stay `undefined`. */
@@ -50,8 +73,20 @@ export function lifecycleSettings(options: {
   maxDuration?: number;
   maxTurns?: number;
   retention?: number;
+  carryOver?: CarryOver;
 }): LifecycleSettings {
-  const { maxDuration, maxTurns, retention } = options;
+  const { maxDuration, maxTurns, retention, carryOver } = options;
+  if (carryOver !== undefined) {
+    if (typeof carryOver !== "object" || carryOver === null || typeof carryOver.seed !== "function") {
+      throw invalid(
+        `carryOver must be { seed: (context) => items, within?: seconds }, got ${describeValue(carryOver)}.`,
+      );
+    }
+    const within = carryOver.within;
+    if (within !== undefined && !(typeof within === "number" && within > 0 && Number.isFinite(within))) {
+      throw invalid(`carryOver.within must be a positive, finite number of seconds, got ${describeValue(within)}.`);
+    }
+  }
   if (
     maxDuration !== undefined &&
     !(typeof maxDuration === "number" && maxDuration > 0 && Number.isFinite(maxDuration))
@@ -72,6 +107,7 @@ export function lifecycleSettings(options: {
     maxDurationMs: maxDuration === undefined ? undefined : Math.max(1, Math.round(maxDuration * 1000)),
     maxTurns,
     retentionMs: Math.round((retention ?? 0) * 1000),
+    carryOverMs: carryOver === undefined ? 0 : Math.round((carryOver.within ?? 86_400) * 1000),
   };
 }
 

@@ -42,6 +42,7 @@ describe("end events", () => {
     const clock = createFakeClock();
     const sessions = new SessionManager({
       now: clock.now,
+      cleanupInterval: 0,
       onSessionStart: () => new Promise(() => {}),
       onSessionEnd: () => new Promise(() => {}),
     });
@@ -166,5 +167,106 @@ describe("memory store lifecycle", () => {
       cursor = page.cursor;
     } while (cursor !== undefined);
     expect(seen.sort()).toEqual([...ids].sort());
+  });
+});
+
+describe("order with the background cleanup", () => {
+  it("delivers the end with the resolve that replaced it, before the new start, when a cleanup comes due on that call", async () => {
+    const clock = createFakeClock();
+    const events: string[] = [];
+    const sessions = new SessionManager({
+      now: clock.now,
+      onSessionStart: ({ session, previousSessionId }) =>
+        void events.push(`start ${session.sessionId} after ${previousSessionId}`),
+      onSessionEnd: ({ session, reason }) => void events.push(`end ${session.sessionId} ${reason}`),
+    });
+    const first = await sessions.resolve("u"); // schedules the first cleanup 60 s later
+    clock.advance(121); // the cleanup is due on the next resolve, which also replaces the expired session
+    const second = await sessions.resolve("u");
+    await sessions.flush();
+    expect(second.previousSessionId).toBe(first.sessionId);
+    expect(events).toEqual([
+      `start ${first.sessionId} after undefined`,
+      `end ${first.sessionId} expired`,
+      `start ${second.sessionId} after ${first.sessionId}`,
+    ]);
+  });
+});
+
+describe("carry-over", () => {
+  function carrying(overrides: { seed?: (context: { items: unknown[]; previousSessionId: string }) => unknown } = {}) {
+    const clock = createFakeClock();
+    const seeds: Array<{ items: unknown[]; previousSessionId: string }> = [];
+    const failures: string[] = [];
+    const sessions = new SessionManager({
+      now: clock.now,
+      cleanupInterval: 0,
+      carryOver: {
+        within: 3600,
+        seed:
+          (overrides.seed as never) ??
+          ((context) => {
+            seeds.push({ items: context.items, previousSessionId: context.previousSessionId });
+            return [{ role: "system", content: `summary of ${context.items.length} items` }];
+          }),
+      },
+      onError: (error, context) => void failures.push(`${context.operation}: ${error.message}`),
+    });
+    return { clock, sessions, seeds, failures };
+  }
+
+  it("seeds the next session from the ended one's items, handed out once, before resolve returns", async () => {
+    const { clock, sessions, seeds } = carrying();
+    const first = await sessions.resolve("user");
+    await sessions.addItems(first, ["my name is Ana", "hi Ana"]);
+    clock.advance(600);
+    const second = await sessions.resolve("user");
+    expect(second).not.toHaveProperty("carried");
+    expect(seeds).toEqual([{ items: ["my name is Ana", "hi Ana"], previousSessionId: first.sessionId }]);
+    expect(await sessions.getItems(second)).toEqual([{ role: "system", content: "summary of 2 items" }]);
+    await sessions.closeSession("user");
+    const third = await sessions.resolve("user");
+    // The summary was carried once more (it was the second session's items); the first session's are gone.
+    expect(seeds.map((seed) => seed.previousSessionId)).toEqual([first.sessionId, second.sessionId]);
+    expect(await sessions.getItems(third)).toEqual([{ role: "system", content: "summary of 1 items" }]);
+  });
+
+  it("forgets carried items after `within`, and never crosses sessions without carryOver", async () => {
+    const { clock, sessions, seeds } = carrying();
+    const first = await sessions.resolve("user");
+    await sessions.addItems(first, ["old"]);
+    clock.advance(120 + 3600);
+    expect(await sessions.getItems(await sessions.resolve("user"))).toEqual([]);
+    expect(seeds).toEqual([]);
+
+    const plain = new SessionManager({ now: clock.now });
+    const session = await plain.resolve("user");
+    await plain.addItems(session, ["private"]);
+    const next = await plain.resolve("user", undefined, { forceNew: true });
+    expect(await plain.getItems(next)).toEqual([]);
+  });
+
+  it("never fails the resolve when seed throws: onError gets it and the session starts empty", async () => {
+    const { clock, sessions, failures } = carrying({
+      seed: () => {
+        throw new Error("summarizer down");
+      },
+    });
+    const first = await sessions.resolve("user");
+    await sessions.addItems(first, ["old"]);
+    clock.advance(120);
+    const second = await sessions.resolve("user");
+    expect(second.isNew).toBe(true);
+    expect(await sessions.getItems(second)).toEqual([]);
+    expect(failures).toEqual(["carryOver: summarizer down"]);
+  });
+
+  it("refuses carryOver on a store that cannot keep ended items", () => {
+    const store = memoryStore();
+    const items = { ...store.items, apply: undefined };
+    expect(() => new SessionManager({ store: { ...store, items }, carryOver: { seed: () => [] } })).toThrow(
+      expect.objectContaining({ code: "INVALID_OPTION" }),
+    );
+    expect(() => new SessionManager({ carryOver: { seed: "summary" } as never })).toThrow(/carryOver/);
   });
 });

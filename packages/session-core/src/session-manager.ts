@@ -2,6 +2,7 @@ import { createErrorSink, type ErrorHandler, type ErrorSink } from "./adapter-ki
 import { PendingWork } from "./adapter-kit/pending-work.js";
 import { SessionError } from "./errors.js";
 import {
+  type CarryOver,
   type LifecycleSettings,
   type ListSessionsOptions,
   lifecycleSettings,
@@ -14,6 +15,7 @@ import {
 import { memoryStore } from "./memory-store/index.js";
 import { type SessionIdContext, type SessionIdFormat, sessionIdGenerator } from "./session-id.js";
 import type {
+  CarriedItems,
   ItemBounds,
   ItemsChange,
   ItemsChangeResult,
@@ -117,8 +119,16 @@ export interface SessionManagerOptions {
    */
   onSessionEnd?: SessionEndHandler;
   /**
+   * Seed a user's new session from the one it replaced (opt-in): the store keeps an ended
+   * session's items for `within` seconds, and the resolve that creates the pair's next session
+   * hands them once to `seed` and appends what it returns before resolving. Needs a store whose
+   * items support `apply` (memory). A failing `seed` goes to `onError`; the new session then
+   * starts empty.
+   */
+  carryOver?: CarryOver;
+  /**
    * Receives failures the manager keeps away from your calls: a background cleanup, a throwing
-   * or rejecting `onSessionStart`/`onSessionEnd`. Default: log the first failure of each kind
+   * or rejecting `onSessionStart`/`onSessionEnd`, a failing `carryOver.seed`. Default: log the first failure of each kind
    * with `console.error`.
    */
   onError?: ErrorHandler;
@@ -174,6 +184,7 @@ export class SessionManager {
   readonly #itemBounds: ItemBounds;
   readonly #onSessionStart: SessionStartHandler | undefined;
   readonly #onSessionEnd: SessionEndHandler | undefined;
+  readonly #carryOver: CarryOver | undefined;
 
   constructor(options: SessionManagerOptions = {}) {
     // Only an omitted timeout means the default; null or 0 are mistakes worth an error.
@@ -211,6 +222,14 @@ export class SessionManager {
     this.#itemBounds = itemBounds(options);
     this.#onSessionStart = optionalHandler(options.onSessionStart, "onSessionStart");
     this.#onSessionEnd = optionalHandler(options.onSessionEnd, "onSessionEnd");
+    this.#carryOver = options.carryOver;
+    if (this.#carryOver !== undefined && this.store.items?.apply === undefined) {
+      throw new SessionError({
+        code: "INVALID_OPTION",
+        source: this.store.name,
+        message: `carryOver needs a store that keeps an ended session's items and applies item changes atomically (the memory store in this release); the ${this.store.name} store does not.`,
+      });
+    }
   }
 
   /**
@@ -264,6 +283,7 @@ export class SessionManager {
         userId,
         now: this.#clock(),
         retentionMs: this.#lifecycle.retentionMs,
+        carryOverMs: this.#lifecycle.carryOverMs,
         ...(sessionId === undefined ? {} : { sessionId }),
       }),
     );
@@ -354,7 +374,12 @@ export class SessionManager {
     const store = this.store;
     if (store.sweep === undefined) return 0;
     const ends = await this.#guard(
-      () => store.sweep?.({ now: this.#clock(), retentionMs: this.#lifecycle.retentionMs }) ?? [],
+      () =>
+        store.sweep?.({
+          now: this.#clock(),
+          retentionMs: this.#lifecycle.retentionMs,
+          carryOverMs: this.#lifecycle.carryOverMs,
+        }) ?? [],
     );
     for (const end of ends) this.#deliverEnd(end);
     return ends.length;
@@ -471,6 +496,10 @@ export class SessionManager {
     } catch (error) {
       throw this.#storeError(error);
     }
+    // One comparison on the hot path: false while not due, true when due or not yet scheduled (NaN).
+    // After the resolve, so a cleanup never claims the end this resolve would report: the end
+    // then comes with the resolve, before the start of the session that replaced it.
+    if (!(request.now < this.#nextCleanupAt)) this.#cleanUpIfDue(request.now);
     if (isPromise(session)) return session.then(this.#afterResolve, this.#rethrowAsStoreError);
     // A hit (the common case) costs one property read here; only creations do more.
     return session.isNew ? this.#created(session) : session;
@@ -480,17 +509,21 @@ export class SessionManager {
     throw this.#storeError(error);
   };
 
-  readonly #afterResolve = (session: ResolvedSession): ResolvedSession =>
+  readonly #afterResolve = (session: ResolvedSession): MaybePromise<ResolvedSession> =>
     session.isNew ? this.#created(session) : session;
 
-  /** Delivers what a creation ended and started (ends first), and keeps other users' ends out of the caller's hands. */
-  #created(session: ResolvedSession): ResolvedSession {
-    const { ended, evicted } = session;
+  /**
+   * Delivers what a creation ended and started (ends first), keeps other users' ends and the
+   * carried items out of the caller's hands, and seeds the session from carried items.
+   */
+  #created(session: ResolvedSession): MaybePromise<ResolvedSession> {
+    const { ended, evicted, carried } = session;
     let created = session;
-    if (ended !== undefined || evicted !== undefined) {
+    if (ended !== undefined || evicted !== undefined || carried !== undefined) {
       created = { ...session };
       delete created.ended;
       delete created.evicted;
+      delete created.carried;
       if (ended !== undefined) this.#deliverEnd(ended);
       if (evicted !== undefined) for (const end of evicted) this.#deliverEnd(end);
     }
@@ -502,7 +535,23 @@ export class SessionManager {
           : { session: created, previousSessionId: created.previousSessionId };
       this.#deliver(onSessionStart, event, "onSessionStart", created);
     }
-    return created;
+    return carried === undefined ? created : this.#seed(created, carried);
+  }
+
+  /** Appends what `carryOver.seed` makes of the carried items; never fails the resolve. */
+  async #seed(session: ResolvedSession, carried: CarriedItems): Promise<ResolvedSession> {
+    const seed = this.#carryOver?.seed;
+    if (seed === undefined) return session;
+    try {
+      const items = await seed({ session, previousSessionId: carried.sessionId, items: carried.items });
+      if (items !== undefined && items.length > 0) {
+        // The id makes a retried seeding append once.
+        await this.changeItems(session, { type: "append", items }, { operationId: `carry-over:${carried.sessionId}` });
+      }
+    } catch (error) {
+      this.#errors.report(error, { operation: "carryOver", userId: session.userId, sessionId: session.sessionId });
+    }
+    return session;
   }
 
   #deliverEnd(end: SessionEndEvent): void {
@@ -534,8 +583,6 @@ export class SessionManager {
   #resolveRequest(userId: string, namespace: string | undefined, options: ResolveOptions | undefined): ResolveRequest {
     const key = this.#key(userId, namespace);
     const now = this.#clock();
-    // One comparison on the hot path: false while not due, true when due or not yet scheduled (NaN).
-    if (!(now < this.#nextCleanupAt)) this.#cleanUpIfDue(now);
     return new PendingResolve(
       key,
       userId,
@@ -674,6 +721,7 @@ class PendingResolve implements ResolveRequest {
   readonly timeoutMs: number;
   readonly forceNew: boolean;
   readonly retentionMs: number;
+  readonly carryOverMs: number;
   readonly maxDurationMs: number | undefined;
   readonly maxTurns: number | undefined;
   readonly #createId: (context: SessionIdContext) => string;
@@ -693,6 +741,7 @@ class PendingResolve implements ResolveRequest {
     this.timeoutMs = timeoutMs;
     this.forceNew = forceNew;
     this.retentionMs = lifecycle.retentionMs;
+    this.carryOverMs = lifecycle.carryOverMs;
     this.maxDurationMs = lifecycle.maxDurationMs;
     this.maxTurns = lifecycle.maxTurns;
     this.#createId = createId;

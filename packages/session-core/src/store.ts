@@ -87,6 +87,18 @@ export interface ResolvedSession extends SessionRecord {
    * had already passed).
    */
   evicted?: SessionEndEvent[];
+  /**
+   * From the store to the manager: the items of the session this one replaced, kept for
+   * carry-over (`carryOverMs`) and now deleted from the store: handed out once.
+   */
+  carried?: CarriedItems;
+}
+
+/** An ended session's items, handed to the session that replaced it (carry-over). */
+export interface CarriedItems {
+  /** The ended session they belonged to. */
+  sessionId: string;
+  items: unknown[];
 }
 
 /** A session as {@link SessionStore.list} returns it: live, or ended and kept for history. */
@@ -98,13 +110,23 @@ export interface SessionSummary extends SessionRecord {
   endReason?: SessionEndReason;
 }
 
+/** What a store keeps of a session it ends, sent with every call that may end one. */
+export interface EndKeeping {
+  /** Retention (ms): an ended session stays in history until `endedAt + retentionMs`. 0 keeps none. */
+  retentionMs: number;
+  /**
+   * Carry-over (ms): an ended session's items stay until `endedAt + carryOverMs` for the pair's
+   * next session to take once (the resolve that creates it returns them as `carried` and deletes
+   * them). Omitted or 0: items go when the session ends.
+   */
+  carryOverMs?: number;
+}
+
 /**
  * The lifecycle limits a manager applies, sent with every call that may create, renew or end
  * a session. Stores apply the request's limits; managers sharing a store should agree on them.
  */
-export interface LifecycleLimits {
-  /** Retention (ms): an ended session stays in history until `endedAt + retentionMs`. 0 keeps none. */
-  retentionMs: number;
+export interface LifecycleLimits extends EndKeeping {
   /** Absolute lifetime (ms) of a session created by this call; omitted for none. Fixed at creation. */
   maxDurationMs?: number;
 }
@@ -152,16 +174,12 @@ export interface ForgetResult {
 }
 
 /** Input of {@link SessionStore.sweep}. */
-export interface SweepRequest {
+export interface SweepRequest extends EndKeeping {
   now: number;
-  /** How long the ends claimed now stay in history (ms). */
-  retentionMs: number;
 }
 
 /** Input of {@link SessionStore.close}. */
-export interface CloseRequest extends KeyAtTimeRequest {
-  /** How long the ended session stays in history (ms). */
-  retentionMs: number;
+export interface CloseRequest extends KeyAtTimeRequest, EndKeeping {
   /**
    * End the live session only if it is this one. A request that holds an old session must not
    * end the newer one a concurrent request created; without it, whatever session is live ends.
@@ -296,8 +314,9 @@ export interface StoreCapabilities {
    */
   atomic: boolean;
   /**
-   * Every renewal is stored exactly. False when the store throttles renewal writes (Workers
-   * KV), in which case `lastActivityAt` and `expiresAt` may lag by up to the throttle period.
+   * Every renewal is stored exactly, and so every turn. False when the store throttles renewal
+   * writes (Workers KV), in which case `lastActivityAt` and `expiresAt` may lag by up to the
+   * throttle period and `turns` may count fewer.
    */
   exactRenewal: boolean;
   /**

@@ -1,5 +1,5 @@
 import { SessionError } from "../errors.js";
-import type { SessionEndHandler, SessionStartHandler } from "../lifecycle.js";
+import type { CarryOver, SessionEndHandler, SessionStartHandler } from "../lifecycle.js";
 import type { SessionIdFormat } from "../session-id.js";
 import { SessionManager } from "../session-manager.js";
 import type { SessionStore } from "../store.js";
@@ -41,6 +41,12 @@ export interface AdapterManagerOptions {
   onSessionStart?: SessionStartHandler;
   /** Called once with each ended session and why it ended; not awaited. See `SessionManagerOptions.onSessionEnd`. */
   onSessionEnd?: SessionEndHandler;
+  /** Seed a new session from the items of the one it replaced (opt-in). See `SessionManagerOptions.carryOver`. */
+  carryOver?: CarryOver;
+  /** Most conversation items a session keeps (oldest turns go first). Default 2,000. */
+  maxItems?: number;
+  /** Most bytes of conversation items a session keeps. Default 2 MiB. */
+  maxItemBytes?: number;
   /**
    * Receives every failure the adapter keeps away from your app (store outages, a failing callback
    * of yours), and the failures of the manager's background cleanup when the adapter builds the
@@ -60,6 +66,9 @@ const managerOwned = [
   "retention",
   "onSessionStart",
   "onSessionEnd",
+  "carryOver",
+  "maxItems",
+  "maxItemBytes",
 ] as const;
 
 /**
@@ -93,6 +102,9 @@ export function managerFromOptions(options: AdapterManagerOptions, source: strin
         retention: options.retention,
         onSessionStart: options.onSessionStart,
         onSessionEnd: options.onSessionEnd,
+        carryOver: options.carryOver,
+        maxItems: options.maxItems,
+        maxItemBytes: options.maxItemBytes,
         onError: options.onError,
       });
     } catch (error) {

@@ -31,6 +31,8 @@ export interface Entry {
   endReason: SessionEndReason | undefined;
   /** Ended sessions kept for the retention, newest first; `undefined` when none. */
   history: HistoryEntry[] | undefined;
+  /** The ended session's items kept for the next session to take once (carry-over), until `until`. */
+  carried: { sessionId: string; texts: string[]; until: number } | undefined;
   /** Conversation items, with the operation ids applied to them. */
   items: SessionItems | undefined;
   /** Position in the namespace's listing order; grows with every insertion, never reused. */

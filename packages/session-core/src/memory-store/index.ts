@@ -1,7 +1,9 @@
 import { SessionError } from "../errors.js";
 import { distinctSessionId, type SessionIdHistory } from "../session-id.js";
 import type {
+  CarriedItems,
   CloseRequest,
+  EndKeeping,
   ForgetRequest,
   ForgetResult,
   ItemsRequest,
@@ -144,6 +146,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       deadline: deadlineOf(request),
       turns: 1,
       previousSessionId,
+      carried: undefined,
       ended: false,
       endedAt: 0,
       endReason: undefined,
@@ -177,12 +180,23 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     entry.items = undefined;
   }
 
-  /** Marks the entry's session ended (its end now claimed) and keeps it in history for `retentionMs`. */
-  function claimEnd(entry: Entry, end: SessionEndEvent, retentionMs: number, now: number): void {
+  /**
+   * Marks the entry's session ended (its end now claimed), keeps it in history for `retentionMs`
+   * and its items for the next session for `carryOverMs`.
+   */
+  function claimEnd(entry: Entry, end: SessionEndEvent, keeping: EndKeeping, now: number): void {
     entry.ended = true;
     entry.endedAt = end.endedAt;
     entry.endReason = end.reason;
+    const carryUntil = end.endedAt + (keeping.carryOverMs ?? 0);
+    if (carryUntil > now && entry.items !== undefined && entry.items.size > 0) {
+      entry.carried = { sessionId: entry.sessionId, texts: entry.items.last(undefined), until: carryUntil };
+      historyQueue.add(entry, carryUntil);
+    } else {
+      entry.carried = undefined;
+    }
     entry.items = undefined;
+    const retentionMs = keeping.retentionMs;
     if (retentionMs <= 0 && entry.history === undefined) return;
     const history = historyWith(entry.history, end, retentionMs, now);
     entry.history = history.length === 0 ? undefined : history;
@@ -191,14 +205,28 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     }
   }
 
-  /** After its session's time ran out: drop the entry, unless it still holds history. */
+  /** After its session's time ran out: drop the entry, unless it still holds history or carried items. */
   function retire(entry: Entry, now: number): void {
+    pruneKept(entry, now);
+    if (entry.history === undefined && entry.carried === undefined) remove(entry);
+    else queues.unlink(entry);
+  }
+
+  /** Drops history and carried items past their time. */
+  function pruneKept(entry: Entry, now: number): void {
     if (entry.history !== undefined) {
       const kept = keptHistory(entry.history, now);
       entry.history = kept.length === 0 ? undefined : kept;
     }
-    if (entry.history === undefined) remove(entry);
-    else queues.unlink(entry);
+    if (entry.carried !== undefined && now >= entry.carried.until) entry.carried = undefined;
+  }
+
+  /** The previous session's carried items, if still kept, handed out once. */
+  function takeCarried(entry: Entry, now: number): CarriedItems | undefined {
+    const carried = entry.carried;
+    entry.carried = undefined;
+    if (carried === undefined || now >= carried.until) return undefined;
+    return { sessionId: carried.sessionId, items: carried.texts.map((text) => JSON.parse(text) as unknown) };
   }
 
   function renew(entry: Entry, now: number, timeoutMs: number): void {
@@ -232,6 +260,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       let ended: SessionEndEvent | undefined;
       let previousSessionId: string | undefined;
       let evicted: SessionEndEvent | undefined;
+      let carried: CarriedItems | undefined;
       if (entry === undefined) {
         if (size >= maxSessions) evicted = evictOne(now);
         entry = create(request, undefined);
@@ -241,17 +270,19 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
             now >= entry.expiresAt
               ? endOf(entry, timeEndReason(entry), entry.expiresAt)
               : endOf(entry, request.forceNew ? "replaced" : "max-turns", now);
-          claimEnd(entry, ended, request.retentionMs, now);
+          claimEnd(entry, ended, request, now);
           previousSessionId = entry.sessionId;
         } else if (now < entry.endedAt + request.retentionMs) {
           previousSessionId = entry.sessionId;
         }
+        carried = takeCarried(entry, now);
         replace(entry, request, previousSessionId);
       }
       renew(entry, now, timeoutMs);
       const session = toSession(entry, true);
       if (ended !== undefined) session.ended = ended;
       if (evicted !== undefined) session.evicted = [evicted];
+      if (carried !== undefined) session.carried = carried;
       return session;
     },
     touch(request: TouchRequest): SessionRecord | null {
@@ -271,26 +302,25 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       // The entry stays as a tombstone until it would have expired, so the next session's id
       // differs from this one even when created in the same second.
       const end = endOf(entry, "closed", request.now);
-      claimEnd(entry, end, request.retentionMs, request.now);
+      claimEnd(entry, end, request, request.now);
       return end;
     },
     async sweep(request: SweepRequest): Promise<SessionEndEvent[]> {
-      const { now, retentionMs } = request;
+      const { now } = request;
       const ends: SessionEndEvent[] = [];
       queues.removeExpired(now, (entry) => {
         if (!entry.ended) {
           const end = endOf(entry, timeEndReason(entry), entry.expiresAt);
-          claimEnd(entry, end, retentionMs, now);
+          claimEnd(entry, end, request, now);
           ends.push(end);
         }
         retire(entry, now);
       });
       historyQueue.popDue(now, (entry) => {
-        if (namespaces.find(entry.namespace, entry.userId) !== entry || entry.history === undefined) return;
-        const kept = keptHistory(entry.history, now);
-        entry.history = kept.length === 0 ? undefined : kept;
-        // Holding no session (no longer in an expiry queue) and no history: nothing left to keep.
-        if (entry.history === undefined && entry.queue === undefined) remove(entry);
+        if (namespaces.find(entry.namespace, entry.userId) !== entry) return;
+        pruneKept(entry, now);
+        // Holding no session (no longer in an expiry queue), no history, no carried items: nothing left to keep.
+        if (entry.history === undefined && entry.carried === undefined && entry.queue === undefined) remove(entry);
       });
       return ends;
     },

@@ -246,7 +246,7 @@ async function runOperations(store: SessionStore, operations: Operation[]): Prom
       case "forget": {
         if (store.forget === undefined) break;
         const current = model.get(step.user);
-        let removed = (histories.get(step.user) ?? []).filter((entry) => now < entry.keepUntil).length;
+        let removed = history ? (histories.get(step.user) ?? []).filter((entry) => now < entry.keepUntil).length : 0;
         if (current !== undefined && !current.ended) {
           removed++;
           if (now >= current.expiresAt) end(step.user, current, timeReason(current), current.expiresAt);
@@ -255,6 +255,9 @@ async function runOperations(store: SessionStore, operations: Operation[]): Prom
         expect(await sessions.forgetUser(user)).toBe(removed);
         model.delete(step.user);
         histories.delete(step.user);
+        // Forgetting erases the pair's id history with everything else; only atomic stores promise
+        // never to repeat a forgotten id (a stale holder could otherwise reach the next session).
+        if (!store.capabilities.atomic) idsSeen.delete(step.user);
         break;
       }
       case "advance":
