@@ -42,9 +42,6 @@ describe("lifecycle callbacks through sessionConfig and a LangGraph graph", () =
       now: clock.now,
       inactivityTimeout: 120,
       retention: 30 * 24 * 3600,
-      // No background cleanup: one due at the returning run would claim the expired end first and
-      // deliver it after the new start (a session-core ordering bug, reported); this checks the adapter.
-      cleanupInterval: 0,
       onSessionStart: (start) => void heard.push({ start }),
       onSessionEnd: (end) => void heard.push({ end }),
     });
