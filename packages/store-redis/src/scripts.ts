@@ -176,8 +176,9 @@ if previousHigh then
   if tonumber(previousHigh) > proposedAt then highWater = previousHigh end
 end
 local timeout = ARGV[2]
-local fields = {'id', id, 'created', now, 'last', now, 'timeout', timeout, 'seq', tostring(sequence),
-  'base', candidate, 'hw', highWater, 'turns', '1'}
+-- The fields the hit path reads first: a small hash is a list Redis scans from its head.
+local fields = {'id', id, 'created', now, 'last', now, 'timeout', timeout, 'turns', '1', 'seq', tostring(sequence),
+  'base', candidate, 'hw', highWater}
 local stale = {'items', 'end', 'endAt'}
 if maxDuration ~= '' then
   if tonumber(maxDuration) < tonumber(timeout) then timeout = maxDuration end
