@@ -7,6 +7,7 @@ import { describeLifecycleCases } from "./conformance-lifecycle.js";
 import { createFakeClock, type FakeClock } from "./fake-clock.js";
 import { hostileIds, invalidUserIds } from "./hostile-ids.js";
 import { runModelBasedTest } from "./model.js";
+import { runItemsModelTest } from "./model-items.js";
 import { uniqueNamespace } from "./unique-namespace.js";
 
 /** Options for {@link describeSessionStore}. */
@@ -393,6 +394,11 @@ export function describeSessionStore(name: string, options: SessionStoreSuiteOpt
       it("matches a reference model over random operation sequences", async (context) => {
         if (!(await capabilities()).exactRenewal) return context.skip("renewal is not exact; the model assumes it is");
         await runModelBasedTest({ ...options, numRuns: options.propertyRuns ?? 50 });
+      });
+
+      it("matches a reference model of item changes, bounds and operation ids", async (context) => {
+        if (store.items?.apply === undefined) return context.skip("store items have no apply");
+        await runItemsModelTest({ ...options, numRuns: options.propertyRuns ?? 50 });
       });
     });
   });
