@@ -1,3 +1,9 @@
+export type {
+  HistoryMutation,
+  HistoryMutationArgs,
+  HistoryTransaction,
+  HistoryTransactionArgs,
+} from "./history-items.js";
 export type { SessionHooksOptions } from "./options.js";
 export {
   SessionHooks,
