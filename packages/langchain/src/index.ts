@@ -1,5 +1,10 @@
 export { ThreadlineCallbackHandler } from "./callback-handler.js";
-export { SessionChatMessageHistory, type SessionChatMessageHistoryOptions } from "./chat-history.js";
+export {
+  type AppendMessagesResult,
+  SessionChatMessageHistory,
+  type SessionChatMessageHistoryOptions,
+} from "./chat-history.js";
+export { type TrimThreadMessagesOptions, trimThreadMessages } from "./exchanges.js";
 export type { ThreadlineCallbackHandlerOptions } from "./handler-options.js";
 export { ANONYMOUS_USER_ID } from "./run-sessions.js";
 export {
