@@ -12,7 +12,7 @@ import {
   type SessionHistoryTransactionAwareSession,
 } from "@openai/agents";
 import { memoryStore, SessionManager, type SessionStore } from "@threadline/session-core";
-import { expect, it } from "vitest";
+import { expect, it, vi } from "vitest";
 import { SessionMemory } from "../src/index.js";
 import { type CapableSession, describeSessionBehaviour } from "./support/session-behaviour.js";
 
@@ -67,4 +67,22 @@ it("on a store without atomic item changes, the memory offers only what it can k
   expect(memory.replaceHistoryWithCompaction).toBeUndefined();
   await memory.addItems([{ role: "user", content: "still works" }]);
   expect(await memory.getItems()).toEqual([{ role: "user", content: "still works" }]);
+});
+
+it("never logs item contents (the SDK's MemorySession redacts them when model or tool data logging is off)", async () => {
+  const logged: unknown[] = [];
+  const spies = (["log", "debug", "info", "warn", "error"] as const).map((method) =>
+    vi.spyOn(console, method).mockImplementation((...args: unknown[]) => void logged.push(args)),
+  );
+  const secret = "SECRET_MEMORY_SESSION_VALUE_123";
+  const sessionManager = new SessionManager();
+  const session = await sessionManager.resolve("ana");
+  const memory = new SessionMemory({ sessionManager, session }); // default onError: logs the first failure
+  await memory.addItems([{ role: "user", content: secret }]);
+  expect(await memory.popItem()).toEqual({ role: "user", content: secret });
+  await sessionManager.closeSession("ana");
+  await memory.addItems([{ role: "user", content: `${secret}-late` }]); // SESSION_ENDED, logged
+  for (const spy of spies) spy.mockRestore();
+  expect(logged.length).toBeGreaterThan(0);
+  expect(JSON.stringify(logged.map(String))).not.toContain(secret);
 });
