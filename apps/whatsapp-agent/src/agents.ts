@@ -1,5 +1,5 @@
 import { Agent, type Model } from "@openai/agents";
-import { assistantMessage, handoffTo, offlineModel, userTexts } from "./offline-model.js";
+import { assistantMessage, carriedDigest, handoffTo, offlineModel, userTexts } from "./offline-model.js";
 
 const billingWords = /\b(bill|billing|invoice|payment|pay|charge|refund|boleto|pix)\b/i;
 const technicalWords = /\b(error|bug|crash|login|password|app|install)\b/i;
@@ -22,7 +22,7 @@ export function createAgents(model?: string | Model): Agent {
   return Agent.create({
     name: "Triage",
     instructions:
-      "You greet WhatsApp users of a telecom and route them: billing questions to the billing specialist, technical problems to the technical specialist. Answer small talk yourself in one sentence. A lone number from 1 to 5 rates our last conversation: thank the user for it.",
+      "You greet WhatsApp users of a telecom and route them (a system note may tell you how their previous conversation went: pick up from it): billing questions to the billing specialist, technical problems to the technical specialist. Answer small talk yourself in one sentence. A lone number from 1 to 5 rates our last conversation: thank the user for it.",
     handoffs: [billing, technical],
     model: offline ? triageModel() : model,
   });
@@ -34,6 +34,10 @@ function triageModel(): Model {
     if (/^\s*[1-5]\s*$/.test(latest)) return [assistantMessage("Thanks for rating us! Write anytime you need help.")];
     if (billingWords.test(latest)) return handoffTo(request, "billing");
     if (technicalWords.test(latest)) return handoffTo(request, "technical");
+    // A conversation seeded from the previous one (carry-over) picks up where that one stopped.
+    const digest = carriedDigest(request);
+    if (digest !== undefined)
+      return [assistantMessage(`Welcome back! My note from last time: ${digest} How can I help now?`)];
     return [assistantMessage("Hi! I can help with bills and with the app. What do you need?")];
   });
 }

@@ -1,8 +1,11 @@
 import { type Model, setTracingDisabled } from "@openai/agents";
 import { SessionHooks } from "@threadline/openai-agents";
-import type { ErrorHandler, SessionEndHandler, SessionStore } from "@threadline/session-core";
+import { type ErrorHandler, memoryStore, type SessionEndHandler, type SessionStore } from "@threadline/session-core";
+import { createErrorSink } from "@threadline/session-core/adapter-kit";
 import { createAgents } from "./agents.js";
 import type { AgentReply, RespondOptions } from "./app.js";
+import { digestCarryOver, modelSummary } from "./carry-over.js";
+import { MessageMemory } from "./message-memory.js";
 import type { IncomingMessage } from "./payload.js";
 
 /** Options for {@link createBot}. */
@@ -18,6 +21,12 @@ export interface BotOptions {
   onSessionEnd?: SessionEndHandler;
   /** Failures threadline kept away from the messages: the store, a failed `onSessionEnd`. Default: log the first of each kind. */
   onError?: ErrorHandler;
+  /**
+   * Seed a phone number's next conversation with a digest of the one that ended (written by the
+   * model; offline, the user's last message and our last answer). Default true, on stores that
+   * apply item changes atomically (memory); skipped, with a warning, on others.
+   */
+  carryOver?: boolean;
 }
 
 /** The agent behind the webhook: one threadline session (and memory) per phone number. */
@@ -27,19 +36,35 @@ export function createBot(options: BotOptions = {}): {
 } {
   if (typeof options.model !== "string") setTracingDisabled(true);
   const triage = createAgents(options.model);
+  const store = options.store ?? memoryStore();
+  let carryOver = options.carryOver ?? true;
+  if (carryOver && store.items?.apply === undefined) {
+    console.warn(`[whatsapp-agent] the ${store.name} store cannot carry a conversation over; new ones start empty`);
+    carryOver = false;
+  }
   const hooks = new SessionHooks({
     namespace: "whatsapp",
     inactivityTimeout: options.inactivityTimeout ?? 120,
-    ...(options.store ? { store: options.store } : {}),
+    store,
+    ...(carryOver ? { carryOver: digestCarryOver(options.model ? modelSummary(options.model) : undefined) } : {}),
     ...(options.now ? { now: options.now } : {}),
     ...(options.onSessionEnd ? { onSessionEnd: options.onSessionEnd } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
   });
+  const memoryErrors = createErrorSink("whatsapp-agent", options.onError);
   return {
     hooks,
     async respond(message, respondOptions) {
       const signal = respondOptions?.signal;
-      const result = await hooks.run(triage, message.text, { userId: message.from, ...(signal ? { signal } : {}) });
+      // The context the hooks file the run under; the memory finds the run's session through it.
+      const context = { userId: message.from };
+      const memory = new MessageMemory({
+        sessionManager: hooks.sessionManager,
+        session: () => hooks.sessionOf(context),
+        messageId: message.id,
+        onError: (error, errorContext) => memoryErrors.report(error, errorContext),
+      });
+      const result = await hooks.run(triage, message.text, { context, session: memory, ...(signal ? { signal } : {}) });
       const session = await hooks.sessionOf(result);
       return { text: String(result.finalOutput ?? ""), sessionId: session?.sessionId ?? "none" };
     },

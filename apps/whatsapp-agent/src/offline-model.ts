@@ -1,5 +1,6 @@
 import type { AgentInputItem, ModelRequest } from "@openai/agents";
 import { assistantMessage, functionCall, modelResponder, ScriptedModel } from "@openai/agents/testing";
+import { DIGEST_PREFIX } from "./carry-over.js";
 
 /**
  * The demo's model when no OPENAI_API_KEY is set: the SDK's ScriptedModel, answering every call
@@ -38,3 +39,19 @@ export function handoffTo(request: ModelRequest, target: string): ReturnType<typ
 }
 
 export { assistantMessage };
+
+/** The digest of the user's previous conversation that carry-over put first in this one, if any. */
+export function carriedDigest(request: ModelRequest): string | undefined {
+  if (typeof request.input === "string") return undefined;
+  for (const item of request.input) {
+    if (
+      "role" in item &&
+      item.role === "system" &&
+      typeof item.content === "string" &&
+      item.content.startsWith(DIGEST_PREFIX)
+    ) {
+      return item.content.slice(DIGEST_PREFIX.length).trim();
+    }
+  }
+  return undefined;
+}

@@ -41,7 +41,10 @@ export interface TrimThreadMessagesOptions {
  *   .addEdge(START, "assistant").addEdge("assistant", "bound").addEdge("bound", END)
  *   .compile({ checkpointer });
  */
-export function trimThreadMessages(messages: readonly BaseMessage[], options: TrimThreadMessagesOptions): RemoveMessage[] {
+export function trimThreadMessages(
+  messages: readonly BaseMessage[],
+  options: TrimThreadMessagesOptions,
+): RemoveMessage[] {
   const maxMessages = options?.maxMessages;
   if (!(Number.isSafeInteger(maxMessages) && maxMessages >= 1)) {
     throw new SessionError({

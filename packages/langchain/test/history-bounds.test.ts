@@ -1,6 +1,13 @@
 // The chat history's bounds, trimming policy and operation ids, through real runnables with
 // LangChain's fake chat models and a manager with small bounds.
-import { AIMessage, AIMessageChunk, type BaseMessage, HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages";
+import {
+  AIMessage,
+  AIMessageChunk,
+  type BaseMessage,
+  HumanMessage,
+  SystemMessage,
+  ToolMessage,
+} from "@langchain/core/messages";
 import { ChatPromptTemplate, MessagesPlaceholder } from "@langchain/core/prompts";
 import { RunnableLambda, RunnableWithMessageHistory } from "@langchain/core/runnables";
 import { tool } from "@langchain/core/tools";
@@ -47,7 +54,12 @@ describe("SessionChatMessageHistory bounds", () => {
     const session = await sessions.resolve("ada");
     const history = new SessionChatMessageHistory({ sessionManager: sessions, session });
     for (let index = 0; index < 7; index++) {
-      const [question, call, result, answer] = toolExchange(index) as [BaseMessage, BaseMessage, BaseMessage, BaseMessage];
+      const [question, call, result, answer] = toolExchange(index) as [
+        BaseMessage,
+        BaseMessage,
+        BaseMessage,
+        BaseMessage,
+      ];
       // Written the way an agent loop writes: the question, then each step as it happens.
       await history.addMessage(question);
       await history.addMessages([call, result]);
@@ -107,9 +119,11 @@ describe("SessionChatMessageHistory bounds", () => {
     expect(Buffer.byteLength(stored.map((item) => JSON.stringify(item)).join(""))).toBeLessThanOrEqual(2_000);
     expectWholeExchanges(await history.getMessages());
     const before = await history.getMessages();
-    await expect(history.addMessages([new HumanMessage("y".repeat(3_000)), new AIMessage("ok")])).rejects.toMatchObject({
-      code: "ITEMS_TOO_LARGE",
-    });
+    await expect(history.addMessages([new HumanMessage("y".repeat(3_000)), new AIMessage("ok")])).rejects.toMatchObject(
+      {
+        code: "ITEMS_TOO_LARGE",
+      },
+    );
     expect(await history.getMessages()).toEqual(before);
   });
 
@@ -145,7 +159,8 @@ describe("SessionChatMessageHistory bounds", () => {
     );
     const withHistory = new RunnableWithMessageHistory({
       runnable: chain,
-      getMessageHistory: () => new SessionChatMessageHistory({ sessionManager: sessions, session, systemMessage: "Be safe." }),
+      getMessageHistory: () =>
+        new SessionChatMessageHistory({ sessionManager: sessions, session, systemMessage: "Be safe." }),
       inputMessagesKey: "question",
       historyMessagesKey: "history",
     });
@@ -228,7 +243,11 @@ describe("SessionChatMessageHistory operation ids", () => {
   it("appends a redelivered request once, even when the model answers differently the second time", async () => {
     const { sessions } = setup();
     const session = await sessions.resolve("ada");
-    const handle = requestHandler(sessions, session, new FakeListChatModel({ responses: ["first", "second", "third"] }));
+    const handle = requestHandler(
+      sessions,
+      session,
+      new FakeListChatModel({ responses: ["first", "second", "third"] }),
+    );
     await handle("wamid.1", "hello");
     await handle("wamid.1", "hello"); // redelivered: the model runs again and says "second"
     await handle("wamid.2", "again");

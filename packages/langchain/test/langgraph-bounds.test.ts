@@ -64,10 +64,16 @@ describe("trimThreadMessages", () => {
   it("leaves an exchange larger than the bound whole, and says when messages lack ids", () => {
     const exchange = [new HumanMessage({ content: "q", id: "h" }), new AIMessage({ content: "a", id: "a" })];
     expect(trimThreadMessages(exchange, { maxMessages: 1 })).toEqual([]);
-    const two = [...exchange, new HumanMessage({ content: "q2", id: "h2" }), new AIMessage({ content: "a2", id: "a2" })];
+    const two = [
+      ...exchange,
+      new HumanMessage({ content: "q2", id: "h2" }),
+      new AIMessage({ content: "a2", id: "a2" }),
+    ];
     expect(trimThreadMessages(two, { maxMessages: 2 }).map((removal) => removal.id)).toEqual(["h", "a"]);
     expect(() => trimThreadMessages([new HumanMessage("q"), ...exchange], { maxMessages: 2 })).toThrow(/no id/);
-    expect(() => trimThreadMessages(exchange, { maxMessages: 0 })).toThrow(expect.objectContaining({ code: "INVALID_OPTION" }));
+    expect(() => trimThreadMessages(exchange, { maxMessages: 0 })).toThrow(
+      expect.objectContaining({ code: "INVALID_OPTION" }),
+    );
   });
 
   it("with onSessionEnd deleting the thread, an ended session leaves nothing in the checkpointer", async () => {
