@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { expect } from "vitest";
 import { SessionManager } from "../session-manager.js";
-import type { ItemsChange, SessionStore } from "../store.js";
+import type { ItemsChange } from "../store.js";
 import { createFakeClock } from "./fake-clock.js";
 import type { ModelBasedTestOptions } from "./model.js";
 import { uniqueNamespace } from "./unique-namespace.js";
