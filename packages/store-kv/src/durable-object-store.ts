@@ -2,6 +2,9 @@ import {
   type CloseRequest,
   type ForgetRequest,
   type ForgetResult,
+  type ItemsChange,
+  type ItemsChangeRequest,
+  type ItemsChangeResult,
   type ItemsRequest,
   type KeyAtTimeRequest,
   type ListPage,
@@ -18,7 +21,13 @@ import {
   type SweepRequest,
   type TouchRequest,
 } from "@threadline/session-core";
-import { encodeItems, storeUnavailableError, userSessionsPage } from "@threadline/session-core/store-kit";
+import {
+  encodeItems,
+  encodeItemsChange,
+  storeUnavailableError,
+  userSessionsPage,
+  utf8Length,
+} from "@threadline/session-core/store-kit";
 import { type BindingOption, bindingOption } from "./binding-option.js";
 import type { DurableObjectIdLike, DurableObjectNamespaceLike } from "./bindings.js";
 import { assertKeyPrefix, sessionKey } from "./keys.js";
@@ -29,6 +38,7 @@ import {
   type ObjectRequest,
   readAnswer,
   source,
+  type WireResolvedSession,
 } from "./protocol.js";
 
 /** Options for {@link durableObjectStore}. */
@@ -62,7 +72,9 @@ export interface DurableObjectStore extends SessionStore {
   forget(request: ForgetRequest): Promise<ForgetResult>;
   sweep(request: SweepRequest): Promise<SessionEndEvent[]>;
   list(request: ListRequest): Promise<ListPage>;
-  readonly items: SessionItemStore;
+  readonly items: SessionItemStore & {
+    apply(request: ItemsChangeRequest, change: ItemsChange): Promise<ItemsChangeResult>;
+  };
 }
 
 /** Shards of the expiry index per store (per `keyPrefix`); every sweep asks each once. */
@@ -166,7 +178,29 @@ export function durableObjectStore(options: DurableObjectStoreOptions): DurableO
   }
 
   const decode = (text: string): unknown => JSON.parse(text);
-  const items: SessionItemStore = {
+  const items: DurableObjectStore["items"] = {
+    // One request to the pair's object, which applies the change in one storage batch: atomic and
+    // idempotent across every Worker (see object-items.ts for the layout and its costs).
+    async apply(request: ItemsChangeRequest, change: ItemsChange): Promise<ItemsChangeResult> {
+      const encoded = encodeItemsChange(change, source); // INVALID_ITEMS before any request
+      const { sessionId, now, operationId, bounds } = request;
+      return call<ItemsChangeResult>(request, {
+        op: "apply",
+        sessionId,
+        now,
+        change: {
+          type: encoded.type,
+          texts: encoded.texts,
+          expectedSuffix: encoded.expectedSuffix,
+          continuesGroup: encoded.continuesGroup,
+          fingerprint: encoded.fingerprint,
+        },
+        operationId: operationId ?? null,
+        operationKey: operationId === undefined ? null : await operationKey(operationId),
+        maxItems: finiteOrNull(bounds.maxItems),
+        maxItemBytes: finiteOrNull(bounds.maxItemBytes),
+      });
+    },
     async append(request: ItemsRequest, newItems: readonly unknown[]): Promise<void> {
       const { sessionId, now } = request;
       await call(request, { op: "append", sessionId, now, items: encodeItems(newItems, source) });
@@ -201,6 +235,7 @@ export function durableObjectStore(options: DurableObjectStoreOptions): DurableO
               op: "claim",
               now,
               retentionMs,
+              carryOverMs: request.carryOverMs ?? 0,
             });
             if (claim.end !== null) ends.push(claim.end);
             return { objectId, token, dueAt: claim.dueAt };
@@ -225,7 +260,7 @@ export function durableObjectStore(options: DurableObjectStoreOptions): DurableO
     // when the session turns out to be live (the contract allows this).
     async resolve(request) {
       const id = await pairId(request);
-      const resolved = await send<ResolvedSession>(id, {
+      const { carried, ...resolved } = await send<WireResolvedSession>(id, {
         op: "resolve",
         namespace: request.namespace,
         userId: request.userId,
@@ -234,6 +269,7 @@ export function durableObjectStore(options: DurableObjectStoreOptions): DurableO
         forceNew: request.forceNew,
         candidate: request.proposeSessionId(),
         retentionMs: request.retentionMs,
+        carryOverMs: request.carryOverMs ?? 0,
         maxDurationMs: request.maxDurationMs ?? null,
         maxTurns: request.maxTurns ?? null,
       });
@@ -241,7 +277,8 @@ export function durableObjectStore(options: DurableObjectStoreOptions): DurableO
       if (resolved.isNew) {
         await index({ op: "watch", now: request.now, objectId: id.toString(), dueAt: resolved.expiresAt });
       }
-      return resolved;
+      if (carried === undefined) return resolved;
+      return { ...resolved, carried: { sessionId: carried.sessionId, items: carried.texts.map(decode) } };
     },
     touch: (request) => call(request, { op: "touch", now: request.now, timeoutMs: request.timeoutMs }),
     get: (request) => call(request, { op: "get", now: request.now }),
@@ -251,6 +288,7 @@ export function durableObjectStore(options: DurableObjectStoreOptions): DurableO
         now: request.now,
         sessionId: request.sessionId ?? null,
         retentionMs: request.retentionMs,
+        carryOverMs: request.carryOverMs ?? 0,
       }),
     async forget(request) {
       const id = await pairId(request);
@@ -287,6 +325,24 @@ export function durableObjectStore(options: DurableObjectStoreOptions): DurableO
       return userSessionsPage(sessions, request, source);
     },
   } satisfies DurableObjectStore;
+}
+
+/** JSON has no `Infinity`: an unbounded bound goes over the wire as `null`. */
+function finiteOrNull(value: number): number | null {
+  return Number.isFinite(value) ? value : null;
+}
+
+/**
+ * An operation id as the object stores it (part of a storage key, at most 2,048 bytes): `=` and
+ * the id, or `#` and the SHA-256 of an id longer than 1,024 bytes. Prefixed either way, so a
+ * plain id can never equal a hashed one.
+ */
+async function operationKey(operationId: string): Promise<string> {
+  if (utf8Length(operationId) <= 1024) return `=${operationId}`;
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(operationId));
+  let hex = "#";
+  for (const byte of new Uint8Array(digest)) hex += byte.toString(16).padStart(2, "0");
+  return hex;
 }
 
 function warn(error: SessionError): void {

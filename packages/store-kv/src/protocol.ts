@@ -1,4 +1,9 @@
-import { type SessionEndEvent, SessionError, type SessionErrorCode } from "@threadline/session-core";
+import {
+  type ResolvedSession,
+  type SessionEndEvent,
+  SessionError,
+  type SessionErrorCode,
+} from "@threadline/session-core";
 
 // What the Durable Object store sends its object and gets back: JSON over the stub's fetch.
 // Plain fetch rather than RPC, so the class needs no `cloudflare:workers` import and the
@@ -22,19 +27,36 @@ export type ObjectRequest =
       /** The proposed id, made before the call: the object cannot call back into the Worker. */
       candidate: string;
       retentionMs: number;
+      /** Keep an ended session's items this long for the next session (0: none); absent from older Workers. */
+      carryOverMs?: number;
       maxDurationMs: number | null;
       maxTurns: number | null;
     }
   | { op: "touch"; now: number; timeoutMs: number }
   | { op: "get"; now: number }
   /** `sessionId` null: end whatever session is live. */
-  | { op: "close"; now: number; sessionId: string | null; retentionMs: number }
+  | { op: "close"; now: number; sessionId: string | null; retentionMs: number; carryOverMs?: number }
   | { op: "forget"; now: number }
   /** The pair's sessions, newest first (the store pages them). */
   | { op: "sessions"; now: number; status: ListStatus; retentionMs: number }
   /** Claims the end of a session that ran out of time by `now` (a sweep's visit). */
-  | { op: "claim"; now: number; retentionMs: number }
+  | { op: "claim"; now: number; retentionMs: number; carryOverMs?: number }
+  /** Appends without bounds or operation id (the contract's plain `append`), as one group. */
   | { op: "append"; sessionId: string; now: number; items: string[] }
+  /**
+   * One atomic items change (`items.apply`). `maxItems`/`maxItemBytes` `null`: no bound (JSON has
+   * no `Infinity`). `operationKey` is `operationId` as stored: the id itself, or a hash of a long one.
+   */
+  | {
+      op: "apply";
+      sessionId: string;
+      now: number;
+      change: WireItemsChange;
+      operationId: string | null;
+      operationKey: string | null;
+      maxItems: number | null;
+      maxItemBytes: number | null;
+    }
   | { op: "list"; sessionId: string; now: number; limit: number | null }
   | { op: "pop"; sessionId: string; now: number }
   | { op: "clear"; sessionId: string; now: number }
@@ -46,6 +68,22 @@ export type ObjectRequest =
   | { op: "take"; now: number; limit: number; leaseMs: number }
   /** What the sweep found at each pair it took: when to look again (`null`: never). */
   | { op: "settle"; now: number; visits: IndexVisit[] };
+
+/** An items change as the Worker encoded it (`encodeItemsChange`): JSON texts and a fingerprint. */
+export interface WireItemsChange {
+  type: "append" | "replace-suffix" | "replace-all";
+  /** The items to add (`items` or `replacement`). */
+  texts: string[];
+  /** `replace-suffix`: what the history must end with; `[]` otherwise. */
+  expectedSuffix: string[];
+  continuesGroup: boolean;
+  fingerprint: string;
+}
+
+/** What the object answers to `resolve`: the session, with the carried items as JSON texts. */
+export type WireResolvedSession = Omit<ResolvedSession, "carried"> & {
+  carried?: { sessionId: string; texts: string[] };
+};
 
 /** One pair a sweep took from the expiry index and visited. */
 export interface IndexVisit {
@@ -121,6 +159,7 @@ export function isObjectRequest(value: unknown): value is ObjectRequest {
         typeof request.forceNew === "boolean" &&
         typeof request.candidate === "string" &&
         typeof request.retentionMs === "number" &&
+        isNumberOrMissing(request.carryOverMs) &&
         isNumberOrNull(request.maxDurationMs) &&
         isNumberOrNull(request.maxTurns)
       );
@@ -131,7 +170,9 @@ export function isObjectRequest(value: unknown): value is ObjectRequest {
       return true;
     case "close":
       return (
-        (request.sessionId === null || typeof request.sessionId === "string") && typeof request.retentionMs === "number"
+        (request.sessionId === null || typeof request.sessionId === "string") &&
+        typeof request.retentionMs === "number" &&
+        isNumberOrMissing(request.carryOverMs)
       );
     case "sessions":
       return (
@@ -139,12 +180,22 @@ export function isObjectRequest(value: unknown): value is ObjectRequest {
         typeof request.retentionMs === "number"
       );
     case "claim":
-      return typeof request.retentionMs === "number";
+      return typeof request.retentionMs === "number" && isNumberOrMissing(request.carryOverMs);
     case "append":
       return (
         typeof request.sessionId === "string" &&
         Array.isArray(request.items) &&
         request.items.every((item) => typeof item === "string")
+      );
+    case "apply":
+      return (
+        typeof request.sessionId === "string" &&
+        isItemsChange(request.change) &&
+        isStringOrNull(request.operationId) &&
+        isStringOrNull(request.operationKey) &&
+        (request.operationId === null) === (request.operationKey === null) &&
+        isNumberOrNull(request.maxItems) &&
+        isNumberOrNull(request.maxItemBytes)
       );
     case "list":
       return typeof request.sessionId === "string" && isNumberOrNull(request.limit);
@@ -166,6 +217,30 @@ export function isObjectRequest(value: unknown): value is ObjectRequest {
 
 function isNumberOrNull(value: unknown): boolean {
   return value === null || typeof value === "number";
+}
+
+function isNumberOrMissing(value: unknown): boolean {
+  return value === undefined || typeof value === "number";
+}
+
+function isStringOrNull(value: unknown): boolean {
+  return value === null || typeof value === "string";
+}
+
+function isStrings(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === "string");
+}
+
+function isItemsChange(value: unknown): value is WireItemsChange {
+  if (typeof value !== "object" || value === null) return false;
+  const change = value as Record<string, unknown>;
+  return (
+    (change.type === "append" || change.type === "replace-suffix" || change.type === "replace-all") &&
+    isStrings(change.texts) &&
+    isStrings(change.expectedSuffix) &&
+    typeof change.continuesGroup === "boolean" &&
+    typeof change.fingerprint === "string"
+  );
 }
 
 function isVisit(value: unknown): value is IndexVisit {

@@ -1,4 +1,11 @@
-import { type ForgetResult, type SessionEndEvent, SessionError, type SessionSummary } from "@threadline/session-core";
+import {
+  type ForgetResult,
+  type ItemBounds,
+  type ItemsChangeResult,
+  type SessionEndEvent,
+  SessionError,
+  type SessionSummary,
+} from "@threadline/session-core";
 import {
   activeSummary,
   endEvent,
@@ -11,6 +18,7 @@ import {
   keptHistory,
   renewed,
   resolveStored,
+  type StoredResolution,
   type StoredSession,
   sessionEndedError,
   timeEndReason,
@@ -20,6 +28,18 @@ import {
 import type { DurableObjectStateLike, DurableObjectStorageLike } from "./bindings.js";
 import { ExpiryIndex, INDEX_ROLE, INDEX_ROLE_KEY, UNCLAIMED_END_WINDOW_MS } from "./expiry-index.js";
 import {
+  adoptItems,
+  emptyItems,
+  type ItemsMeta,
+  itemCount,
+  type OperationRef,
+  planChange,
+  planDrop,
+  planPop,
+  readItems,
+  StorageBatch,
+} from "./object-items.js";
+import {
   type ClaimResult,
   isObjectRequest,
   type ListStatus,
@@ -27,6 +47,8 @@ import {
   type ObjectResponse,
   source,
   toWire,
+  type WireItemsChange,
+  type WireResolvedSession,
 } from "./protocol.js";
 import { chunks } from "./storage-calls.js";
 
@@ -39,9 +61,24 @@ interface ObjectSession extends StoredSession {
    * object after the Worker read its clock, so this is never earlier than the true expiry.
    */
   localExpiresAt: number;
-  /** Conversation items stored under `item:0` … `item:{itemCount - 1}`, oldest first. */
-  itemCount: number;
+  /** Where the session's conversation items are (see object-items.ts). */
+  items: ItemsMeta;
+  /**
+   * The carry-over (ms) of the last resolve that created or renewed the session, when not 0: the
+   * alarm keeps an expired session's items that long past its expiry, so the claim of its end
+   * (a later resolve or sweep) can still carry them over.
+   */
+  carryOverMs?: number;
+  /**
+   * An ended session's items kept for the pair's next session (carry-over) until `until` (the
+   * Workers' clock; `localUntil` on this object's, for the alarm). The resolve that creates the
+   * next session hands them out and deletes them.
+   */
+  carry?: { until: number; localUntil: number };
 }
+
+/** An earlier version's stored value: a count of items under `item:0` … instead of `items`. */
+type StoredObjectSession = Omit<ObjectSession, "items"> & { items?: ItemsMeta; itemCount?: number };
 
 /** An ended session kept for history, under `history:{sequence}`. */
 interface ObjectHistoryEntry extends HistoryEntry {
@@ -52,7 +89,6 @@ interface ObjectHistoryEntry extends HistoryEntry {
 }
 
 const SESSION_KEY = "session";
-const ITEM_PREFIX = "item:";
 const HISTORY_PREFIX = "history:";
 
 /**
@@ -101,15 +137,22 @@ export class ThreadlineSessionObject {
     // The documented pattern: no request is delivered until the state is loaded.
     void state.blockConcurrencyWhile(async () => {
       const [stored, history, alarmAt, role] = await Promise.all([
-        this.#storage.get<ObjectSession>(SESSION_KEY),
+        this.#storage.get<StoredObjectSession>(SESSION_KEY),
         this.#storage.list<ObjectHistoryEntry>({ prefix: HISTORY_PREFIX, reverse: true }),
         this.#storage.getAlarm(),
         this.#storage.get<string>(INDEX_ROLE_KEY),
       ]);
-      // Values an earlier version wrote lack these: their creation is the best known mark, one turn.
-      this.#session = stored
-        ? { ...stored, createdAtHighWater: stored.createdAtHighWater ?? stored.createdAt, turns: stored.turns ?? 1 }
-        : null;
+      // Values an earlier version wrote lack these: their creation is the best known mark, one turn,
+      // and their items one group.
+      if (stored) {
+        const { itemCount: count, ...session } = stored;
+        this.#session = {
+          ...session,
+          createdAtHighWater: stored.createdAtHighWater ?? stored.createdAt,
+          turns: stored.turns ?? 1,
+          items: stored.items ?? (await adoptItems(this.#storage, count ?? 0)),
+        };
+      }
       this.#history = [...history.values()];
       this.#alarmAt = alarmAt;
       if (role === INDEX_ROLE) this.#index = new ExpiryIndex(this.#storage, this.#clock, alarmAt);
@@ -134,6 +177,9 @@ export class ThreadlineSessionObject {
   async alarm(): Promise<void> {
     if (this.#index !== null) return this.#index.alarm();
     const local = this.#clock();
+    // Reads first (what the items' bookkeeping holds), then every write in one batch.
+    const due = this.#session !== null && (this.#itemsUntil(this.#session) ?? Number.POSITIVE_INFINITY) <= local;
+    const freed = due && this.#session !== null ? await planDrop(this.#storage, this.#session.items) : undefined;
     this.#alarmAt = null;
     const writes: Promise<unknown>[] = [];
     const history = this.#history.filter((entry) => entry.localKeepUntil > local);
@@ -145,20 +191,26 @@ export class ThreadlineSessionObject {
     let session = this.#session;
     let next = Math.min(...history.map((entry) => entry.localKeepUntil));
     if (session !== null) {
-      if (!session.ended && session.localExpiresAt <= local && session.itemCount > 0) {
-        // Expired: its items go now; the session stays until its end is claimed.
-        writes.push(this.#deleteItems(session.itemCount), this.#save({ ...session, itemCount: 0 }));
+      if (freed !== undefined) {
+        // An expired session's items (past its carry-over), or carried items nobody took, go now;
+        // the session stays until its end is claimed.
+        const { carry: _carry, ...rest } = session;
+        writes.push(...this.#commit({ ...rest, items: emptyItems(session.items) }, freed));
         session = this.#session as ObjectSession;
       }
-      // Live: until it expires. Ended: the tombstone keeps the id history until it would have expired.
-      // Expired and unclaimed: a day for a sweep or the next resolve to claim its end.
-      const keepUntil =
-        session.ended || session.localExpiresAt > local
+      // Live: until it expires. Ended: the tombstone keeps the id history until it would have
+      // expired, and carried items until theirs. Expired and unclaimed: a day for a sweep or the
+      // next resolve to claim its end.
+      const keepUntil = session.ended
+        ? Math.max(session.localExpiresAt, session.carry?.localUntil ?? Number.NEGATIVE_INFINITY)
+        : session.localExpiresAt > local
           ? session.localExpiresAt
           : session.localExpiresAt + UNCLAIMED_END_WINDOW_MS;
       // Past that, the value still stays while history does (the next id and link depend on it),
       // and the history's times decide the next alarm.
       if (keepUntil > local) next = Math.min(next, keepUntil);
+      const itemsUntil = this.#itemsUntil(session);
+      if (itemsUntil !== undefined && itemsUntil > local) next = Math.min(next, itemsUntil);
     }
     if (next === Number.POSITIVE_INFINITY) {
       await Promise.all(writes); // the deletes above are part of everything
@@ -171,6 +223,19 @@ export class ThreadlineSessionObject {
     await Promise.all(writes);
   }
 
+  /**
+   * When (this object's clock) the session's items and their bookkeeping are due to go by time, or
+   * `undefined` when it holds none or none go by time: an expired session's at its expiry, or
+   * after the carry-over its last resolve asked for (capped by the day an unclaimed end is kept);
+   * carried ones at the end of their carry-over.
+   */
+  #itemsUntil(session: ObjectSession): number | undefined {
+    const { items } = session;
+    if (itemCount(items) === 0 && items.opTail === items.opHead) return undefined;
+    if (session.ended) return session.carry?.localUntil;
+    return session.localExpiresAt + Math.min(session.carryOverMs ?? 0, UNCLAIMED_END_WINDOW_MS);
+  }
+
   #handle(request: ObjectRequest): Promise<unknown> {
     switch (request.op) {
       case "resolve":
@@ -180,15 +245,32 @@ export class ThreadlineSessionObject {
       case "get":
         return Promise.resolve(isLive(this.#session, request.now) ? toRecord(this.#session) : null);
       case "close":
-        return this.#close(request.now, request.sessionId, request.retentionMs);
+        return this.#close(request.now, request.sessionId, request.retentionMs, request.carryOverMs ?? 0);
       case "forget":
         return this.#forget(request.now);
       case "sessions":
         return Promise.resolve(this.#sessions(request.now, request.status, request.retentionMs));
       case "claim":
-        return this.#claimExpired(request.now, request.retentionMs);
-      case "append":
-        return this.#append(request.sessionId, request.now, request.items);
+        return this.#claimExpired(request.now, request.retentionMs, request.carryOverMs ?? 0);
+      case "append": {
+        const change: WireItemsChange = {
+          type: "append",
+          texts: request.items,
+          expectedSuffix: [],
+          continuesGroup: false,
+          fingerprint: "",
+        };
+        return this.#apply(request.sessionId, request.now, change, UNBOUNDED, null);
+      }
+      case "apply": {
+        const bounds = {
+          maxItems: request.maxItems ?? Number.POSITIVE_INFINITY,
+          maxItemBytes: request.maxItemBytes ?? Number.POSITIVE_INFINITY,
+        };
+        const { operationId: id, operationKey: key } = request;
+        const operation = id === null || key === null ? null : { id, key };
+        return this.#apply(request.sessionId, request.now, request.change, bounds, operation);
+      }
       case "list":
         return this.#list(request.sessionId, request.now, request.limit);
       case "pop":
@@ -206,8 +288,9 @@ export class ThreadlineSessionObject {
     }
   }
 
-  async #resolve(request: Extract<ObjectRequest, { op: "resolve" }>): Promise<unknown> {
+  async #resolve(request: Extract<ObjectRequest, { op: "resolve" }>): Promise<WireResolvedSession> {
     const { now, candidate, retentionMs } = request;
+    const carryOverMs = request.carryOverMs ?? 0;
     const current = this.#session;
     const resolution = resolveStored(current ?? this.#erased, {
       namespace: request.namespace,
@@ -221,20 +304,33 @@ export class ThreadlineSessionObject {
       proposeSessionId: () => candidate,
     });
     if (!resolution.isNew && current !== null) {
-      const next = this.#expiring(resolution.session, current, now);
+      const next = this.#expiring(resolution.session, current, now, carryOverMs);
       await this.#save(next);
-      return toResolved({ ...resolution, session: next });
+      return wireResolved({ ...resolution, session: next });
     }
+    // A new session: the previous one's items go, or (carry-over) go to the caller, once.
+    const carriedFrom = current !== null && carries(current, resolution.ended, carryOverMs, now) ? current : null;
+    const [dropped, carriedTexts] = await Promise.all([
+      current === null ? new StorageBatch() : planDrop(this.#storage, current.items),
+      carriedFrom === null ? [] : readItems(this.#storage, carriedFrom.items),
+    ]);
     const localExpiresAt = this.#clock() + (resolution.session.expiresAt - now);
-    const next: ObjectSession = { ...resolution.session, localExpiresAt, itemCount: 0 };
+    const next: ObjectSession = {
+      ...resolution.session,
+      localExpiresAt,
+      items: emptyItems(current?.items),
+      ...(carryOverMs > 0 ? { carryOverMs } : {}),
+    };
     this.#erased = null;
-    const writes: Promise<unknown>[] = [this.#save(next), this.#deleteItems(current?.itemCount ?? 0)];
+    const writes = this.#commit(next, dropped);
     if (resolution.ended !== undefined && current !== null) {
       writes.push(...this.#keep(resolution.ended, current.sequence, retentionMs, now));
     }
     writes.push(...this.#alarmBy(localExpiresAt));
     await Promise.all(writes); // no await in between: the runtime commits them as one batch
-    return toResolved(resolution);
+    const resolved = wireResolved(resolution);
+    if (carriedFrom === null || carriedTexts.length === 0) return resolved;
+    return { ...resolved, carried: { sessionId: carriedFrom.sessionId, texts: carriedTexts } };
   }
 
   async #touch(now: number, timeoutMs: number): Promise<unknown> {
@@ -245,23 +341,28 @@ export class ThreadlineSessionObject {
     return toRecord(next);
   }
 
-  async #close(now: number, onlySessionId: string | null, retentionMs: number): Promise<SessionEndEvent | null> {
+  async #close(
+    now: number,
+    onlySessionId: string | null,
+    retentionMs: number,
+    carryOverMs: number,
+  ): Promise<SessionEndEvent | null> {
     const current = this.#session;
     if (!isLive(current, now)) return null;
     if (onlySessionId !== null && current.sessionId !== onlySessionId) return null;
     // Kept as a tombstone until the session would have expired, so the next id differs.
     const end = endEvent(current, "closed", now);
-    await Promise.all(this.#claim(current, end, retentionMs, now));
+    await this.#claim(current, end, { retentionMs, carryOverMs }, now);
     return end;
   }
 
   /** A sweep's visit: claims the end of a session that ran out of time by `now`, once. */
-  async #claimExpired(now: number, retentionMs: number): Promise<ClaimResult> {
+  async #claimExpired(now: number, retentionMs: number, carryOverMs: number): Promise<ClaimResult> {
     const current = this.#session;
     if (current === null || current.ended) return { end: null, dueAt: null };
     if (now < current.expiresAt) return { end: null, dueAt: current.expiresAt }; // live: look again then
     const end = endEvent(current, timeEndReason(current), current.expiresAt);
-    await Promise.all(this.#claim(current, end, retentionMs, now));
+    await this.#claim(current, end, { retentionMs, carryOverMs }, now);
     return { end, dueAt: null };
   }
 
@@ -298,36 +399,42 @@ export class ThreadlineSessionObject {
     return summaries;
   }
 
-  async #append(sessionId: string, now: number, items: string[]): Promise<void> {
+  /** One atomic items change (see object-items.ts), written with the session's record in one batch. */
+  async #apply(
+    sessionId: string,
+    now: number,
+    change: WireItemsChange,
+    bounds: ItemBounds,
+    operation: OperationRef | null,
+  ): Promise<ItemsChangeResult> {
     const current = this.#liveSession(sessionId, now);
     if (current === undefined) throw sessionEndedError(source, sessionId);
-    const entries = items.map((item, index): [string, string] => [itemKey(current.itemCount + index), item]);
-    const writes = chunks(entries).map((chunk) => this.#storage.put(Object.fromEntries(chunk)));
-    writes.push(this.#save({ ...current, itemCount: current.itemCount + items.length }));
-    await Promise.all(writes);
+    const planned = await planChange(this.#storage, current.items, change, bounds, operation);
+    if (!("batch" in planned)) return planned; // a repeated operation id: nothing to write
+    await Promise.all(this.#commit({ ...current, items: planned.meta }, planned.batch));
+    return planned.result;
   }
 
   async #list(sessionId: string, now: number, limit: number | null): Promise<string[]> {
     const current = this.#liveSession(sessionId, now);
-    if (current === undefined || current.itemCount === 0 || limit === 0) return [];
-    const first = limit === null ? 0 : Math.max(0, current.itemCount - limit);
-    const stored = await this.#storage.list<string>({ prefix: ITEM_PREFIX, start: itemKey(first) });
-    return [...stored.values()];
+    if (current === undefined || limit === 0) return [];
+    return readItems(this.#storage, current.items, limit);
   }
 
   async #pop(sessionId: string, now: number): Promise<string | null> {
     const current = this.#liveSession(sessionId, now);
-    if (current === undefined || current.itemCount === 0) return null;
-    const key = itemKey(current.itemCount - 1);
-    const item = (await this.#storage.get<string>(key)) ?? null;
-    await Promise.all([this.#storage.delete([key]), this.#save({ ...current, itemCount: current.itemCount - 1 })]);
-    return item;
+    if (current === undefined || itemCount(current.items) === 0) return null;
+    const { text, meta, batch } = await planPop(this.#storage, current.items);
+    await Promise.all(this.#commit({ ...current, items: meta }, batch));
+    return text;
   }
 
+  /** Removes every item of the session and the operation ids applied to them (as the memory store does). */
   async #clear(sessionId: string, now: number): Promise<void> {
     const current = this.#liveSession(sessionId, now);
     if (current === undefined) return;
-    await Promise.all([this.#deleteItems(current.itemCount), this.#save({ ...current, itemCount: 0 })]);
+    const dropped = await planDrop(this.#storage, current.items);
+    await Promise.all(this.#commit({ ...current, items: emptyItems(current.items) }, dropped));
   }
 
   #liveSession(sessionId: string, now: number): ObjectSession | undefined {
@@ -335,16 +442,31 @@ export class ThreadlineSessionObject {
     return isLive(current, now) && current.sessionId === sessionId ? current : undefined;
   }
 
-  /** The writes that end `session` with `end` (claimed here): a tombstone, its items gone, its history entry. */
-  #claim(session: ObjectSession, end: SessionEndEvent, retentionMs: number, now: number): Promise<unknown>[] {
-    const tombstone: ObjectSession = { ...ended(session, end.reason, end.endedAt), itemCount: 0 };
-    return [
-      this.#save(tombstone),
-      this.#deleteItems(session.itemCount),
-      ...this.#keep(end, session.sequence, retentionMs, now),
+  /**
+   * Ends `session` with `end` (claimed here), in one batch: a tombstone, its items gone or kept for
+   * carry-over until `endedAt + carryOverMs`, its operation ids gone, its history entry.
+   */
+  async #claim(
+    session: ObjectSession,
+    end: SessionEndEvent,
+    keeping: { retentionMs: number; carryOverMs: number },
+    now: number,
+  ): Promise<void> {
+    const carryUntil = end.endedAt + keeping.carryOverMs;
+    const carrying = keeping.carryOverMs > 0 && carryUntil > now && itemCount(session.items) > 0;
+    const dropped = await planDrop(this.#storage, session.items, carrying);
+    const { carry: _carry, carryOverMs: _carryOverMs, ...rest } = ended(session, end.reason, end.endedAt);
+    const localUntil = this.#clock() + (carryUntil - now);
+    const tombstone: ObjectSession = carrying
+      ? { ...rest, items: { ...session.items, opHead: 0, opTail: 0 }, carry: { until: carryUntil, localUntil } }
+      : { ...rest, items: emptyItems(session.items) };
+    await Promise.all([
+      ...this.#commit(tombstone, dropped),
+      ...this.#keep(end, session.sequence, keeping.retentionMs, now),
       // An expired session's alarm waits a day for the claim; claimed, the tombstone can go when it expires.
       ...this.#alarmBy(Math.max(session.localExpiresAt, this.#clock())),
-    ];
+      ...(carrying ? this.#alarmBy(localUntil) : []),
+    ]);
   }
 
   /** The writes that keep `end` in history for `retentionMs` and drop entries past theirs or beyond the bound. */
@@ -373,12 +495,22 @@ export class ThreadlineSessionObject {
     return [this.#storage.setAlarm(time)];
   }
 
-  /** `session` with the object-side fields of `previous` and a local expiry for its new `expiresAt`. */
-  #expiring(session: StoredSession, previous: ObjectSession, now: number): ObjectSession {
+  /**
+   * `session` (renewed) with the object-side fields of `previous`, a local expiry for its new
+   * `expiresAt`, and the carry-over of the renewing resolve (a touch keeps the last one).
+   */
+  #expiring(
+    session: StoredSession,
+    previous: ObjectSession,
+    now: number,
+    carryOverMs = previous.carryOverMs ?? 0,
+  ): ObjectSession {
+    const { carry: _carry, carryOverMs: _carryOverMs, ...rest } = session as ObjectSession;
     return {
-      ...session,
+      ...rest,
       localExpiresAt: this.#clock() + (session.expiresAt - now),
-      itemCount: previous.itemCount,
+      items: previous.items,
+      ...(carryOverMs > 0 ? { carryOverMs } : {}),
     };
   }
 
@@ -389,10 +521,11 @@ export class ThreadlineSessionObject {
     return this.#storage.put({ [SESSION_KEY]: session });
   }
 
-  async #deleteItems(count: number): Promise<void> {
-    if (count === 0) return;
-    const keys = Array.from({ length: count }, (_, index) => itemKey(index));
-    await Promise.all(chunks(keys).map((chunk) => this.#storage.delete(chunk)));
+  /** {@link #save} within `batch`: the session's value goes out in the same storage call as the items. */
+  #commit(session: ObjectSession, batch: StorageBatch): Promise<unknown>[] {
+    this.#session = session;
+    batch.put(SESSION_KEY, session);
+    return batch.issue(this.#storage);
   }
 
   /** Forgets the pair's state in memory, all but the id rule's marks (see `#erased`). */
@@ -400,8 +533,8 @@ export class ThreadlineSessionObject {
     const session = this.#session;
     if (session !== null) {
       // A tombstone without an end: the next session's id differs, and it links to nothing.
-      const { endedAt: _endedAt, endReason: _endReason, ...rest } = session;
-      this.#erased = { ...rest, ended: true, itemCount: 0 };
+      const { endedAt: _endedAt, endReason: _endReason, carry: _carry, carryOverMs: _carryOverMs, ...rest } = session;
+      this.#erased = { ...rest, ended: true, items: emptyItems() };
     }
     this.#session = null;
     this.#history = [];
@@ -414,9 +547,29 @@ export class ThreadlineSessionObject {
   }
 }
 
-function itemKey(index: number): string {
-  return `${ITEM_PREFIX}${String(index).padStart(12, "0")}`;
+/**
+ * Whether the resolve that replaces `current` hands its items out (carry-over): it has items, and
+ * either this resolve claimed its end with `carryOverMs` still running, or an earlier claim kept
+ * them and their time has not run out.
+ */
+function carries(
+  current: ObjectSession,
+  claimed: SessionEndEvent | undefined,
+  carryOverMs: number,
+  now: number,
+): boolean {
+  if (itemCount(current.items) === 0) return false;
+  if (claimed !== undefined) return carryOverMs > 0 && claimed.endedAt + carryOverMs > now;
+  return current.ended && current.carry !== undefined && now < current.carry.until;
 }
+
+/** The resolved session without carried items (the resolve adds them as JSON texts). */
+function wireResolved(resolution: StoredResolution): WireResolvedSession {
+  const { carried: _none, ...resolved } = toResolved(resolution);
+  return resolved;
+}
+
+const UNBOUNDED: ItemBounds = { maxItems: Number.POSITIVE_INFINITY, maxItemBytes: Number.POSITIVE_INFINITY };
 
 function historyKey(entry: ObjectHistoryEntry): string {
   return `${HISTORY_PREFIX}${String(entry.sequence).padStart(12, "0")}`;
