@@ -13,6 +13,8 @@ export interface DemoAgents {
   billing: Agent;
   techSupport: Agent;
   assistant: Agent;
+  /** Writes the one-line summary a new session starts with (carry-over). */
+  summarizer: Agent;
 }
 
 /** The origin's agents: a support bot, triage → billing / tech support, and a bot that remembers. */
@@ -56,7 +58,14 @@ export function createAgents(mode: ModelMode): DemoAgents {
     model: model(memoryBrain),
   });
 
-  return { support, triage, billing, techSupport, assistant };
+  const summarizer = new Agent({
+    name: "Summarizer",
+    instructions:
+      "Summarize this conversation in one sentence for the assistant's next conversation with the same user. Keep the user's name.",
+    model: model(summaryBrain),
+  });
+
+  return { support, triage, billing, techSupport, assistant, summarizer };
 }
 
 /** Computes a scripted model's reply from the items it receives. */
@@ -120,15 +129,34 @@ function techBrain(): AgentOutputItem[] {
   return [assistantMessage("Try clearing the app cache; if uploads still crash, send me the error code.")];
 }
 
+/** Texts of the system messages (a carried-over summary). */
+function systemTexts(input: AgentInputItem[]): string[] {
+  return input.flatMap((item) =>
+    "role" in item && item.role === "system" && typeof item.content === "string" ? [item.content] : [],
+  );
+}
+
 function memoryBrain(input: AgentInputItem[]): AgentOutputItem[] {
   const message = lastUserText(input);
   const introduced = /my name is (\w+)/i.exec(message);
   if (introduced) return [assistantMessage(`Nice to meet you, ${introduced[1]}!`)];
   if (/what'?s my name|what is my name/i.test(message)) {
-    const earlier = userTexts(input)
-      .map((text) => /my name is (\w+)/i.exec(text)?.[1])
+    const earlier = [...systemTexts(input), ...userTexts(input)]
+      .map((text) => /(?:my|the user's) name is (\w+)/i.exec(text)?.[1])
       .findLast((name) => name !== undefined);
     return [assistantMessage(earlier ? `Your name is ${earlier}.` : "I don't know your name yet.")];
   }
   return [assistantMessage("Tell me more!")];
+}
+
+/** Summarizes a transcript ("user: …" / "assistant: …" lines) in one sentence. */
+function summaryBrain(input: AgentInputItem[]): AgentOutputItem[] {
+  const transcript = lastUserText(input);
+  const name = /my name is (\w+)/i.exec(transcript)?.[1];
+  const asked = transcript.split("\n").filter((line) => line.startsWith("user: ")).length;
+  return [
+    assistantMessage(
+      `${name ? `The user's name is ${name}. ` : ""}They sent ${asked} message${asked === 1 ? "" : "s"} last time.`,
+    ),
+  ];
 }

@@ -43,5 +43,12 @@ it("tells the origin's agent examples offline, with the right sessions", async (
   expect(output).toMatch(
     /12:02:31 {2}ana: {3}What's my name\? {2}-> I don't know your name yet\. +\[assistant-ana-20250107-120231\]/,
   );
+  // 7. carry-over: the new session starts with the summary of the ended one, so the name survives
+  expect(output).toContain(
+    '(assistant-ana-20250107-120000 ended; its 4 items summarized: "The user\'s name is Ana. They sent 2 messages last time.")',
+  );
+  expect(output).toMatch(
+    /12:02:31 {2}ana: {3}What's my name\? {2}-> Your name is Ana\. +\[assistant-ana-20250107-120231\]/,
+  );
   warn.mockRestore();
 });

@@ -1,7 +1,7 @@
 // The origin SDK's OpenAI Agents examples (session_management_basic, _multi_user,
 // _custom_timeout, openai_agents_multi_agent), replayed on threadline. The clock is simulated,
 // so "10 minutes later" takes no time; the agents are scripted unless OPENAI_API_KEY is set.
-import { Runner } from "@openai/agents";
+import { type AgentInputItem, Runner } from "@openai/agents";
 import { SessionHooks } from "@threadline/openai-agents";
 import type { RunRecord } from "@threadline/session-core";
 import { createFakeClock, type FakeClock } from "@threadline/session-core/fake-clock";
@@ -31,6 +31,7 @@ export async function runDemo(print: Print, mode: ModelMode): Promise<void> {
   await customTimeouts(print, createAgents(mode));
   await handoffInOneSession(print, createAgents(mode));
   await memoryWithinASession(print, createAgents(mode));
+  await carryOverSummary(print, createAgents(mode));
   print("");
   print("Two lines per app: new SessionHooks({ namespace }).attach(runner), then hooks.run(agent, input, { userId }).");
 }
@@ -222,6 +223,59 @@ async function memoryWithinASession(print: Print, agents: DemoAgents): Promise<v
   clock.advance(30);
   await say("What's my name?");
   await say("What's my name?", "bruno");
+  clock.advance(121);
+  await say("What's my name?");
+}
+
+/** One line per message of a conversation, for the summarizer. */
+function transcript(items: readonly unknown[]): string {
+  return (items as AgentInputItem[])
+    .flatMap((item) => {
+      if (!("role" in item)) return [];
+      const content = item.content as unknown;
+      const text =
+        typeof content === "string"
+          ? content
+          : Array.isArray(content)
+            ? content.map((part: { text?: unknown }) => (typeof part.text === "string" ? part.text : "")).join("")
+            : "";
+      return [`${item.role}: ${text}`];
+    })
+    .join("\n");
+}
+
+/**
+ * Carry-over (opt-in): when a session ends, the user's next one starts with a summary of it that a
+ * summarizer agent writes; the old items themselves are handed over once and then gone.
+ */
+async function carryOverSummary(print: Print, agents: DemoAgents): Promise<void> {
+  const clock = createFakeClock();
+  const summaries = new Runner(); // not attached: the summarizer's runs are nobody's conversation
+  const hooks = new SessionHooks({
+    namespace: "assistant",
+    inactivityTimeout: 120,
+    now: clock.now,
+    carryOver: {
+      seed: async ({ previousSessionId, items }) => {
+        const result = await summaries.run(agents.summarizer, transcript(items));
+        const summary = String(result.finalOutput);
+        print(`   (${previousSessionId} ended; its ${items.length} items summarized: "${summary}")`);
+        return [{ role: "system", content: `Summary of the earlier conversation: ${summary}` }];
+      },
+    },
+  });
+  print("");
+  print("7. Carry-over: the next session starts with a summary of the last one (opt-in)");
+  const say = async (text: string) => {
+    const result = await hooks.run(agents.assistant, text, { userId: "ana" });
+    const session = await hooks.sessionOf(result);
+    print(
+      `   ${at(clock)}  ana:   ${text.padEnd(16)} -> ${oneLine(result.finalOutput).padEnd(28)} [${session?.sessionId}]`,
+    );
+  };
+  await say("My name is Ana");
+  clock.advance(30);
+  await say("Tell me a joke");
   clock.advance(121);
   await say("What's my name?");
 }
