@@ -1,4 +1,5 @@
 export { ThreadlineCallbackHandler } from "./callback-handler.js";
+export { type MessagesCarryOverContext, messagesCarryOver } from "./carry-over.js";
 export {
   type AppendMessagesResult,
   SessionChatMessageHistory,

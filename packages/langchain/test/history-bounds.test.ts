@@ -16,7 +16,7 @@ import { SessionManager, type SessionRef } from "@threadline/session-core";
 import { createFakeClock } from "@threadline/session-core/testing";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { SessionChatMessageHistory } from "../src/index.js";
+import { messagesCarryOver, SessionChatMessageHistory } from "../src/index.js";
 
 function setup(bounds: { maxItems?: number; maxItemBytes?: number } = {}) {
   const clock = createFakeClock();
@@ -276,5 +276,46 @@ describe("SessionChatMessageHistory operation ids", () => {
     expect(() => new SessionChatMessageHistory({ sessionManager: sessions, session, operationId: "" })).toThrow(
       expect.objectContaining({ code: "INVALID_OPTION" }),
     );
+  });
+});
+
+describe("messagesCarryOver", () => {
+  it("seeds a user's next session from the ended one's messages, once", async () => {
+    const clock = createFakeClock();
+    const seen: string[][] = [];
+    const sessions = new SessionManager({
+      namespace: "chat",
+      inactivityTimeout: 60,
+      now: clock.now,
+      carryOver: messagesCarryOver(({ messages }) => {
+        seen.push(messages.map((message) => message.text));
+        const asked = messages.findLast((message) => message.getType() === "human")?.text;
+        return asked ? [new SystemMessage(`Last time the user asked: ${asked}`)] : [];
+      }),
+    });
+    const historyOf = async () =>
+      new SessionChatMessageHistory({
+        sessionManager: sessions,
+        session: await sessions.resolve("ada"),
+        systemMessage: "Be kind.",
+      });
+    const first = await historyOf();
+    await first.addMessages([new HumanMessage("my name is Ada"), new AIMessage("hi Ada")]);
+    await first.addMessages([new HumanMessage("where is my order?"), new AIMessage("on its way")]);
+    clock.advance(61);
+    const second = await historyOf();
+    expect(second.session.sessionId).not.toBe(first.session.sessionId);
+    expect((await second.getMessages()).map((message) => `${message.getType()}: ${message.text}`)).toEqual([
+      "system: Be kind.",
+      "system: Last time the user asked: where is my order?",
+    ]);
+    await second.addMessages([new HumanMessage("thanks")]);
+    expect(await (await historyOf()).getMessages()).toHaveLength(3); // a renewal seeds nothing
+    clock.advance(61);
+    await historyOf();
+    expect(seen).toEqual([
+      ["my name is Ada", "hi Ada", "where is my order?", "on its way"],
+      ["Last time the user asked: where is my order?", "thanks"],
+    ]);
   });
 });
