@@ -54,8 +54,8 @@ const AUX_PREFIX = "aux:";
 const GROUP_PREFIX = "aux:group:";
 const OPERATION_PREFIX = "aux:op:";
 const OPERATION_ORDER_PREFIX = "aux:opseq:";
-/** Group records a trim reads per storage call. */
-const TRIM_PAGE = 16;
+/** Most group records a trim reads per storage call (it starts with 1 and doubles). */
+const TRIM_PAGE = 64;
 
 /** No items, continuing after `previous`'s positions; no operation ids (a new session starts with none). */
 export function emptyItems(previous?: ItemsMeta): ItemsMeta {
@@ -247,12 +247,13 @@ export async function planChange(
     bytes -= groupSize;
     trimmed += count;
   };
-  while (exceeding() && head < lastGroup) {
+  // An append usually drops one group: read one record, then twice as many each time.
+  for (let limit = 1; exceeding() && head < lastGroup; limit = Math.min(limit * 2, TRIM_PAGE)) {
     const page = await storage.list<GroupRecord>({
       prefix: GROUP_PREFIX,
       start: groupKey(head),
       end: groupKey(lastGroup),
-      limit: TRIM_PAGE,
+      limit,
     });
     if (page.size === 0) break; // records missing (cannot happen when they are kept with every change)
     for (const [key, [count, groupSize]] of page) {
