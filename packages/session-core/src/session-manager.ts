@@ -18,6 +18,7 @@ import type {
   CarriedItems,
   ItemBounds,
   ItemsChange,
+  ItemsChangeRequest,
   ItemsChangeResult,
   MaybePromise,
   ResolvedSession,
@@ -426,12 +427,13 @@ export class SessionManager {
     }
     if (items.length === 0) return;
     const store = this.#items();
+    const operationId = options?.operationId;
     // A store without `apply` keeps no groups or bounds; only an operation id needs what it lacks.
-    if (store.apply === undefined && options?.operationId === undefined) {
+    if (store.apply === undefined && operationId === undefined) {
       return this.#guard(() => store.append(this.#itemsRequest(session), items));
     }
-    const change = { type: "append" as const, items, ...(options?.continuesGroup ? { continuesGroup: true } : {}) };
-    await this.changeItems(session, change, options);
+    const change: ItemsChange = { type: "append", items, continuesGroup: options?.continuesGroup === true };
+    await this.#applyItems(session, change, operationId);
   }
 
   /**
@@ -446,7 +448,10 @@ export class SessionManager {
     change: ItemsChange,
     options?: { operationId?: string },
   ): Promise<ItemsChangeResult> {
-    const operationId = options?.operationId;
+    return this.#applyItems(session, change, options?.operationId);
+  }
+
+  #applyItems(session: SessionRef, change: ItemsChange, operationId: string | undefined): Promise<ItemsChangeResult> {
     if (operationId !== undefined && (typeof operationId !== "string" || operationId.length === 0)) {
       throw new SessionError({
         code: "INVALID_OPTION",
@@ -454,20 +459,17 @@ export class SessionManager {
       });
     }
     const store = this.#items();
-    const apply = store.apply?.bind(store);
-    if (apply === undefined) {
+    if (store.apply === undefined) {
       throw new SessionError({
         code: "UNSUPPORTED",
         source: this.store.name,
-        message: `The ${this.store.name} store cannot apply item changes atomically (operation ids, bounds, replace-suffix). Use the memory store, or plain addItems without operationId.`,
+        message: `The ${this.store.name} store cannot apply item changes atomically (operation ids, bounds, replace-suffix). Use a store whose items support apply, or plain addItems without operationId.`,
       });
     }
-    const request = {
-      ...this.#itemsRequest(session),
-      bounds: this.#itemBounds,
-      ...(operationId === undefined ? {} : { operationId }),
-    };
-    return this.#guard(() => apply(request, change));
+    const request: ItemsChangeRequest = this.#itemsRequest(session) as ItemsChangeRequest;
+    request.bounds = this.#itemBounds;
+    if (operationId !== undefined) request.operationId = operationId;
+    return this.#guard(() => (store.apply as NonNullable<typeof store.apply>)(request, change));
   }
 
   /** Removes and returns the session's newest item, or `undefined`. */

@@ -244,7 +244,7 @@ export type ItemsChange =
   | {
       /**
        * Compare-and-swap on the end of the history: if the items end with `expectedSuffix` (equal
-       * as JSON text), replace those with `replacement`; otherwise fail with `HISTORY_MISMATCH`
+       * as JSON text, so key order matters), replace those with `replacement`; otherwise fail with `HISTORY_MISMATCH`
        * and change nothing. The replacement joins the group the suffix started in.
        */
       type: "replace-suffix";
@@ -294,7 +294,7 @@ export interface SessionItemStore {
   list(request: ItemsRequest, limit?: number): Promise<unknown[]>;
   /** Removes and returns the newest item; `undefined` when there is none or the session is not live. */
   pop(request: ItemsRequest): Promise<unknown>;
-  /** Removes every item of the session. */
+  /** Removes every item of the session, and the operation ids applied to them (a fresh start). */
   clear(request: ItemsRequest): Promise<void>;
   /**
    * Applies one change atomically: the liveness check, the operation id (idempotency), the change

@@ -18,7 +18,7 @@ export function entryItems(liveSession: (request: ItemsRequest) => Entry | undef
       entry.items.appendUnbounded(encoded);
     },
     async apply(request, change) {
-      const encoded = encodeItemsChange(change, source);
+      const encoded = encodeItemsChange(change, source, request.operationId !== undefined);
       const entry = liveSession(request);
       if (entry === undefined) throw sessionEndedError(source, request.sessionId);
       entry.items ??= new SessionItems();

@@ -22,9 +22,12 @@ export const MAX_OPERATIONS_PER_SESSION = 1000;
 
 /**
  * Checks and encodes a change, all or nothing: a value that is not JSON fails the whole change
- * with `INVALID_ITEMS`, an unknown type with `INVALID_ITEMS` too.
+ * with `INVALID_ITEMS`, an unknown type with `INVALID_ITEMS` too. The fingerprint is computed
+ * only when `withFingerprint` (there is an operation id to remember); otherwise it is `""`.
+ * Items compare as JSON text, so `{ a, b }` and `{ b, a }` differ: callers that rebuild items
+ * should keep key order stable.
  */
-export function encodeItemsChange(change: ItemsChange, source: string): EncodedItemsChange {
+export function encodeItemsChange(change: ItemsChange, source: string, withFingerprint = true): EncodedItemsChange {
   if (typeof change !== "object" || change === null) {
     throw invalidChange(`an items change must be an object, got ${describeValue(change)}`, source);
   }
@@ -48,7 +51,9 @@ export function encodeItemsChange(change: ItemsChange, source: string): EncodedI
     bytes: texts.map(utf8Length),
     expectedSuffix,
     continuesGroup,
-    fingerprint: fingerprint([change.type, continuesGroup ? "1" : "0", ...expectedSuffix, "\u0000", ...texts]),
+    fingerprint: withFingerprint
+      ? fingerprint([change.type, continuesGroup ? "1" : "0", ...expectedSuffix, "\u0000", ...texts])
+      : "",
   };
 }
 

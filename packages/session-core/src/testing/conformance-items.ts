@@ -129,6 +129,16 @@ export function describeItemChangeCases(state: () => ItemsSuiteState): void {
       expect(await sessions.getItems(session)).toEqual(["kept", "a", "b"]);
     });
 
+    it("forgets the operation ids with the items on clear: a fresh start", async (context) => {
+      skipUnlessApply(context);
+      const sessions = state().manager();
+      const session = await sessions.resolve("user");
+      await sessions.addItems(session, ["one"], { operationId: "op" });
+      await sessions.clearItems(session);
+      await sessions.addItems(session, ["one"], { operationId: "op" });
+      expect(await sessions.getItems(session)).toEqual(["one"]);
+    });
+
     it("refuses changes to an ended session, and a new session starts with no operation ids", async (context) => {
       skipUnlessApply(context);
       const { clock } = state();

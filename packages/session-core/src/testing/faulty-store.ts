@@ -1,6 +1,6 @@
 import { SessionError, type SessionErrorCode } from "../errors.js";
 import { memoryStore } from "../memory-store/index.js";
-import type { SessionItemStore, SessionStore, SweepRequest } from "../store.js";
+import type { ItemsChange, ItemsChangeRequest, SessionItemStore, SessionStore, SweepRequest } from "../store.js";
 
 /** The operations a {@link FaultyStore} counts and can fail. */
 export type FaultyOperation =
@@ -14,7 +14,8 @@ export type FaultyOperation =
   | "items.append"
   | "items.list"
   | "items.pop"
-  | "items.clear";
+  | "items.clear"
+  | "items.apply";
 
 /** How a {@link FaultyStore} fails. */
 export interface FaultOptions {
@@ -68,6 +69,7 @@ export function faultyStore(inner: SessionStore = memoryStore()): FaultyStore {
     "items.list": 0,
     "items.pop": 0,
     "items.clear": 0,
+    "items.apply": 0,
   };
   let held: { gate: Promise<void>; operations?: readonly FaultyOperation[] } | undefined;
   let failing:
@@ -99,6 +101,14 @@ export function faultyStore(inner: SessionStore = memoryStore()): FaultyStore {
           list: (request, limit) => call("items.list", () => innerItems.list(request, limit)),
           pop: (request) => call("items.pop", () => innerItems.pop(request)),
           clear: (request) => call("items.clear", () => innerItems.clear(request)),
+          ...(innerItems.apply === undefined
+            ? {}
+            : {
+                apply: (request: ItemsChangeRequest, change: ItemsChange) =>
+                  call("items.apply", () =>
+                    (innerItems.apply as NonNullable<SessionItemStore["apply"]>)(request, change),
+                  ),
+              }),
         };
   const { sweep, list, forget } = inner;
 
