@@ -104,7 +104,8 @@ const bindingSpec: BindingOption<DurableObjectNamespaceLike> = {
  * concurrent first requests of one user from anywhere get one session id. Every renewal is
  * stored, each session's end is claimed exactly once (by whichever resolve, close, forget or
  * sweep sees it first), ended sessions are kept for the manager's `retention`, and
- * conversation items live in the same object (`items`). Each call is one request to the
+ * conversation items live in the same object (`items`), with atomic, idempotent and bounded
+ * changes (`items.apply`) and carry-over to the next session. Each call is one request to the
  * user's object; creating a session adds one to the store's expiry index, so `sweep`
  * (`cleanupExpired`) finds ends by time at a cost in proportion to them.
  *

@@ -98,13 +98,16 @@ const HISTORY_PREFIX = "history:";
  *
  * Strictly consistent and atomic: the runtime runs one request at a time per object, the
  * pair's state is loaded once per activation and every change is decided in memory before its
- * storage writes, which go out without an `await` in between (one batch). So concurrent
- * requests of one user see one history, and an end is claimed once: whichever request (a
- * resolve, close, forget or a sweep's visit) claims it writes the claim in the same batch.
+ * storage writes, which go out without an `await` in between (one batch). The only awaits
+ * before a decision are storage reads (the items' bookkeeping, see object-items.ts), during which
+ * the runtime delivers no other request to the object (its input gate). So concurrent requests of
+ * one user see one history, and an end is claimed once: whichever request (a resolve, close,
+ * forget or a sweep's visit) claims it writes the claim in the same batch.
  *
  * While anything is stored an alarm is pending, on the object's own clock (`Date.now()`, the
- * only clock this package reads). It frees an expired session's items, keeps an expired session
- * whose end nobody claimed for a day (`UNCLAIMED_END_WINDOW_MS`) so a sweep or the next resolve
+ * only clock this package reads). It frees an expired session's items (after the carry-over its
+ * last resolve asked for) and carried items nobody took, keeps an expired session whose end nobody
+ * claimed for a day (`UNCLAIMED_END_WINDOW_MS`) so a sweep or the next resolve
  * can still claim it, drops history past its retention, and deletes the storage when nothing is left.
  *
  * Export it from your Worker's main module and bind it (see the README):

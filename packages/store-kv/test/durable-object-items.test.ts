@@ -143,9 +143,12 @@ describe("cost of an item change (storage calls and keys, counted at the object'
     expect(small.append).toEqual(large.append);
   });
 
-  it("drops the oldest operation id past the latest 1,000 at the same cost: one read and two keys more", async () => {
+  it("drops the oldest operation id past the latest 1,000: one read and two keys more, at 2,002 or 10,000 items", async () => {
     const full = await costAt(2_002, null); // 1,001 operation ids before the measured one
+    const huge = await costAt(10_000, null);
     expect(full.append).toEqual({ reads: 2, keysRead: 1, writes: 2, keysWritten: 6, keysDeleted: 2 });
+    expect(huge.append).toEqual(full.append);
+    expect(huge.list).toEqual({ reads: 1, keysRead: 4, writes: 0, keysWritten: 0, keysDeleted: 0 });
   }, 60_000);
 });
 
