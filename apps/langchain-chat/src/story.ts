@@ -11,6 +11,7 @@ import {
   sessionConfig,
   sessionConfigFor,
   ThreadlineCallbackHandler,
+  trimThreadMessages,
 } from "@threadline/langchain";
 import { type RunRecord, SessionManager } from "@threadline/session-core";
 import { createFakeClock } from "@threadline/session-core/fake-clock";
@@ -48,6 +49,7 @@ export async function runLangChainChat(
     namespace: "support",
     inactivityTimeout: options.inactivityTimeout ?? 120,
     now: clock.now,
+    maxItems: 200, // a session's chat history keeps at most 200 messages, trimmed in whole exchanges
   });
   const records: RunRecord[] = [];
   const handler = new ThreadlineCallbackHandler({
@@ -89,11 +91,14 @@ export async function runLangChainChat(
   at("12:03:00"); // ada has been quiet for 150 s: her session has ended, and its history with it
   await chainTurn("ada", "What is my name?");
 
-  // 2. A LangGraph agent whose memory is the checkpointer thread named by the session.
+  // 2. A LangGraph agent whose memory is the checkpointer thread named by the session, bounded
+  // to 40 messages (whole exchanges) by a node after the model.
   const graph = new StateGraph(MessagesAnnotation)
     .addNode("assistant", async (state, config) => ({ messages: [await model.invoke(state.messages, config)] }))
+    .addNode("bound", (state) => ({ messages: trimThreadMessages(state.messages, { maxMessages: 40 }) }))
     .addEdge(START, "assistant")
-    .addEdge("assistant", END)
+    .addEdge("assistant", "bound")
+    .addEdge("bound", END)
     .compile({ checkpointer: new MemorySaver() });
 
   const agentTurn = async (userId: string, text: string) => {

@@ -23,7 +23,7 @@ import { SessionChatMessageHistory } from "../src/index.js";
 const SIZES = [10, 1_000, 10_000];
 const READ_LAST = 20;
 const ROUNDS = Number(process.env.ROUNDS ?? 9);
-const TURNS = Number(process.env.TURNS ?? 200);
+const TURNS = Number(process.env.TURNS ?? 100);
 const TEXT = "How do I change the billing address on my account? ".repeat(2); // ~100 characters
 
 const exchange = (index: number): BaseMessage[] => [
@@ -47,7 +47,12 @@ async function fill(add: (messages: BaseMessage[]) => Promise<void>, size: numbe
 }
 
 async function threadline(size: number, withOperationId: boolean): Promise<Variant> {
-  const sessions = new SessionManager({ maxItems: size, maxItemBytes: Number.POSITIVE_INFINITY, cleanupInterval: 0 });
+  const sessions = new SessionManager({
+    maxItems: size,
+    maxItemBytes: Number.POSITIVE_INFINITY,
+    inactivityTimeout: 24 * 3600, // the Redis rows take minutes; the session must outlive the run
+    cleanupInterval: 0,
+  });
   const session = await sessions.resolve(`user-${size}`);
   // Filling in one write per 1,000 messages would make each fill one group; fill exchange by exchange.
   const filler = new SessionChatMessageHistory({ sessionManager: sessions, session });
@@ -147,7 +152,6 @@ async function startRedis(): Promise<{ url: string; process: ChildProcess }> {
 async function main(): Promise<void> {
   const server = await startRedis();
   const rows: string[][] = [];
-  const clients: RedisChatMessageHistory[] = [];
   try {
     for (const size of SIZES) {
       const variants = [
@@ -169,9 +173,7 @@ async function main(): Promise<void> {
         await variant.close?.();
       }
     }
-    clients.push(new RedisChatMessageHistory({ sessionId: "bench:close", config: { url: server.url } }));
   } finally {
-    for (const client of clients) if (client.client.isOpen) await client.client.quit();
     server.process.kill("SIGTERM");
   }
   console.log(

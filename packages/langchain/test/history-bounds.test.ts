@@ -14,7 +14,7 @@ import { tool } from "@langchain/core/tools";
 import { FakeListChatModel, FakeStreamingChatModel } from "@langchain/core/utils/testing";
 import { SessionManager, type SessionRef } from "@threadline/session-core";
 import { createFakeClock } from "@threadline/session-core/testing";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { messagesCarryOver, SessionChatMessageHistory } from "../src/index.js";
 
@@ -175,6 +175,33 @@ describe("SessionChatMessageHistory bounds", () => {
     expect(messages.at(0)?.text).toMatch(/^spam 1490 /);
     expect(messages.at(-2)?.text).toMatch(/^spam 1499 /);
     expectWholeExchanges(messages);
+  });
+
+  it("refuses one request of thousands of messages whole: nothing stored (RunnableWithMessageHistory only logs it)", async () => {
+    const { sessions } = setup({ maxItems: 20 });
+    const session = await sessions.resolve("mallory");
+    const model = new FakeListChatModel({ responses: ["ok"] });
+    const withHistory = new RunnableWithMessageHistory({
+      runnable: RunnableLambda.from((messages: BaseMessage[]) => model.invoke(messages.slice(-5))),
+      getMessageHistory: () => new SessionChatMessageHistory({ sessionManager: sessions, session }),
+    });
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    const warned = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const flood = Array.from({ length: 5_000 }, (_unused, index) => new HumanMessage(`flood ${index}`));
+      // LangChain writes the history in a run listener and only logs its failure: the invoke resolves.
+      await withHistory.invoke(flood, { configurable: { sessionId: session.sessionId } });
+      const reports = [...logged.mock.calls, ...warned.mock.calls].map((call) => String(call.join(" ")));
+      expect(
+        reports.some(
+          (report) => report.includes("ITEMS_TOO_LARGE") || report.includes("larger than the session's bounds"),
+        ),
+      ).toBe(true);
+    } finally {
+      logged.mockRestore();
+      warned.mockRestore();
+    }
+    expect(await sessions.getItems(session)).toEqual([]);
   });
 
   it("keeps an agent's tool calls with their results when trimming, through a tool-calling model", async () => {
