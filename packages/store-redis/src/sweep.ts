@@ -37,11 +37,13 @@ export function createSweeper(options: SweeperOptions): (request: SweepRequest) 
     const keys = [index];
     for (const tag of tags) {
       const pair = keysOfTag(keyPrefix, tag);
-      keys.push(pair.session, pair.items, pair.history);
+      keys.push(pair.session, pair.items, pair.operations, pair.history);
     }
+    const carryOverMs = request.carryOverMs ?? 0;
     const reply = await runner.script(scripts.sweep, keys, [
       nowArgument(request.now),
       String(request.retentionMs),
+      String(Number.isFinite(carryOverMs) && carryOverMs > 0 ? Math.floor(carryOverMs) : 0),
       ...tags,
     ]);
     if (!Array.isArray(reply) || reply.length % (END_FIELDS + 1) !== 0) throw unexpectedReply("sweep", reply);
@@ -54,9 +56,23 @@ export function createSweeper(options: SweeperOptions): (request: SweepRequest) 
     return ends;
   }
 
-  /** Reads the entries of `indexes` due at `now` on `target`: one ZRANGEBYSCORE each, pipelined. */
+  /**
+   * Reads the entries of `indexes` due at `now` on `target`. On a cluster, one script per chunk
+   * reads every index of the chunk on the master itself (a script without declared keys may read
+   * any key the node serves), so a sweep costs a few calls per master instead of one reply per slot
+   * for the client to handle; if the script fails (a slot moved mid-sweep), the chunk falls back to
+   * one ZRANGEBYSCORE each, pipelined.
+   */
   async function due(target: ScanTarget, indexes: string[], now: number): Promise<Array<string[] | undefined>> {
     const max = String(Math.floor(now));
+    if (slots.cluster) {
+      const [reply] = await runner.bounded(
+        () => target.pipeline([["EVAL", dueInIndexes, "0", max, limit, ...indexes]]),
+        "sweep",
+      );
+      const found = readDueReply(reply, indexes);
+      if (found !== undefined) return found;
+    }
     const replies = await runner.bounded(
       () => target.pipeline(indexes.map((index) => ["ZRANGEBYSCORE", index, "-inf", max, "LIMIT", "0", limit])),
       "sweep",
@@ -114,6 +130,41 @@ export function createSweeper(options: SweeperOptions): (request: SweepRequest) 
     );
     return perTarget.flat();
   };
+}
+
+// ARGV: max score, limit, index keys…. Returns {position, tag, tag, …, 0, position, …}: for each
+// index with entries due, its 1-based position in ARGV's index list, its tags, then a 0.
+const dueInIndexes = `
+local found = {}
+for position = 3, #ARGV do
+  local tags = redis.call('ZRANGEBYSCORE', ARGV[position], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+  if #tags > 0 then
+    found[#found + 1] = position - 2
+    for _, tag in ipairs(tags) do found[#found + 1] = tag end
+    found[#found + 1] = 0
+  end
+end
+return found
+`;
+
+/** The due tags per index from the script's reply, or `undefined` when the script failed. */
+function readDueReply(reply: unknown, indexes: string[]): Array<string[] | undefined> | undefined {
+  if (!Array.isArray(reply)) return undefined;
+  const found: Array<string[] | undefined> = indexes.map(() => []);
+  let current: string[] | undefined;
+  for (const value of reply) {
+    if (current === undefined) {
+      const position = Number(value);
+      if (!Number.isInteger(position) || position < 1 || position > indexes.length) return undefined;
+      current = [];
+      found[position - 1] = current;
+    } else if (value === 0 || value === "0") {
+      current = undefined;
+    } else {
+      current.push(String(value));
+    }
+  }
+  return found;
 }
 
 /** The slots a cluster master serves, from the `myself` line of its `CLUSTER NODES`. */
