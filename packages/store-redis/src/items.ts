@@ -1,8 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { type ItemsRequest, SessionError, type SessionItemStore } from "@threadline/session-core";
-import { encodeItems, sessionEndedError } from "@threadline/session-core/store-kit";
-import { source } from "./failures.js";
+import {
+  encodeItems,
+  encodeItemsChange,
+  historyMismatch,
+  itemsTooLarge,
+  operationConflict,
+  sessionEndedError,
+} from "@threadline/session-core/store-kit";
 import { pairKeys } from "./keys.js";
+import { source as source, unexpectedReply } from "./failures.js";
 import { readFlag, readItem, readItems, readLiveness } from "./replies.js";
 import type { Runner, ScriptCall } from "./script-runner.js";
 import { scripts } from "./scripts.js";
@@ -32,7 +39,7 @@ export function redisItemStore(options: ItemStoreOptions): SessionItemStore {
   const retention = String(options.retentionMs);
   const keysOf = (request: ItemsRequest) => {
     const keys = pairKeys(keyPrefix, request.namespace, request.userId);
-    return [keys.session, keys.items];
+    return [keys.session, keys.items, keys.operations];
   };
 
   return {
@@ -58,10 +65,63 @@ export function redisItemStore(options: ItemStoreOptions): SessionItemStore {
             const role = index === 0 ? "first" : index === parts.length - 1 ? "last" : "next";
             return call(scripts.appendItems, keys, [now, request.sessionId, retention, token, role, ...part]);
           });
-        const replies = await runner.transaction(scripts.appendItems.name, keys[1] as string, build);
+        const replies = await runner.transaction(scripts.appendItems.name, keys[0] as string, build);
         appended = replies.every((reply) => readFlag(reply, scripts.appendItems.name));
       }
       if (!appended) throw sessionEndedError(source, request.sessionId);
+    },
+
+    async apply(request, change) {
+      const encoded = encodeItemsChange(change, source);
+      const size = encoded.texts.length + encoded.expectedSuffix.length;
+      const bytes = [...encoded.texts, ...encoded.expectedSuffix].reduce((sum, text) => sum + text.length, 0);
+      if (size > PART_ITEMS || bytes > PART_BYTES) {
+        throw new SessionError({
+          code: "INVALID_ITEMS",
+          source,
+          message: `One items change holds at most ${PART_ITEMS} items and ${PART_BYTES} bytes of JSON (new items and expected suffix together) on Redis, got ${size} items (${bytes} characters). Nothing was stored; split it into appends that continue the group.`,
+        });
+      }
+      const kind =
+        encoded.type === "replace-all"
+          ? "all"
+          : encoded.type === "replace-suffix"
+            ? "suffix"
+            : encoded.continuesGroup
+              ? "append+"
+              : "append";
+      const { maxItems, maxItemBytes } = request.bounds;
+      const args = [
+        nowArgument(request.now),
+        request.sessionId,
+        retention,
+        request.operationId === undefined ? "" : `:${request.operationId}`,
+        encoded.fingerprint,
+        kind,
+        Number.isFinite(maxItems) ? String(maxItems) : "",
+        Number.isFinite(maxItemBytes) ? String(maxItemBytes) : "",
+        String(encoded.expectedSuffix.length),
+      ];
+      // No spread: a change can outgrow the call stack.
+      for (const text of encoded.expectedSuffix) args.push(text);
+      for (const text of encoded.texts) args.push(text);
+      const reply = await runner.script(scripts.applyItems, keysOf(request), args);
+      const name = scripts.applyItems.name;
+      if (!Array.isArray(reply) || reply.length === 0) throw unexpectedReply(name, reply);
+      switch (String(reply[0])) {
+        case "ok":
+          return { applied: Number(reply[1]) === 1, trimmed: Number(reply[2]) };
+        case "ended":
+          throw sessionEndedError(source, request.sessionId);
+        case "conflict":
+          throw operationConflict(request.operationId as string, source);
+        case "mismatch":
+          throw historyMismatch(source);
+        case "too-large":
+          throw itemsTooLarge(Number(reply[1]), Number(reply[2]), request.bounds, source);
+        default:
+          throw unexpectedReply(name, reply);
+      }
     },
 
     async list(request, limit) {

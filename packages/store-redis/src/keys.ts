@@ -2,6 +2,7 @@
 //
 //   session hash:  {keyPrefix}s:{<n>:<namespace>:<userId>}
 //   items list:    {keyPrefix}i:{<n>:<namespace>:<userId>}
+//   operations:    {keyPrefix}o:{<n>:<namespace>:<userId>}   the items' byte total, newest group, operation ids
 //   history list:  {keyPrefix}h:{<n>:<namespace>:<userId>}
 //
 // and the keys the pairs of one Cluster slot share (see `slotKeys`):
@@ -41,6 +42,7 @@ export interface PairKeys {
   tag: string;
   session: string;
   items: string;
+  operations: string;
   history: string;
 }
 
@@ -55,6 +57,7 @@ export function keysOfTag(keyPrefix: string, tag: string): PairKeys {
     tag,
     session: `${keyPrefix}s:{${tag}}`,
     items: `${keyPrefix}i:{${tag}}`,
+    operations: `${keyPrefix}o:{${tag}}`,
     history: `${keyPrefix}h:{${tag}}`,
   };
 }

@@ -1,5 +1,6 @@
 import {
   type CloseRequest,
+  type EndKeeping,
   type ForgetRequest,
   type ForgetResult,
   type KeyAtTimeRequest,
@@ -22,7 +23,7 @@ import { pairKeys, slotKeyring } from "./keys.js";
 import { createLister } from "./list.js";
 import { readEnd, readForget, readRecord, readResolved } from "./replies.js";
 import { createRunner } from "./script-runner.js";
-import { scripts } from "./scripts.js";
+import { RENEWAL_PERIOD_MS, scripts } from "./scripts.js";
 import { createSweeper } from "./sweep.js";
 
 /** Options for {@link redisStore}. */
@@ -176,12 +177,14 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   const run = runner.script;
   // "" tells the scripts to read the server's clock. Redis keeps whole milliseconds.
   const nowArgument = clock === "server" ? () => "" : (now: number) => String(Math.floor(now));
-  // TTLs, slid on every activity: the record (with the id history, and long enough for the
-  // history it keeps) and the items list.
+  // TTLs, slid with activity (once per renewal period, so each is a period longer; see scripts.ts):
+  // the record (with the id history, and long enough for the history and carried items it keeps)
+  // and the items (long enough for carry-over to find them after an expiry).
   const keptMs = Math.max(idHistoryMs, retentionMs);
-  const recordTtl = (inactivityTimeoutMs: number, historyMs = 0) =>
-    String(inactivityTimeoutMs + Math.max(historyMs, keptMs));
-  const itemsTtl = (inactivityTimeoutMs: number) => String(inactivityTimeoutMs + retentionMs);
+  const recordTtl = (inactivityTimeoutMs: number, historyMs = 0, carryOverMs = 0) =>
+    String(inactivityTimeoutMs + Math.max(historyMs, keptMs, carryOverMs) + RENEWAL_PERIOD_MS);
+  const itemsTtl = (inactivityTimeoutMs: number, carryOverMs = 0) =>
+    String(inactivityTimeoutMs + Math.max(retentionMs, carryOverMs) + RENEWAL_PERIOD_MS);
   const slots = slotKeyring(keyPrefix, transport.kind.endsWith("-cluster"));
 
   // RedisStore extends SessionStore, so this checks the contract and the extras together.
@@ -197,6 +200,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       const keys = pairKeys(keyPrefix, request.namespace, request.userId);
       const shared = slots.ofTag(keys.tag);
       const { maxDurationMs, maxTurns } = request;
+      const carryOverMs = carryOf(request);
       // The script cannot call back into JavaScript, so the id of a possible new session is
       // proposed up front (the contract allows it) and discarded when the session is live.
       const args = [
@@ -204,15 +208,18 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         String(request.timeoutMs),
         request.forceNew ? "new" : maxTurns === undefined ? "" : String(maxTurns),
         request.proposeSessionId(),
-        recordTtl(request.timeoutMs, request.retentionMs),
-        itemsTtl(request.timeoutMs),
+        recordTtl(request.timeoutMs, request.retentionMs, carryOverMs),
+        itemsTtl(request.timeoutMs, carryOverMs),
         // The time the id was proposed for, in the manager's clock (the id rule compares seconds of
-        // this clock even when the server's decides liveness), the retention and the max duration.
-        `${Math.floor(request.now)} ${request.retentionMs} ${maxDurationMs === undefined ? "" : maxDurationMs}`,
+        // this clock even when the server's decides liveness), the retention, the max duration and
+        // the carry-over.
+        `${Math.floor(request.now)} ${request.retentionMs} ${maxDurationMs === undefined ? "" : maxDurationMs} ${carryOverMs}`,
       ];
-      return run(scripts.resolve, [keys.session, keys.items, keys.history, shared.index, shared.forgotten], args).then(
-        (reply) => readResolved(reply, request),
-      );
+      return run(
+        scripts.resolve,
+        [keys.session, keys.items, keys.operations, keys.history, shared.index, shared.forgotten],
+        args,
+      ).then((reply) => readResolved(reply, request));
     },
 
     async touch(request) {
@@ -223,7 +230,11 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         recordTtl(request.timeoutMs),
         itemsTtl(request.timeoutMs),
       ];
-      return readRecord(await run(scripts.touch, [keys.session, keys.items], args), request, "touch");
+      return readRecord(
+        await run(scripts.touch, [keys.session, keys.items, keys.operations], args),
+        request,
+        "touch",
+      );
     },
 
     async get(request) {
@@ -236,8 +247,8 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       const onlySessionId = request.sessionId ?? ""; // "" ends whatever session is live
       const reply = await run(
         scripts.close,
-        [keys.session, keys.items, keys.history, slots.ofTag(keys.tag).index],
-        [nowArgument(request.now), onlySessionId, String(request.retentionMs), keys.tag],
+        [keys.session, keys.items, keys.operations, keys.history, slots.ofTag(keys.tag).index],
+        [nowArgument(request.now), onlySessionId, String(request.retentionMs), keys.tag, String(carryOf(request))],
       );
       return readEnd(reply, request, "close");
     },
@@ -247,7 +258,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       const shared = slots.ofTag(keys.tag);
       const reply = await run(
         scripts.forget,
-        [keys.session, keys.items, keys.history, shared.index, shared.forgotten],
+        [keys.session, keys.items, keys.operations, keys.history, shared.index, shared.forgotten],
         [nowArgument(request.now), keys.tag],
       );
       return readForget(reply, request);
@@ -257,6 +268,12 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
 
     list: createLister({ transport, runner, keyPrefix, nowArgument }),
   } satisfies RedisStore;
+}
+
+/** The request's carry-over in whole ms (0 for none). */
+function carryOf(request: EndKeeping): number {
+  const carryOverMs = request.carryOverMs ?? 0;
+  return Number.isFinite(carryOverMs) && carryOverMs > 0 ? Math.floor(carryOverMs) : 0;
 }
 
 /** `value` if it is a whole number of milliseconds in `[min, max]`, else `INVALID_OPTION` naming the option. */

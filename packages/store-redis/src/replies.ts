@@ -81,13 +81,12 @@ export function endAt(reply: unknown[], offset: number, key: SessionKey, operati
 export const END_FIELDS = 8;
 
 /**
- * `{isNew, id, created, last, timeout, turns, prev|nil}` from the resolve script, followed by the
- * end it claimed, if any.
+ * `{0, id, created, last, timeout, turns, prev|nil}` from the resolve script (a renewal), or for a
+ * creation `{1, …, end|nil, carriedSessionId|nil, carried item…}` (the end it claimed as a nested
+ * array of END_FIELDS, and the items carried over from the previous session).
  */
 export function readResolved(reply: unknown, key: SessionKey): ResolvedSession {
-  if (!Array.isArray(reply) || (reply.length !== 7 && reply.length !== 7 + END_FIELDS)) {
-    throw unexpectedReply("resolve", reply);
-  }
+  if (!Array.isArray(reply) || reply.length < 7 || reply.length === 8) throw unexpectedReply("resolve", reply);
   const lastActivityAt = milliseconds(reply[3], "resolve", reply);
   const session: ResolvedSession = {
     sessionId: text(reply[1], "resolve", reply),
@@ -102,7 +101,17 @@ export function readResolved(reply: unknown, key: SessionKey): ResolvedSession {
   // Set only when there is one, as the memory store does: the hit path allocates nothing more.
   const previous = reply[6];
   if (previous !== null && previous !== undefined) session.previousSessionId = text(previous, "resolve", reply);
-  if (reply.length > 7) session.ended = endAt(reply, 7, key, "resolve");
+  if (reply.length > 7) {
+    const ended = reply[7];
+    if (ended !== null && ended !== undefined) {
+      if (!Array.isArray(ended) || ended.length !== END_FIELDS) throw unexpectedReply("resolve", reply);
+      session.ended = endAt(ended, 0, key, "resolve");
+    }
+    const carriedId = reply[8];
+    if (carriedId !== null && carriedId !== undefined) {
+      session.carried = { sessionId: text(carriedId, "resolve", reply), items: readItems(reply.slice(9), "resolve") };
+    }
+  }
   return session;
 }
 
@@ -172,10 +181,15 @@ export function readFlag(reply: unknown, operation: string): boolean {
   return milliseconds(reply, operation, reply) === 1;
 }
 
-/** A list of JSON texts, parsed. */
+/** A stored item's JSON text: without the "+" that marks an item continuing its group (see scripts.ts). */
+function itemText(stored: string): string {
+  return stored.charCodeAt(0) === 43 ? stored.slice(1) : stored;
+}
+
+/** A list of stored items (JSON texts), parsed. */
 export function readItems(reply: unknown, operation: string): unknown[] {
   if (!Array.isArray(reply)) throw unexpectedReply(operation, reply);
-  return reply.map((item) => JSON.parse(text(item, operation, reply)) as unknown);
+  return reply.map((item) => JSON.parse(itemText(text(item, operation, reply))) as unknown);
 }
 
 /** One JSON text or nil, parsed. */
