@@ -1,7 +1,9 @@
+import { redisStore } from "@threadline/store-redis";
 import { type RedisServer, startRedisServer } from "@threadline/store-redis/testing";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { DeliveryResult } from "../src/app.js";
+import { createWhatsAppApp, type DeliveryResult } from "../src/app.js";
+import { createBot } from "../src/bot.js";
 import { appFromEnvironment } from "../src/config.js";
 import { redisDeduplicator } from "../src/deduplicator.js";
 import { notification, signedDelivery } from "./notification.js";
@@ -87,5 +89,50 @@ it("by default the Redis server's clock times the lease (checked against an app 
     expect(await server.claim("m")).toEqual({ status: "in-progress" });
   } finally {
     for (const client of clients) await client.quit();
+  }
+});
+
+it("a redelivery that lands on another instance and runs the agent again leaves the message in the history once", async () => {
+  const client = new Redis(redis.url);
+  const store = redisStore({ client, keyPrefix: `redelivery-${crypto.randomUUID()}:` });
+  // Two instances: their own bot (manager, agents) and app, one Redis.
+  let failSends = 1;
+  const instances = [0, 1].map(() => {
+    const bot = createBot({ store, carryOver: false });
+    const app = createWhatsAppApp({
+      verifyToken: "redis-test-token",
+      appSecret: "redis-test-secret",
+      respond: bot.respond,
+      send: async () => {
+        if (failSends-- > 0) throw new Error("Graph API down");
+      },
+      deduplicator: redisDeduplicator(client),
+      onError: () => {},
+    });
+    return { bot, app };
+  });
+  const [first, second] = instances as [(typeof instances)[0], (typeof instances)[0]];
+  const deliver = async (app: AppInstance, id: string, text: string) => {
+    const init = await signedDelivery(notification([{ id, from: "5511888888888", text }]), "redis-test-secret");
+    const response = await app.request("/webhook", init);
+    return { status: response.status, result: ((await response.json()) as { results: DeliveryResult[] }).results[0] };
+  };
+  const userTexts = async () => {
+    const manager = second.bot.hooks.sessionManager;
+    const items = await manager.getItems(await manager.resolve("5511888888888", second.bot.hooks.namespace));
+    return items.flatMap((item) => {
+      const { role, content } = item as { role?: string; content?: unknown };
+      return role === "user" && typeof content === "string" ? [content] : [];
+    });
+  };
+  try {
+    const id = `wamid.${crypto.randomUUID()}`;
+    expect((await deliver(first.app, id, "my invoice is wrong")).status).toBe(503); // stored, not sent
+    const redelivered = await deliver(second.app, id, "my invoice is wrong");
+    expect([redelivered.status, redelivered.result?.status]).toEqual([200, "answered"]);
+    expect(await userTexts()).toEqual(["my invoice is wrong"]);
+  } finally {
+    await Promise.all(instances.map(({ bot }) => bot.hooks.flush()));
+    await client.quit();
   }
 });
