@@ -48,10 +48,13 @@ function specialistModel(topic: string): Model {
   return offlineModel((request) => {
     const texts = userTexts(request);
     const earlier = texts.length - 1;
+    const digest = carriedDigest(request);
     const memory =
-      earlier === 0
-        ? "This is the start of our conversation."
-        : `I can see your ${earlier} earlier message${earlier === 1 ? "" : "s"} in this conversation.`;
+      earlier > 0
+        ? `I can see your ${earlier} earlier message${earlier === 1 ? "" : "s"} in this conversation.`
+        : digest === undefined
+          ? "This is the start of our conversation."
+          : `This is a new conversation; my note from the last one: ${digest}`;
     return [assistantMessage(`${topic === "billing" ? "Billing" : "Technical support"} here. ${memory}`)];
   });
 }

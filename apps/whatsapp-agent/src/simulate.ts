@@ -91,7 +91,7 @@ export async function simulate(print: (line: string) => void): Promise<void> {
     print(`  survey -> ${person?.name ?? survey.to}: ${survey.text}`);
   }
 
-  print("Then Ana writes again, in a new conversation:");
+  print("Then Ana writes again, in a new conversation that starts from a digest of the last one (carry-over):");
   const later = await send("5511999999999", "Ana", "one more billing question");
   print(`  Ana  session ${later.sessionId}: ${later.reply}`);
 

@@ -40,13 +40,16 @@ describe("the WhatsApp bot", () => {
     expect(second.sessionId).toBe(first.sessionId);
   });
 
-  it("starts a fresh conversation after 120 s of silence", async () => {
+  it("starts a fresh conversation after 120 s of silence, seeded with a digest of the last", async () => {
     const { say, clock } = setup();
     const first = await say("5511999999999", "oi");
     clock.advance(121);
     const later = await say("5511999999999", "the app shows an error");
     expect(later.sessionId).not.toBe(first.sessionId);
-    expect(later.reply).toBe("Technical support here. This is the start of our conversation.");
+    // Nothing of the old conversation but the carry-over's digest of it: the user's last message, our answer.
+    expect(later.reply).toBe(
+      'Technical support here. This is a new conversation; my note from the last one: the user last wrote "oi"; we answered "Hi! I can help with bills and with the app. What do you need?".',
+    );
   });
 
   it("keeps concurrent phone numbers apart", async () => {

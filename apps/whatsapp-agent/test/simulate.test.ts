@@ -12,7 +12,7 @@ it("the simulation shows one session per phone number, memory, dedupe and rollov
   expect(output).toContain("Billing here. I can see your 1 earlier message in this conversation.");
   expect(output).toMatch(/delivered again -> duplicate/);
   expect(output).toContain(
-    "session whatsapp-5511999999999-20250107-120320: Billing here. This is the start of our conversation.",
+    `session whatsapp-5511999999999-20250107-120320: Billing here. This is a new conversation; my note from the last one: the user last wrote "my bill charged me twice"; we answered "Billing here. I can see your 1 earlier message in this conversation.".`,
   );
   // Each two-message conversation ended quietly and got one survey, before Ana's new conversation.
   for (const name of ["Ana", "Bruno", "Carla"]) {
