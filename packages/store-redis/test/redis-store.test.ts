@@ -5,6 +5,7 @@ import { createFakeClock, uniqueNamespace } from "@threadline/session-core/testi
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { redisStore } from "../src/index.js";
 import { pairKeys } from "../src/keys.js";
+import { scripts } from "../src/scripts.js";
 import { type RedisServer, startRedisServer } from "../src/testing/redis-server.js";
 import { connectCluster, connectSingle, flavors, type TestClient } from "./clients.js";
 
@@ -71,21 +72,33 @@ describe.each(["ioredis@5", "redis@5"] as const)("with %s on a server of its own
 
   it("keeps a closed session's record as a tombstone with a TTL, and expires items with the session", async () => {
     const namespace = uniqueNamespace();
-    const store = redisStore({ client: connection.client, expiredRetentionMs: 5_000, idHistoryMs: 10_000 });
-    const sessions = new SessionManager({ store, namespace, inactivityTimeout: 30 });
+    const clock = createFakeClock();
+    const store = redisStore({ client: connection.client, clock: "app", expiredRetentionMs: 5_000, idHistoryMs: 10_000 });
+    const sessions = new SessionManager({ store, namespace, inactivityTimeout: 30, now: clock.now });
     const keys = pairKeys("threadline:", namespace, "user");
     const session = await sessions.resolve("user");
-    // The record keeps the id history for idHistoryMs; the items only for expiredRetentionMs.
+    // The record keeps the id history for idHistoryMs; the items only for expiredRetentionMs; both
+    // a renewal period (60 s) longer, since a renewal slides them once per period.
     const ttl = Number(await connection.command(["PTTL", keys.session]));
-    expect(ttl).toBeGreaterThan(35_000);
-    expect(ttl).toBeLessThanOrEqual(40_000);
+    expect(ttl).toBeGreaterThan(95_000);
+    expect(ttl).toBeLessThanOrEqual(100_000);
     await sessions.addItems(session, ["hello"]);
     const itemsTtl = Number(await connection.command(["PTTL", keys.items]));
-    expect(itemsTtl).toBeGreaterThan(30_000);
-    expect(itemsTtl).toBeLessThanOrEqual(35_000);
-    await connection.command(["PEXPIRE", keys.items, "1000"]); // a renewal must extend it again
-    await sessions.resolve("user");
-    expect(Number(await connection.command(["PTTL", keys.items]))).toBeGreaterThan(30_000);
+    expect(itemsTtl).toBeGreaterThan(90_000);
+    expect(itemsTtl).toBeLessThanOrEqual(95_000);
+    expect(Number(await connection.command(["PTTL", keys.operations]))).toBe(itemsTtl);
+    // The first renewal of the next period (a whole minute) slides them again.
+    await connection.command(["PEXPIRE", keys.items, "1000"]);
+    await connection.command(["PEXPIRE", keys.operations, "1000"]);
+    await connection.command(["PEXPIRE", keys.session, "1000"]);
+    const minute = Math.floor(clock.now() / 60_000);
+    while (Math.floor(clock.now() / 60_000) === minute) {
+      clock.advance(20);
+      await sessions.resolve("user");
+    }
+    expect(Number(await connection.command(["PTTL", keys.items]))).toBeGreaterThan(90_000);
+    expect(Number(await connection.command(["PTTL", keys.operations]))).toBeGreaterThan(90_000);
+    expect(Number(await connection.command(["PTTL", keys.session]))).toBeGreaterThan(95_000);
 
     expect(await sessions.closeSession("user")).toBe(true);
     expect(Number(await connection.command(["EXISTS", keys.session]))).toBe(1);
@@ -142,6 +155,7 @@ describe.each(["ioredis@5", "redis@5"] as const)("with %s on a server of its own
     const sessions = new SessionManager({
       store: redisStore({ client: connection.client }),
       namespace: uniqueNamespace(),
+      maxItems: 10_000,
     });
     const session = await sessions.resolve("user");
     const items = Array.from({ length: 2_500 }, (_, index) => ({ index, text: "x".repeat(index % 7) }));
@@ -159,8 +173,10 @@ describe.each(["ioredis@5", "redis@5"] as const)("with %s on a server of its own
     const sessions = new SessionManager({ store, namespace });
     const session = await sessions.resolve("user");
     const items = Array.from({ length: 130_000 }, (_, index) => ({ role: "user", content: `message ${index}` }));
+    await connection.command(["SCRIPT", "LOAD", scripts.appendItems.source]);
     await connection.command(["CONFIG", "RESETSTAT"]);
-    await sessions.addItems(session, items);
+    // The contract's plain append (no bounds): a change through items.apply holds at most 8,192 items.
+    await store.items.append({ ...session, now: Date.now() }, items);
     const calls = await commandCalls(connection);
     expect(calls.get("exec")).toBe(1);
     expect(calls.get("evalsha")).toBe(Math.ceil(items.length / 8_192));
@@ -171,7 +187,7 @@ describe.each(["ioredis@5", "redis@5"] as const)("with %s on a server of its own
     // A batch for a session that has ended stores nothing, not even its first parts.
     await sessions.closeSession("user");
     const next = await sessions.resolve("user");
-    const error = await sessions.addItems(session, items).catch((caught: unknown) => caught);
+    const error = await store.items.append({ ...session, now: Date.now() }, items).catch((caught: unknown) => caught);
     expect(codeOf(error)).toBe("SESSION_ENDED");
     expect(await sessions.getItems(next)).toEqual([]);
   });
@@ -371,13 +387,11 @@ describe("on the cluster", () => {
     async (flavor) => {
       const cluster = await connectCluster(flavor, inject("clusterNodes"));
       try {
-        const sessions = new SessionManager({
-          store: redisStore({ client: cluster.client, operationTimeoutMs: 20_000 }),
-          namespace: uniqueNamespace(),
-        });
+        const store = redisStore({ client: cluster.client, operationTimeoutMs: 20_000 });
+        const sessions = new SessionManager({ store, namespace: uniqueNamespace() });
         const session = await sessions.resolve("user");
         const items = Array.from({ length: 20_000 }, (_, index) => index);
-        await sessions.addItems(session, items); // three parts
+        await store.items.append({ ...session, now: Date.now() }, items); // three parts
         expect(await sessions.getItems(session)).toEqual(items);
       } finally {
         await cluster.close();
