@@ -16,7 +16,7 @@ import { SessionManager, type SessionRef } from "@threadline/session-core";
 import { createFakeClock } from "@threadline/session-core/testing";
 import { describe, expect, it, vi } from "vitest";
 import { z } from "zod";
-import { messagesCarryOver, SessionChatMessageHistory } from "../src/index.js";
+import { messagesCarryOver, SessionChatMessageHistory, ThreadlineCallbackHandler } from "../src/index.js";
 
 function setup(bounds: { maxItems?: number; maxItemBytes?: number } = {}) {
   const clock = createFakeClock();
@@ -344,5 +344,29 @@ describe("messagesCarryOver", () => {
       ["my name is Ada", "hi Ada", "where is my order?", "on its way"],
       ["Last time the user asked: where is my order?", "thanks"],
     ]);
+  });
+});
+
+describe("bounds and carry-over through the handler's options", () => {
+  it("a handler built with maxItems and carryOver gives its manager both", async () => {
+    const clock = createFakeClock();
+    const handler = new ThreadlineCallbackHandler({
+      namespace: "chat",
+      inactivityTimeout: 60,
+      now: clock.now,
+      maxItems: 4,
+      carryOver: messagesCarryOver(() => [new SystemMessage("carried")]),
+    });
+    const sessions = handler.sessionManager;
+    const historyOf = async () =>
+      new SessionChatMessageHistory({ sessionManager: sessions, session: await sessions.resolve("ada", "chat") });
+    const history = await historyOf();
+    for (let index = 0; index < 5; index++) {
+      await history.addMessages([new HumanMessage(`q${index}`), new AIMessage(`a${index}`)]);
+    }
+    expect((await history.getMessages()).map((message) => message.text)).toEqual(["q3", "a3", "q4", "a4"]);
+    clock.advance(61);
+    expect((await (await historyOf()).getMessages()).map((message) => message.text)).toEqual(["carried"]);
+    await handler.flush();
   });
 });
