@@ -8,8 +8,8 @@ import {
   operationConflict,
   sessionEndedError,
 } from "@threadline/session-core/store-kit";
+import { source, unexpectedReply } from "./failures.js";
 import { pairKeys } from "./keys.js";
-import { source as source, unexpectedReply } from "./failures.js";
 import { readFlag, readItem, readItems, readLiveness } from "./replies.js";
 import type { Runner, ScriptCall } from "./script-runner.js";
 import { scripts } from "./scripts.js";

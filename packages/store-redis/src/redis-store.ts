@@ -230,11 +230,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         recordTtl(request.timeoutMs),
         itemsTtl(request.timeoutMs),
       ];
-      return readRecord(
-        await run(scripts.touch, [keys.session, keys.items, keys.operations], args),
-        request,
-        "touch",
-      );
+      return readRecord(await run(scripts.touch, [keys.session, keys.items, keys.operations], args), request, "touch");
     },
 
     async get(request) {

@@ -73,7 +73,12 @@ describe.each(["ioredis@5", "redis@5"] as const)("with %s on a server of its own
   it("keeps a closed session's record as a tombstone with a TTL, and expires items with the session", async () => {
     const namespace = uniqueNamespace();
     const clock = createFakeClock();
-    const store = redisStore({ client: connection.client, clock: "app", expiredRetentionMs: 5_000, idHistoryMs: 10_000 });
+    const store = redisStore({
+      client: connection.client,
+      clock: "app",
+      expiredRetentionMs: 5_000,
+      idHistoryMs: 10_000,
+    });
     const sessions = new SessionManager({ store, namespace, inactivityTimeout: 30, now: clock.now });
     const keys = pairKeys("threadline:", namespace, "user");
     const session = await sessions.resolve("user");
