@@ -85,14 +85,14 @@ describe.each([
 
   it("appends a redelivered change once when every process delivers it at the same time", async () => {
     const namespace = uniqueNamespace();
-    const job = {
+    const job: ItemsWorkerJob = {
       kind: "append",
       namespace,
       userId: "5511999999999",
       calls: 50,
       operationId: "wamid.HBgM",
       items: ["hello", "world"],
-    } as const;
+    };
     const results = await race(job);
     expect(results.flatMap((result) => result.errors)).toEqual([]);
     const outcomes = results.flatMap((result) => result.outcomes);
