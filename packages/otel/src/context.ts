@@ -3,10 +3,13 @@ import { type SessionRef, SessionError } from "@threadline/session-core";
 import { describeValue } from "@threadline/session-core/adapter-kit";
 import { aliasAttributes, sessionAttributes, type VendorAlias } from "./attributes.js";
 
-/** What the context holds for a session: its attributes, computed once when the session is put in. */
+/**
+ * What the context holds for a session: its attributes, computed once when the session is put in.
+ * A pending entry (from {@link withSessionOf}) gets them when the session is known.
+ */
 export interface SessionEntry {
-  readonly session: SessionRef;
-  readonly attributes: Attributes;
+  session: SessionRef | undefined;
+  attributes: Attributes | undefined;
 }
 
 // A key of this package's own (not Baggage): the session stays in the process and is never
@@ -22,6 +25,30 @@ export function contextWithSession(parent: Context, session: SessionRef): Contex
   assertSession(session);
   const entry: SessionEntry = { session, attributes: sessionAttributes(session) };
   return parent.setValue(SESSION_KEY, entry);
+}
+
+/**
+ * Runs `fn` in a context whose session is filled in once `session` resolves: for runs that
+ * resolve their session themselves after they start (`hooks.run()` of `@threadline/openai-agents`).
+ * Spans that start before the session is known get it when they end (the SDK's `onEnding`,
+ * present in `@opentelemetry/sdk-trace-base` 2.x); a rejected or `undefined` session leaves the
+ * spans without one. Returns what `fn` returns.
+ */
+export function withPendingSession<T>(session: () => Promise<SessionRef | undefined>, fn: () => T): T {
+  const entry: SessionEntry = { session: undefined, attributes: undefined };
+  return context.with(context.active().setValue(SESSION_KEY, entry), () => {
+    const result = fn();
+    session().then(
+      (resolved) => {
+        if (resolved === undefined || resolved === null) return;
+        assertSession(resolved);
+        entry.session = resolved;
+        entry.attributes = sessionAttributes(resolved);
+      },
+      () => {}, // the run reports its own resolution failures
+    );
+    return result;
+  });
 }
 
 /** The session put into `context` by {@link contextWithSession} or {@link withSession}, if any. */

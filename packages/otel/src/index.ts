@@ -13,6 +13,7 @@ export {
 } from "./attributes.js";
 export {
   type ActiveSpanOptions,
+  withPendingSession,
   contextWithSession,
   sessionFromContext,
   setSessionOnActiveSpan,

@@ -19,6 +19,7 @@ export interface ThreadlineSpanProcessorOptions {
  */
 export interface ThreadlineSpanProcessor {
   onStart(span: Span, parentContext: Context): void;
+  onEnding(span: Span): void;
   onEnd(span: unknown): void;
   forceFlush(): Promise<void>;
   shutdown(): Promise<void>;
@@ -46,10 +47,16 @@ export function threadlineSpanProcessor(options: ThreadlineSpanProcessorOptions 
   const aliases = checkAliases(options.aliases);
   // Per session entry (one per withSession call), the aliases computed once, not per span.
   const withAliases = new WeakMap<SessionEntry, Attributes>();
-  const aliasesOf = (entry: SessionEntry): Attributes => {
+  // Spans started while their session was still pending (withPendingSession), until they end.
+  const pending = new WeakMap<Span, SessionEntry>();
+  const stamp = (span: Span, entry: SessionEntry, attributes: Attributes): void => {
+    span.setAttributes(attributes);
+    if (aliases.length > 0) span.setAttributes(aliasesOf(entry, attributes));
+  };
+  const aliasesOf = (entry: SessionEntry, base: Attributes): Attributes => {
     let attributes = withAliases.get(entry);
     if (attributes === undefined) {
-      attributes = aliasAttributes(entry.attributes, aliases);
+      attributes = aliasAttributes(base, aliases);
       withAliases.set(entry, attributes);
     }
     return attributes;
@@ -58,8 +65,14 @@ export function threadlineSpanProcessor(options: ThreadlineSpanProcessorOptions 
     onStart(span, parentContext) {
       const entry = entryOf(parentContext);
       if (entry === undefined) return;
-      span.setAttributes(entry.attributes);
-      if (aliases.length > 0) span.setAttributes(aliasesOf(entry));
+      if (entry.attributes !== undefined) stamp(span, entry, entry.attributes);
+      else pending.set(span, entry);
+    },
+    onEnding(span) {
+      const entry = pending.get(span);
+      if (entry === undefined) return;
+      pending.delete(span);
+      if (entry.attributes !== undefined) stamp(span, entry, entry.attributes);
     },
     onEnd() {},
     forceFlush: () => Promise.resolve(),

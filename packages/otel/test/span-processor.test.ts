@@ -12,6 +12,7 @@ import {
   EVENT_SESSION_START,
   sessionFromContext,
   threadlineSpanProcessor,
+  withPendingSession,
   withSession,
 } from "../src/index.js";
 import { expected, NO_SESSION, sessionOf, useTracing } from "./support.js";
@@ -116,6 +117,45 @@ describe("threadlineSpanProcessor", () => {
       "langsmith.metadata.user_id": "u",
     });
     processor.onStart(span as never, ROOT_CONTEXT); // no session: nothing set, no throw
+  });
+
+  it("withPendingSession: spans started before the session is known get it when they end", async () => {
+    const session = { namespace: "n", userId: "late", sessionId: "s" };
+    let resolve: (value: typeof session | undefined) => void = () => {};
+    const known = new Promise<typeof session | undefined>((done) => {
+      resolve = done;
+    });
+    await withPendingSession(
+      () => known,
+      async () => {
+        const early = tracer().startSpan("started early");
+        tracer().startSpan("ended before").end(); // over before the session is known: stays without
+        resolve(session);
+        await new Promise((done) => setTimeout(done, 1));
+        early.end();
+        tracer().startSpan("started later").end();
+      },
+    );
+    expect(sessionOf(tracing.span("started early"))).toEqual(expected(session));
+    expect(sessionOf(tracing.span("started later"))).toEqual(expected(session));
+    expect(sessionOf(tracing.span("ended before"))).toEqual(NO_SESSION);
+
+    await withPendingSession(
+      () => Promise.resolve(undefined),
+      async () => {
+        await new Promise((done) => setTimeout(done, 1));
+        tracer().startSpan("no session resolved").end();
+      },
+    );
+    await withPendingSession(
+      () => Promise.reject(new Error("store down")),
+      async () => {
+        await new Promise((done) => setTimeout(done, 1));
+        tracer().startSpan("resolution failed").end();
+      },
+    );
+    expect(sessionOf(tracing.span("no session resolved"))).toEqual(NO_SESSION);
+    expect(sessionOf(tracing.span("resolution failed"))).toEqual(NO_SESSION);
   });
 
   it("the innermost session wins", () => {
