@@ -1,9 +1,11 @@
+import { createFakeClock } from "@threadline/session-core/testing";
 import { redisStore } from "@threadline/store-redis";
 import { type RedisServer, startRedisServer } from "@threadline/store-redis/testing";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createWhatsAppApp, type DeliveryResult } from "../src/app.js";
 import { createBot } from "../src/bot.js";
+import { DIGEST_PREFIX } from "../src/carry-over.js";
 import { appFromEnvironment } from "../src/config.js";
 import { redisDeduplicator } from "../src/deduplicator.js";
 import { notification, signedDelivery } from "./notification.js";
@@ -131,6 +133,48 @@ it("a redelivery that lands on another instance and runs the agent again leaves 
     const redelivered = await deliver(second.app, id, "my invoice is wrong");
     expect([redelivered.status, redelivered.result?.status]).toEqual([200, "answered"]);
     expect(await userTexts()).toEqual(["my invoice is wrong"]);
+  } finally {
+    await Promise.all(instances.map(({ bot }) => bot.hooks.flush()));
+    await client.quit();
+  }
+});
+
+it("carry-over across instances: a conversation that ended on one seeds the next on the other, once", async () => {
+  const client = new Redis(redis.url);
+  const store = redisStore({ client, keyPrefix: `carry-${crypto.randomUUID()}:`, clock: "app" }); // the fake clock decides
+  const clock = createFakeClock();
+  const instances = [0, 1].map(() => {
+    const bot = createBot({ store, now: clock.now, inactivityTimeout: 120 });
+    const sent: string[] = [];
+    const app = createWhatsAppApp({
+      verifyToken: "redis-test-token",
+      appSecret: "redis-test-secret",
+      respond: bot.respond,
+      send: async (_to, text) => void sent.push(text),
+      deduplicator: redisDeduplicator(client, { now: clock.now }),
+      onError: () => {},
+    });
+    return { bot, app, sent };
+  });
+  const [first, second] = instances as [(typeof instances)[0], (typeof instances)[0]];
+  const from = "5511777777777";
+  const deliver = async (app: AppInstance, text: string) => {
+    const init = await signedDelivery(
+      notification([{ id: `wamid.${crypto.randomUUID()}`, from, text }]),
+      "redis-test-secret",
+    );
+    return (await app.request("/webhook", init)).status;
+  };
+  try {
+    expect(await deliver(first.app, "my invoice is wrong")).toBe(200);
+    clock.advance(121);
+    expect(await deliver(second.app, "hello again")).toBe(200);
+    expect(second.sent.at(-1)).toBe(
+      'Welcome back! My note from last time: the user last wrote "my invoice is wrong"; we answered "Billing here. This is the start of our conversation.". How can I help now?',
+    );
+    const manager = first.bot.hooks.sessionManager;
+    const items = await manager.getItems(await manager.resolve(from, first.bot.hooks.namespace));
+    expect(items.filter((item) => JSON.stringify(item).includes(DIGEST_PREFIX))).toHaveLength(1);
   } finally {
     await Promise.all(instances.map(({ bot }) => bot.hooks.flush()));
     await client.quit();
