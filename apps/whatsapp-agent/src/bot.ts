@@ -24,7 +24,7 @@ export interface BotOptions {
   /**
    * Seed a phone number's next conversation with a digest of the one that ended (written by the
    * model; offline, the user's last message and our last answer). Default true, on stores that
-   * apply item changes atomically (memory); skipped, with a warning, on others.
+   * apply item changes atomically (memory, Redis); skipped, with a warning, on others.
    */
   carryOver?: boolean;
 }
