@@ -33,7 +33,7 @@ export interface SessionChatMessageHistoryOptions {
    * however often the request is retried or redelivered. The history's first write uses this id,
    * its n-th write `${operationId}#n`. A repeated write appends nothing, also when a retried model
    * answered differently: the first answer stays the one on record. Needs a store whose items
-   * support `apply` (memory); others reject with `UNSUPPORTED`.
+   * support `apply` (memory, Redis); others reject with `UNSUPPORTED`.
    */
   operationId?: string;
 }
