@@ -1,5 +1,5 @@
 import { type Attributes, type Context, context, createContextKey, trace } from "@opentelemetry/api";
-import { type SessionRef, SessionError } from "@threadline/session-core";
+import { SessionError, type SessionRef } from "@threadline/session-core";
 import { describeValue } from "@threadline/session-core/adapter-kit";
 import { aliasAttributes, sessionAttributes, type VendorAlias } from "./attributes.js";
 

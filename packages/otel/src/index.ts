@@ -13,10 +13,10 @@ export {
 } from "./attributes.js";
 export {
   type ActiveSpanOptions,
-  withPendingSession,
   contextWithSession,
   sessionFromContext,
   setSessionOnActiveSpan,
+  withPendingSession,
   withSession,
 } from "./context.js";
 export { type OtelSessionOptions, otelSession } from "./hono.js";

@@ -2,8 +2,8 @@ import { type Logger, logs } from "@opentelemetry/api-logs";
 import {
   globalSessionId,
   type SessionEndHandler,
-  type SessionStartHandler,
   SessionError,
+  type SessionStartHandler,
 } from "@threadline/session-core";
 import { describeValue } from "@threadline/session-core/adapter-kit";
 import {

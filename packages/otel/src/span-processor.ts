@@ -1,5 +1,5 @@
 import type { Attributes, Context, Span } from "@opentelemetry/api";
-import { aliasAttributes, type VendorAlias } from "./attributes.js";
+import { ATTR_SESSION_ID, aliasAttributes, type VendorAlias } from "./attributes.js";
 import { checkAliases, entryOf, type SessionEntry } from "./context.js";
 
 /** Options of {@link threadlineSpanProcessor}. */
@@ -29,7 +29,8 @@ export interface ThreadlineSpanProcessor {
  * A span processor that copies the session in a span's parent context (put there by
  * {@link withSession}, {@link contextWithSession} or the adapters' helpers) onto the span when it
  * starts: `session.id`, `user.id`, `gen_ai.conversation.id`, `threadline.namespace`,
- * `threadline.session_id`, and the vendor aliases asked for. Every span of a session-scoped run
+ * `threadline.session_id`, and the vendor aliases asked for. A span started with a `session.id`
+ * of its own keeps its attributes. Every span of a session-scoped run
  * or request gets them, not only its root, so backends that group by session (and filter child
  * spans by it) see the whole conversation. Spans outside a session are left alone.
  *
@@ -65,6 +66,9 @@ export function threadlineSpanProcessor(options: ThreadlineSpanProcessorOptions 
     onStart(span, parentContext) {
       const entry = entryOf(parentContext);
       if (entry === undefined) return;
+      // A span started with its own session.id (an instrumentation that read it from the run's
+      // metadata) keeps it: the span knows better than a context that may have leaked in.
+      if ((span as { attributes?: Attributes }).attributes?.[ATTR_SESSION_ID] !== undefined) return;
       if (entry.attributes !== undefined) stamp(span, entry, entry.attributes);
       else pending.set(span, entry);
     },

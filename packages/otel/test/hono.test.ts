@@ -24,7 +24,10 @@ function chatApp(options: Parameters<typeof otelSession>[0] = { aliases: ["langf
     tracer().startSpan("health check").end();
     return c.text("ok");
   });
-  app.use("/chat/*", threadlineSession({ namespace: "web", store: memoryStore(), userId: (c) => c.req.header("x-user-id") }));
+  app.use(
+    "/chat/*",
+    threadlineSession({ namespace: "web", store: memoryStore(), userId: (c) => c.req.header("x-user-id") }),
+  );
   app.use("/chat/*", otelSession(options));
   app.post("/chat/message", async (c) => {
     const request = c.req.header("x-request") ?? "";

@@ -1,6 +1,14 @@
 // The real Agents Runner with a ScriptedModel (offline, SDK tracing off). Spans come from a model
 // wrapper (as a model-call instrumentation would make them) and from a tool, with a nested child.
-import { Agent, type ModelRequest, type ModelResponse, Runner, setTracingDisabled, tool } from "@openai/agents";
+import {
+  Agent,
+  type ModelRequest,
+  type ModelResponse,
+  Runner,
+  setTracingDisabled,
+  tool,
+  withTrace,
+} from "@openai/agents";
 import { assistantMessage, functionCall, modelResponse, ScriptedModel } from "@openai/agents/testing";
 import { trace } from "@opentelemetry/api";
 import { SessionHooks } from "@threadline/openai-agents";
@@ -64,8 +72,11 @@ describe("Agents runs", () => {
     const sessions = new SessionManager({ namespace: "agents" });
     const runner = new Runner();
     const session = await sessions.resolve("user-1");
+    // The Agents trace grouped by the same key (what hooks.run() does for you).
     const result = await withSession(session, () =>
-      runner.run(weatherAgent("a"), "Weather in Lisbon?", { groupId: globalSessionId(session) }),
+      withTrace("Weather workflow", () => runner.run(weatherAgent("a"), "Weather in Lisbon?"), {
+        groupId: globalSessionId(session),
+      }),
     );
     expect(result.finalOutput).toBe("Sunny.");
     tracer().startSpan("after the run").end();

@@ -158,6 +158,16 @@ describe("threadlineSpanProcessor", () => {
     expect(sessionOf(tracing.span("resolution failed"))).toEqual(NO_SESSION);
   });
 
+  it("leaves a span that starts with its own session.id alone", () => {
+    const session = { namespace: "n", userId: "u", sessionId: "s" };
+    withSession(session, () =>
+      tracer()
+        .startSpan("own", { attributes: { "session.id": "other/id/x", "user.id": "other" } })
+        .end(),
+    );
+    expect(tracing.span("own").attributes).toEqual({ "session.id": "other/id/x", "user.id": "other" });
+  });
+
   it("the innermost session wins", () => {
     const outer = { namespace: "n", userId: "outer", sessionId: "s1" };
     const inner = { namespace: "n", userId: "inner", sessionId: "s2" };
