@@ -91,7 +91,7 @@ describe.each(["ioredis@5", "redis@5"] as const)("with %s on a server of its own
     const itemsTtl = Number(await connection.command(["PTTL", keys.items]));
     expect(itemsTtl).toBeGreaterThan(90_000);
     expect(itemsTtl).toBeLessThanOrEqual(95_000);
-    expect(Number(await connection.command(["PTTL", keys.operations]))).toBe(itemsTtl);
+    expect(Math.abs(Number(await connection.command(["PTTL", keys.operations])) - itemsTtl)).toBeLessThan(100);
     // The first renewal of the next period (a whole minute) slides them again.
     await connection.command(["PEXPIRE", keys.items, "1000"]);
     await connection.command(["PEXPIRE", keys.operations, "1000"]);
