@@ -81,7 +81,7 @@ export interface SessionManagerOptions {
   /**
    * Most conversation items a session keeps; beyond it the oldest groups (turns) go first,
    * atomically with the append. `Infinity` for no limit. Default 2,000. Applies on stores whose
-   * items support `apply` (memory); others keep appending without a bound.
+   * items support `apply` (memory, Redis, Durable Object); others (KV) keep appending without a bound.
    */
   maxItems?: number;
   /**
@@ -123,7 +123,7 @@ export interface SessionManagerOptions {
    * Seed a user's new session from the one it replaced (opt-in): the store keeps an ended
    * session's items for `within` seconds, and the resolve that creates the pair's next session
    * hands them once to `seed` and appends what it returns before resolving. Needs a store whose
-   * items support `apply` (memory). A failing `seed` goes to `onError`; the new session then
+   * items support `apply` (memory, Redis, Durable Object). A failing `seed` goes to `onError`; the new session then
    * starts empty.
    */
   carryOver?: CarryOver;
@@ -228,7 +228,7 @@ export class SessionManager {
       throw new SessionError({
         code: "INVALID_OPTION",
         source: this.store.name,
-        message: `carryOver needs a store that keeps an ended session's items and applies item changes atomically (the memory store in this release); the ${this.store.name} store does not.`,
+        message: `carryOver needs a store that keeps an ended session's items and applies item changes atomically (memory, Redis, Durable Object); the ${this.store.name} store does not.`,
       });
     }
   }
@@ -441,7 +441,7 @@ export class SessionManager {
    * suffix (`replace-suffix`, `HISTORY_MISMATCH` when another writer got there first) or a
    * compaction (`replace-all`), then trims to the bounds. With `operationId`, a repeat of the
    * same change does nothing (`applied: false`) and a different change under that id fails with
-   * `OPERATION_CONFLICT`. Needs a store whose items support `apply` (memory).
+   * `OPERATION_CONFLICT`. Needs a store whose items support `apply` (memory, Redis, Durable Object).
    */
   async changeItems(
     session: SessionRef,

@@ -72,7 +72,8 @@ export function redisItemStore(options: ItemStoreOptions): SessionItemStore {
     },
 
     async apply(request, change) {
-      const encoded = encodeItemsChange(change, source);
+      // The fingerprint is only kept (and so only worth computing) with an operation id.
+      const encoded = encodeItemsChange(change, source, request.operationId !== undefined);
       const size = encoded.texts.length + encoded.expectedSuffix.length;
       const bytes = [...encoded.texts, ...encoded.expectedSuffix].reduce((sum, text) => sum + text.length, 0);
       if (size > PART_ITEMS || bytes > PART_BYTES) {
