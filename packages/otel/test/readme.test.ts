@@ -9,7 +9,9 @@ import { expect, it } from "vitest";
 
 const here = join(dirname(fileURLToPath(import.meta.url)), "..");
 
-it("every TypeScript block of the README type-checks", () => {
+// A whole TypeScript program (Agents, LangChain, Hono types): ~9 s alone, much more next to other
+// packages' type-checks on a two-core CI machine.
+it("every TypeScript block of the README type-checks", { timeout: 180_000 }, () => {
   const lines = readFileSync(join(here, "README.md"), "utf8").split("\n");
   const blocks: { line: number; code: string }[] = [];
   for (let index = 0; index < lines.length; index++) {
