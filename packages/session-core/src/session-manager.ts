@@ -13,6 +13,7 @@ import {
   type SessionStartHandler,
 } from "./lifecycle.js";
 import { memoryStore } from "./memory-store/index.js";
+import type { RunRecord } from "./run-record.js";
 import { type SessionIdContext, type SessionIdFormat, sessionIdGenerator } from "./session-id.js";
 import type {
   CarriedItems,
@@ -23,10 +24,13 @@ import type {
   MaybePromise,
   ResolvedSession,
   ResolveRequest,
+  RunsPage,
   SessionEndEvent,
   SessionRecord,
   SessionRef,
+  SessionRunStore,
   SessionStore,
+  SessionTotals,
 } from "./store.js";
 import { assertValidId, describeValue, timeoutToMs } from "./validation.js";
 
@@ -90,6 +94,11 @@ export interface SessionManagerOptions {
    * limit. Default 2 MiB (2,097,152).
    */
   maxItemBytes?: number;
+  /**
+   * Most run records a session keeps (`addRunRecord`); beyond it the oldest go, while the
+   * session's totals keep counting them. Default 100.
+   */
+  maxRuns?: number;
   /**
    * Seconds a session may last at most, however active: the first activity at or after
    * `createdAt + maxDuration` starts a new session (end reason `"max-duration"`). Default: no limit.
@@ -183,6 +192,7 @@ export class SessionManager {
   readonly #background = new PendingWork();
   readonly #lifecycle: LifecycleSettings;
   readonly #itemBounds: ItemBounds;
+  readonly #maxRuns: number;
   readonly #onSessionStart: SessionStartHandler | undefined;
   readonly #onSessionEnd: SessionEndHandler | undefined;
   readonly #carryOver: CarryOver | undefined;
@@ -221,6 +231,13 @@ export class SessionManager {
     this.#errors = createErrorSink("session-manager", options.onError);
     this.#lifecycle = lifecycleSettings(options);
     this.#itemBounds = itemBounds(options);
+    this.#maxRuns = options.maxRuns ?? 100;
+    if (!(Number.isSafeInteger(this.#maxRuns) && this.#maxRuns >= 1)) {
+      throw new SessionError({
+        code: "INVALID_OPTION",
+        message: `maxRuns must be a whole number ≥ 1, got ${describeValue(options.maxRuns)}.`,
+      });
+    }
     this.#onSessionStart = optionalHandler(options.onSessionStart, "onSessionStart");
     this.#onSessionEnd = optionalHandler(options.onSessionEnd, "onSessionEnd");
     this.#carryOver = options.carryOver;
@@ -470,6 +487,58 @@ export class SessionManager {
     request.bounds = this.#itemBounds;
     if (operationId !== undefined) request.operationId = operationId;
     return this.#guard(() => (store.apply as NonNullable<typeof store.apply>)(request, change));
+  }
+
+  /**
+   * Keeps a run record (`RunRecord`, what adapters hand to `onRecord`) with its session and adds
+   * it to the session's totals, atomically: `addRunRecord` is a ready-made `onRecord`. The record
+   * names its session (`namespace`, `userId`, `sessionId`); a run that finished just after its
+   * session ended is kept with the ended session while it is in history. Idempotent by `runId`.
+   * Returns the session's totals. Rejects with `SESSION_ENDED` when the session is gone, and
+   * `INVALID_OPTION` for a record without a session (`sessionId: null`, the store was down).
+   */
+  async addRunRecord(record: RunRecord): Promise<SessionTotals> {
+    if (
+      typeof record !== "object" ||
+      record === null ||
+      typeof record.runId !== "string" ||
+      record.runId.length === 0
+    ) {
+      throw new SessionError({
+        code: "INVALID_OPTION",
+        message: `addRunRecord takes a RunRecord (from an adapter's onRecord) with a runId, got ${describeValue(record)}.`,
+      });
+    }
+    if (typeof record.sessionId !== "string") {
+      throw new SessionError({
+        code: "INVALID_OPTION",
+        message: `Run ${record.runId} has no session (sessionId null: the store could not be reached when it ran), so it cannot be kept with one.`,
+      });
+    }
+    const runs = this.#runs();
+    const request = {
+      ...this.#itemsRequest({ namespace: record.namespace, userId: record.userId, sessionId: record.sessionId }),
+      maxRuns: this.#maxRuns,
+    };
+    return this.#guard(() => runs.add(request, record));
+  }
+
+  /** The session's run records, oldest first, paged by `cursor` (`limit` default 100). */
+  async listRunRecords(session: SessionRef, page?: { cursor?: string; limit?: number }): Promise<RunsPage> {
+    const runs = this.#runs();
+    return this.#guard(() => runs.list(this.#itemsRequest(session), page));
+  }
+
+  #runs(): SessionRunStore {
+    const runs = this.store.runs;
+    if (runs === undefined) {
+      throw new SessionError({
+        code: "UNSUPPORTED",
+        source: this.store.name,
+        message: `The ${this.store.name} store does not keep run records. Use the memory store, or send records to a record sink instead.`,
+      });
+    }
+    return runs;
   }
 
   /** Removes and returns the session's newest item, or `undefined`. */

@@ -1,3 +1,5 @@
+import type { RunRecord } from "./run-record.js";
+
 /**
  * The SessionStore contract, v1. Everything a store must do is here, as types; the memory
  * store and the conformance suite (`@threadline/session-core/testing`) show it in practice.
@@ -38,6 +40,23 @@ export interface SessionRecord extends SessionKey {
    * created this one, or when the previous session ended within the retention before it.
    */
   previousSessionId?: string;
+  /** What the session's runs add up to, on stores that keep run records (`runs`); absent before the first. */
+  totals?: SessionTotals;
+}
+
+/** Running totals of a session's run records, updated atomically with each record kept. */
+export interface SessionTotals {
+  /** Run records kept for the session (also those later dropped by the per-session bound). */
+  runs: number;
+  inputTokens: number;
+  outputTokens: number;
+  totalTokens: number;
+  toolCalls: number;
+  handoffs: number;
+  /** Runs that failed (`error` set). */
+  errors: number;
+  /** The agent that answered last (`finalAgent`, else the last agent of the run), when known. */
+  lastAgent?: string;
 }
 
 /**
@@ -306,6 +325,37 @@ export interface SessionItemStore {
   apply?(request: ItemsChangeRequest, change: ItemsChange): Promise<ItemsChangeResult>;
 }
 
+/** Input of {@link SessionRunStore.add}. */
+export interface AddRunRequest extends ItemsRequest {
+  /** Most run records a session keeps; beyond it the oldest go (the totals keep counting them). */
+  maxRuns: number;
+}
+
+/** One page of {@link SessionRunStore.list}. */
+export interface RunsPage {
+  /** Oldest first. */
+  records: RunRecord[];
+  /** Pass back for the next page; absent on the last page. */
+  cursor?: string;
+}
+
+/**
+ * Run records kept with their session (`RunRecord`, one per Agents run or LangChain root run), for
+ * reading a past conversation by session id, with the session's totals. Kept while the session is
+ * live and, once it ended, for as long as it stays in history (`retention`); erased by `forget`.
+ */
+export interface SessionRunStore {
+  /**
+   * Keeps `record` with its session and adds it to the session's totals, in one atomic step.
+   * The session must be the pair's live session or an ended one still in history (a run that
+   * finished just after its session ended); otherwise rejects with `SESSION_ENDED`. Idempotent
+   * by `record.runId`: a run already kept changes nothing. Returns the totals after it.
+   */
+  add(request: AddRunRequest, record: RunRecord): Promise<SessionTotals>;
+  /** The session's run records, oldest first, paged (`limit` default 100); `[]` once they are gone. */
+  list(request: ItemsRequest, page?: { cursor?: string; limit?: number }): Promise<RunsPage>;
+}
+
 /** What a store promises beyond the required surface. The conformance suite skips by these flags. */
 export interface StoreCapabilities {
   /**
@@ -403,6 +453,9 @@ export interface SessionStore {
 
   /** Conversation items kept with sessions. Optional. */
   readonly items?: SessionItemStore;
+
+  /** Run records and totals kept with sessions and their history. Optional. */
+  readonly runs?: SessionRunStore;
 
   /** Stops the store's own timers. Does not close clients you passed in. Optional. */
   dispose?(): Promise<void>;

@@ -47,6 +47,8 @@ export interface AdapterManagerOptions {
   maxItems?: number;
   /** Most bytes of conversation items a session keeps. Default 2 MiB. */
   maxItemBytes?: number;
+  /** Most run records a session keeps with `addRunRecord`. Default 100. */
+  maxRuns?: number;
   /**
    * Receives every failure the adapter keeps away from your app (store outages, a failing callback
    * of yours), and the failures of the manager's background cleanup when the adapter builds the
@@ -69,6 +71,7 @@ const managerOwned = [
   "carryOver",
   "maxItems",
   "maxItemBytes",
+  "maxRuns",
 ] as const;
 
 /**
@@ -105,6 +108,7 @@ export function managerFromOptions(options: AdapterManagerOptions, source: strin
         carryOver: options.carryOver,
         maxItems: options.maxItems,
         maxItemBytes: options.maxItemBytes,
+        maxRuns: options.maxRuns,
         onError: options.onError,
       });
     } catch (error) {

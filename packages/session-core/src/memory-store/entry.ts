@@ -1,5 +1,6 @@
 import type { SessionEndReason } from "../store.js";
 import type { HistoryEntry } from "../store-kit/history.js";
+import type { StoredRuns } from "../store-kit/runs.js";
 import type { SessionItems } from "./session-items.js";
 
 /**
@@ -33,6 +34,8 @@ export interface Entry {
   history: HistoryEntry[] | undefined;
   /** The ended session's items kept for the next session to take once (carry-over), until `until`. */
   carried: { sessionId: string; texts: string[]; until: number } | undefined;
+  /** The live session's run records and totals. */
+  runs: StoredRuns | undefined;
   /** Conversation items, with the operation ids applied to them. */
   items: SessionItems | undefined;
   /** Position in the namespace's listing order; grows with every insertion, never reused. */

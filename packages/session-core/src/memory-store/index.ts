@@ -15,6 +15,7 @@ import type {
   SessionEndEvent,
   SessionItemStore,
   SessionRecord,
+  SessionRunStore,
   SessionStore,
   SweepRequest,
   TouchRequest,
@@ -28,6 +29,7 @@ import { entryItems } from "./items.js";
 import { listPage } from "./listing.js";
 import { Namespaces } from "./namespaces.js";
 import { endOf, entrySummaries, timeEndReason, toRecord, toSession } from "./records.js";
+import { entryRuns } from "./runs.js";
 
 /** Options for {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -46,6 +48,7 @@ export interface MemoryStore extends SessionStore {
   close(request: CloseRequest): SessionEndEvent | null;
   forget(request: ForgetRequest): ForgetResult;
   readonly items: SessionItemStore;
+  readonly runs: SessionRunStore;
   sweep(request: SweepRequest): Promise<SessionEndEvent[]>;
   list(request: ListRequest): Promise<ListPage>;
   /** Sessions held, including expired ones not yet swept. */
@@ -147,6 +150,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       turns: 1,
       previousSessionId,
       carried: undefined,
+      runs: undefined,
       ended: false,
       endedAt: 0,
       endReason: undefined,
@@ -178,6 +182,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     entry.ended = false;
     entry.endReason = undefined;
     entry.items = undefined;
+    entry.runs = undefined;
   }
 
   /**
@@ -188,6 +193,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     entry.ended = true;
     entry.endedAt = end.endedAt;
     entry.endReason = end.reason;
+    const runs = entry.runs;
+    entry.runs = undefined;
     const carryUntil = end.endedAt + (keeping.carryOverMs ?? 0);
     if (carryUntil > now && entry.items !== undefined && entry.items.size > 0) {
       entry.carried = { sessionId: entry.sessionId, texts: entry.items.last(undefined), until: carryUntil };
@@ -200,6 +207,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     if (retentionMs <= 0 && entry.history === undefined) return;
     const history = historyWith(entry.history, end, retentionMs, now);
     entry.history = history.length === 0 ? undefined : history;
+    const kept = history[0];
+    if (kept !== undefined && kept.session.sessionId === end.session.sessionId && runs !== undefined) {
+      kept.runs = runs;
+    }
     if (history[0] !== undefined && history[0].session.sessionId === end.session.sessionId) {
       historyQueue.add(entry, history[0].keepUntil);
     }
@@ -241,6 +252,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     name: source,
     capabilities: { atomic: true, exactRenewal: true, exactlyOnceEnds: true, history: true },
     items: entryItems(liveSession),
+    runs: entryRuns((namespace, userId) => namespaces.find(namespace, userId)),
     get size() {
       return size;
     },

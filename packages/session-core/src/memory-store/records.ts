@@ -13,6 +13,7 @@ export function toRecord(entry: Entry): SessionRecord {
     turns: entry.turns,
   };
   if (entry.previousSessionId !== undefined) record.previousSessionId = entry.previousSessionId;
+  if (entry.runs !== undefined) record.totals = { ...entry.runs.totals };
   return record;
 }
 
@@ -29,6 +30,7 @@ export function toSession(entry: Entry, isNew: boolean): ResolvedSession {
     isNew,
   };
   if (entry.previousSessionId !== undefined) session.previousSessionId = entry.previousSessionId;
+  if (entry.runs !== undefined) session.totals = { ...entry.runs.totals };
   return session;
 }
 

@@ -1,10 +1,13 @@
 import { SessionError } from "../errors.js";
 import type { ListPage, ListRequest, SessionEndEvent, SessionRecord, SessionSummary } from "../store.js";
 import { describeValue } from "../validation.js";
+import type { StoredRuns } from "./runs.js";
 
 /** An ended session kept for history, until `keepUntil` (ms since epoch). */
 export interface HistoryEntry extends SessionEndEvent {
   keepUntil: number;
+  /** Its run records, on stores that keep them. */
+  runs?: StoredRuns;
 }
 
 /**
@@ -25,7 +28,9 @@ export function historyWith(
 ): HistoryEntry[] {
   const kept = keptHistory(history, now);
   const keepUntil = end.endedAt + retentionMs;
-  if (keepUntil > now) kept.unshift({ ...end, keepUntil });
+  // Its own copy of the session: what history later learns (a late run's totals) must not reach
+  // the end event already handed out.
+  if (keepUntil > now) kept.unshift({ ...end, session: { ...end.session }, keepUntil });
   if (kept.length > MAX_HISTORY_PER_USER) kept.length = MAX_HISTORY_PER_USER;
   return kept;
 }

@@ -28,6 +28,7 @@ export {
   operationConflict,
   utf8Length,
 } from "./items-change.js";
+export { emptyTotals, runsPage, runsWith, type StoredRuns, totalsWithRun } from "./runs.js";
 export { sessionEndedError, storeUnavailableError } from "./store-errors.js";
 export {
   endEvent,

@@ -4,6 +4,7 @@ import { SessionManager, type SessionManagerOptions } from "../session-manager.j
 import type { ListPage, ListRequest, SessionStore } from "../store.js";
 import { describeItemChangeCases } from "./conformance-items.js";
 import { describeLifecycleCases } from "./conformance-lifecycle.js";
+import { describeRunCases } from "./conformance-runs.js";
 import { createFakeClock, type FakeClock } from "./fake-clock.js";
 import { hostileIds, invalidUserIds } from "./hostile-ids.js";
 import { runModelBasedTest } from "./model.js";
@@ -389,6 +390,7 @@ export function describeSessionStore(name: string, options: SessionStoreSuiteOpt
 
     describeLifecycleCases(() => ({ store, clock, namespace, manager }));
     describeItemChangeCases(() => ({ store, clock, manager }));
+    describeRunCases(() => ({ store, clock, manager }));
 
     describe("model-based", () => {
       it("matches a reference model over random operation sequences", async (context) => {

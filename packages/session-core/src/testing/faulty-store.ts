@@ -1,6 +1,13 @@
 import { SessionError, type SessionErrorCode } from "../errors.js";
 import { memoryStore } from "../memory-store/index.js";
-import type { ItemsChange, ItemsChangeRequest, SessionItemStore, SessionStore, SweepRequest } from "../store.js";
+import type {
+  ItemsChange,
+  ItemsChangeRequest,
+  SessionItemStore,
+  SessionRunStore,
+  SessionStore,
+  SweepRequest,
+} from "../store.js";
 
 /** The operations a {@link FaultyStore} counts and can fail. */
 export type FaultyOperation =
@@ -15,7 +22,9 @@ export type FaultyOperation =
   | "items.list"
   | "items.pop"
   | "items.clear"
-  | "items.apply";
+  | "items.apply"
+  | "runs.add"
+  | "runs.list";
 
 /** How a {@link FaultyStore} fails. */
 export interface FaultOptions {
@@ -70,6 +79,8 @@ export function faultyStore(inner: SessionStore = memoryStore()): FaultyStore {
     "items.pop": 0,
     "items.clear": 0,
     "items.apply": 0,
+    "runs.add": 0,
+    "runs.list": 0,
   };
   let held: { gate: Promise<void>; operations?: readonly FaultyOperation[] } | undefined;
   let failing:
@@ -111,6 +122,14 @@ export function faultyStore(inner: SessionStore = memoryStore()): FaultyStore {
               }),
         };
   const { sweep, list, forget } = inner;
+  const innerRuns = inner.runs;
+  const runs: SessionRunStore | undefined =
+    innerRuns === undefined
+      ? undefined
+      : {
+          add: (request, record) => call("runs.add", () => innerRuns.add(request, record)),
+          list: (request, page) => call("runs.list", () => innerRuns.list(request, page)),
+        };
 
   return {
     specificationVersion: "v1",
@@ -128,6 +147,7 @@ export function faultyStore(inner: SessionStore = memoryStore()): FaultyStore {
       : { sweep: (request: SweepRequest) => call("sweep", () => sweep.call(inner, request)) }),
     ...(list === undefined ? {} : { list: (request) => call("list", () => list.call(inner, request)) }),
     ...(items === undefined ? {} : { items }),
+    ...(runs === undefined ? {} : { runs }),
     dispose: async () => inner.dispose?.(),
     fail(options = {}) {
       failing = {
