@@ -193,6 +193,41 @@ export function describeItemChangeCases(state: () => ItemsSuiteState): void {
       ).toBe(false);
     });
 
+    it("carries an ended session's items over to the next session once, and only within `within`", async (context) => {
+      skipUnlessApply(context);
+      const { clock } = state();
+      const seeds: Array<{ previousSessionId: string; items: unknown[] }> = [];
+      const sessions = state().manager({
+        carryOver: {
+          within: 600,
+          seed: ({ previousSessionId, items }) => {
+            seeds.push({ previousSessionId, items });
+            return [`digest of ${items.length}`];
+          },
+        },
+      });
+      const first = await sessions.resolve("user");
+      await sessions.addItems(first, ["a", "b"]);
+      clock.advance(120); // expired, its end not yet claimed: the next resolve ends it and carries
+      const [second, racing] = await Promise.all([sessions.resolve("user"), sessions.resolve("user")]);
+      expect(racing.sessionId).toBe(second.sessionId);
+      expect(seeds).toEqual([{ previousSessionId: first.sessionId, items: ["a", "b"] }]);
+      expect(await sessions.getItems(second)).toEqual(["digest of 2"]);
+
+      await sessions.addItems(second, ["c"]);
+      await sessions.closeSession("user");
+      clock.advance(601); // past `within`: nothing to carry
+      const third = await sessions.resolve("user");
+      expect(seeds).toHaveLength(1);
+      expect(await sessions.getItems(third)).toEqual([]);
+
+      await sessions.addItems(third, ["private"]);
+      await sessions.closeSession("user");
+      await sessions.forgetUser("user"); // erases the carried items too
+      await sessions.resolve("user");
+      expect(seeds).toHaveLength(1);
+    });
+
     it("rejects malformed changes with clear codes before changing anything", async (context) => {
       skipUnlessApply(context);
       const sessions = state().manager();
