@@ -3,6 +3,7 @@
 // OPENAI_API_KEY set they use a real OpenAI model (OPENAI_MODEL, or the SDK's default).
 import { Agent, type AgentInputItem, type AgentOutputItem, type Model, tool, Usage } from "@openai/agents";
 import { assistantMessage, functionCall, modelResponder, ScriptedModel } from "@openai/agents/testing";
+import type { Tracer } from "@opentelemetry/api";
 import { z } from "zod";
 
 export type ModelMode = "offline" | "openai";
@@ -17,9 +18,19 @@ export interface DemoAgents {
   summarizer: Agent;
 }
 
+export interface AgentsOptions {
+  /**
+   * Make OpenTelemetry spans for model calls (offline: a real app's HTTP or model-client
+   * instrumentation makes these) and tool calls. Default: no spans.
+   */
+  tracer?: Tracer;
+}
+
 /** The origin's agents: a support bot, triage → billing / tech support, and a bot that remembers. */
-export function createAgents(mode: ModelMode): DemoAgents {
-  const model = (brain: Brain) => (mode === "offline" ? scripted(brain) : process.env.OPENAI_MODEL);
+export function createAgents(mode: ModelMode, options: AgentsOptions = {}): DemoAgents {
+  const { tracer } = options;
+  const model = (brain: Brain) =>
+    mode === "offline" ? traced(scripted(brain), brain.name, tracer) : process.env.OPENAI_MODEL;
 
   const support = new Agent({
     name: "Support Bot",
@@ -31,7 +42,15 @@ export function createAgents(mode: ModelMode): DemoAgents {
     name: "lookup_charges",
     description: "Lists the customer's charges this month.",
     parameters: z.object({ customer: z.string() }),
-    execute: async ({ customer }) => `${customer}: 2 charges of $9.90 on Jan 3 (duplicate)`,
+    execute: async ({ customer }) => {
+      const charges = `${customer}: 2 charges of $9.90 on Jan 3 (duplicate)`;
+      if (tracer === undefined) return charges;
+      return tracer.startActiveSpan("tool lookup_charges", (span) => {
+        span.setAttribute("gen_ai.tool.name", "lookup_charges");
+        span.end();
+        return charges;
+      });
+    },
   });
   const billing = new Agent({
     name: "Billing Support",
@@ -84,6 +103,23 @@ function scripted(brain: Brain): Model {
       }),
     ),
   );
+}
+
+/** With a tracer, each model call is a span, as an instrumented model client's would be. */
+function traced(model: Model, brainName: string, tracer: Tracer | undefined): Model {
+  if (tracer === undefined) return model;
+  return {
+    getResponse: (request) =>
+      tracer.startActiveSpan(`chat ${brainName.replace(/Brain$/, "")}`, async (span) => {
+        span.setAttribute("gen_ai.operation.name", "chat");
+        try {
+          return await model.getResponse(request);
+        } finally {
+          span.end();
+        }
+      }),
+    getStreamedResponse: (request) => model.getStreamedResponse(request),
+  };
 }
 
 let calls = 0;

@@ -1,12 +1,19 @@
 import { setTracingDisabled } from "@openai/agents";
 import { expect, it, vi } from "vitest";
+import { startLocalReporting } from "./reporting.js";
 import { runDemo } from "./story.js";
 
 it("tells the origin's agent examples offline, with the right sessions", async () => {
   setTracingDisabled(true);
   const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
   const lines: string[] = [];
-  await runDemo((line) => lines.push(line), "offline");
+  // One batch for the scenario's 4 records, however slow the machine: they go out on the flush.
+  const reporting = await startLocalReporting({ flushInterval: 60 });
+  try {
+    await runDemo((line) => lines.push(line), "offline", reporting);
+  } finally {
+    await reporting.stop();
+  }
   const output = lines.join("\n");
 
   // 1. basic: anonymous fallback (warned once), same session within 120 s, new after 150 s, new after close
@@ -50,5 +57,16 @@ it("tells the origin's agent examples offline, with the right sessions", async (
   expect(output).toMatch(
     /12:02:31 {2}ana: {3}What's my name\? {2}-> Your name is Ana\. +\[assistant-ana-20250107-120231\]/,
   );
+  // 8. records through the sink to the local receiver, spans over OTLP, all grouped by session
+  expect(output).toMatch(
+    /records -> http:\/\/127\.0\.0\.1:\d+\/records: 4 records in 1 batch \(0 duplicates, 0 reported dropped\)/,
+  );
+  expect(output).toMatch(
+    /spans {3}-> http:\/\/127\.0\.0\.1:\d+\/v1\/traces: 12 spans, 12 with session\.id and user\.id/,
+  );
+  expect(output).toContain("whatsapp/ana/whatsapp-ana-20250107-120000: 2 records, 2 traces, 7 spans");
+  expect(output).toContain("whatsapp/bruno/whatsapp-bruno-20250107-120005: 1 record, 1 trace, 3 spans");
+  expect(output).toContain("whatsapp/ana/whatsapp-ana-20250107-120320: 1 record, 1 trace, 2 spans");
+  expect(reporting.records.lastAuthorization).toBe("Bearer demo-token");
   warn.mockRestore();
 });

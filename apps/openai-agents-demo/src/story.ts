@@ -3,9 +3,17 @@
 // so "10 minutes later" takes no time; the agents are scripted unless OPENAI_API_KEY is set.
 import { type AgentInputItem, Runner } from "@openai/agents";
 import { SessionHooks } from "@threadline/openai-agents";
-import type { RunRecord } from "@threadline/session-core";
+import { globalSessionId, type RunRecord } from "@threadline/session-core";
 import { createFakeClock, type FakeClock } from "@threadline/session-core/fake-clock";
 import { createAgents, type DemoAgents, type ModelMode } from "./agents.js";
+import type { Telemetry } from "./telemetry.js";
+
+/** Where scenario 8 reports runs, and how to tell what arrived there. */
+export interface DemoReporting {
+  telemetry: Telemetry;
+  /** Lines saying where the records and spans went and what arrived (after a flush). */
+  summary(): string[];
+}
 
 type Print = (line: string) => void;
 
@@ -19,8 +27,8 @@ function oneLine(text: unknown): string {
   return flat.length > 90 ? `${flat.slice(0, 87)}...` : flat;
 }
 
-/** Runs every scenario in order and prints what happens. */
-export async function runDemo(print: Print, mode: ModelMode): Promise<void> {
+/** Runs every scenario in order and prints what happens; scenario 8 only with `reporting`. */
+export async function runDemo(print: Print, mode: ModelMode, reporting?: DemoReporting): Promise<void> {
   print("threadline + OpenAI Agents: the origin's agent examples, on a simulated clock");
   print(
     mode === "offline" ? "(scripted models: set OPENAI_API_KEY to use a real OpenAI model)" : "(real OpenAI model)",
@@ -32,6 +40,9 @@ export async function runDemo(print: Print, mode: ModelMode): Promise<void> {
   await handoffInOneSession(print, createAgents(mode));
   await memoryWithinASession(print, createAgents(mode));
   await carryOverSummary(print, createAgents(mode));
+  if (reporting !== undefined) {
+    await recordsAndTraces(print, createAgents(mode, { tracer: reporting.telemetry.tracer }), reporting);
+  }
   print("");
   print("Two lines per app: new SessionHooks({ namespace }).attach(runner), then hooks.run(agent, input, { userId }).");
 }
@@ -278,4 +289,40 @@ async function carryOverSummary(print: Print, agents: DemoAgents): Promise<void>
   await say("Tell me a joke");
   clock.advance(121);
   await say("What's my name?");
+}
+
+/**
+ * Records and traces grouped by session: every run's record goes through a record sink to an HTTP
+ * receiver, and every span of the run (the run, model calls, tools) carries the session over OTLP.
+ */
+async function recordsAndTraces(print: Print, agents: DemoAgents, reporting: DemoReporting): Promise<void> {
+  const clock = createFakeClock();
+  const { telemetry } = reporting;
+  const runner = new Runner();
+  const hooks = new SessionHooks({
+    namespace: "whatsapp",
+    now: clock.now,
+    onRecord: telemetry.sink.add, // batched, retried, drops reported: never lost silently
+    runInSession: telemetry.runInSession, // the run inside its session's OpenTelemetry context
+  }).attach(runner);
+  print("");
+  print("8. Records and traces, grouped by session (a record sink over HTTP, spans over OTLP/HTTP)");
+  const messages: [number, string, string][] = [
+    [0, "ana", "I was charged twice this month"],
+    [5, "bruno", "My app crashes when I upload"],
+    [20, "ana", "Thanks! What are your hours?"],
+    [200, "ana", "Back again: where is my order?"], // quiet 180 s > 120 s: a new session
+  ];
+  const start = clock.now();
+  for (const [second, userId, text] of messages) {
+    clock.set(start + second * 1000);
+    const agent = /order/i.test(text) ? agents.support : agents.triage;
+    const result = await hooks.run(agent, text, { userId });
+    const session = await hooks.sessionOf(result);
+    print(`   T=${String(second).padStart(3)}s ${userId.padEnd(5)} -> ${oneLine(result.finalOutput)}`);
+    print(`          session.id ${session ? globalSessionId(session) : "(none)"}`);
+  }
+  await hooks.flush();
+  await telemetry.flush();
+  for (const line of reporting.summary()) print(`   ${line}`);
 }

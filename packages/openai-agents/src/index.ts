@@ -4,7 +4,7 @@ export type {
   HistoryTransaction,
   HistoryTransactionArgs,
 } from "./history-items.js";
-export type { SessionHooksOptions } from "./options.js";
+export type { RunInSession, SessionHooksOptions } from "./options.js";
 export {
   SessionHooks,
   type SessionRunExtras,

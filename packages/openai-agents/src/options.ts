@@ -1,8 +1,28 @@
-import type { RunRecord } from "@threadline/session-core";
+import type { ResolvedSession, RunRecord } from "@threadline/session-core";
 import type { AdapterManagerOptions, ErrorHandler } from "@threadline/session-core/adapter-kit";
 
 /** This adapter's name in error messages (`[threadline] [openai-agents] …`) and in `RunRecord.source`. */
 export const source = "openai-agents";
+
+/**
+ * Runs the Agents run inside something of yours once its session is known: `run` starts the run,
+ * and the wrapper returns what `run()` returns. Called by `hooks.run()` after the session is
+ * resolved and before the first model call, around the `Runner` call (and the trace the hooks open
+ * for it), so whatever the wrapper sets up (an OpenTelemetry context, an AsyncLocalStorage store, a
+ * log scope) is in place for the whole run. `withSession` of `@threadline/otel` fits as it is.
+ *
+ * It is for context, not control: a wrapper that throws, rejects or returns before calling `run()`
+ * does not stop the run (it goes on without the wrapper; the failure goes to `onError`, operation
+ * `"runInSession"`), and one that fails after calling `run()` does not change the run's outcome
+ * (`hooks.run()` settles as the run did; the wrapper's own error goes to `onError`). `run()` starts
+ * the run once; calling it again returns the same promise. Not called for a run without a session
+ * (the store failed).
+ *
+ * @example
+ * import { withSession } from "@threadline/otel";
+ * const hooks = new SessionHooks({ namespace: "support", runInSession: withSession });
+ */
+export type RunInSession = <T>(session: ResolvedSession, run: () => Promise<T>) => Promise<T> | T;
 
 /**
  * Options for {@link SessionHooks}: the origin's `MonkAIRunHooks` options plus what concurrency
@@ -27,11 +47,17 @@ export interface SessionHooksOptions extends AdapterManagerOptions {
    */
   onRecord?: (record: RunRecord) => void | Promise<void>;
   /**
+   * Wraps every `hooks.run()` in something of yours once the run's session is known (an
+   * OpenTelemetry context: `runInSession: withSession` from `@threadline/otel`). See
+   * {@link RunInSession}; a run's own `runInSession` option replaces it. Default none.
+   */
+  runInSession?: RunInSession;
+  /**
    * Receives every failure kept away from the run, with `{ operation, userId?, sessionId?, runId? }`:
    * `"resolve"` (the store, or an invalid `context.userId` given to `runner.run`), `"memory"` (the
    * run's conversation memory), `"record"` (your `onRecord`), `"listener"` (a bug in the hooks),
    * and, when the hooks build the manager, `"cleanup"`, `"onSessionStart"` and `"onSessionEnd"`
-   * (your lifecycle callback threw or rejected).
+   * (your lifecycle callback threw or rejected), `"runInSession"` (your run wrapper failed).
    * Default: log the first failure of each operation with `console.error`.
    */
   onError?: ErrorHandler;

@@ -31,7 +31,7 @@ import {
   runnerListeners,
   unlisten,
 } from "./listeners.js";
-import { type SessionHooksOptions, source } from "./options.js";
+import { type RunInSession, type SessionHooksOptions, source } from "./options.js";
 import { RunRegistry, userIdIn } from "./run-registry.js";
 import { bounded, latestUserText, type RunTracker } from "./run-tracker.js";
 import { SessionMemory } from "./session-memory.js";
@@ -56,6 +56,11 @@ export interface SessionRunExtras<TContext> {
    * were last attached to, else one the hooks create on first use.
    */
   runner?: Runner;
+  /**
+   * Runs this run inside something of yours once its session is known; replaces the hooks'
+   * `runInSession` for this run. See {@link RunInSession}.
+   */
+  runInSession?: RunInSession;
 }
 
 /** Options of {@link SessionHooks.run}: the SDK's run options (a `session` you pass replaces the memory) plus {@link SessionRunExtras}. */
@@ -90,7 +95,13 @@ function assertAttachable(target: unknown, method: "attach" | "detach"): asserts
 /** `hooks.run(agent, input, null)` would fail with a bare `TypeError` from destructuring. */
 function assertRunOptions(options: unknown): void {
   if (typeof options === "object" && options !== null && !Array.isArray(options)) {
-    const runner = (options as { runner?: unknown }).runner;
+    const { runner, runInSession } = options as { runner?: unknown; runInSession?: unknown };
+    assertOptionalFunction(
+      runInSession,
+      "hooks.run(agent, input, { runInSession })",
+      "(session, run) => run()",
+      source,
+    );
     if (runner === undefined || isRunnerLike(runner)) return;
     throw new SessionError({
       code: "INVALID_OPTION",
@@ -128,6 +139,7 @@ export class SessionHooks {
   /** The namespace of every session these hooks resolve. */
   readonly namespace: string;
   readonly #memory: boolean;
+  readonly #runInSession: RunInSession | undefined;
   readonly #errors: ErrorSink;
   readonly #registry: RunRegistry;
   readonly #attached = new WeakMap<object, Listeners>();
@@ -148,6 +160,8 @@ export class SessionHooks {
       });
     }
     this.#memory = options.memory ?? true;
+    assertOptionalFunction(options.runInSession, "runInSession", "(session, run) => run()", source);
+    this.#runInSession = options.runInSession;
     this.#errors = createErrorSink(source, options.onError);
     this.#registry = new RunRegistry({
       sessionManager: this.sessionManager,
@@ -207,6 +221,8 @@ export class SessionHooks {
    * (`groupId: globalSessionId(session)`, unique per namespace, user and session), and gives the
    * run conversation memory scoped to the session unless `memory` is false or you pass your own
    * `session`. Inside a trace you opened yourself (`withTrace`), your trace is left as it is.
+   * With `runInSession` (the run's, else the hooks'), the Runner call runs inside your wrapper,
+   * given the resolved session (`withSession` of `@threadline/otel` puts it in the OTel context).
    * An invalid user id rejects with `SessionError` `INVALID_USER_ID`, options that are not an object
    * with `INVALID_OPTION`, both before the run starts. A run that fails emits a record with `error`
    * and rejects with the run's own error.
@@ -227,7 +243,7 @@ export class SessionHooks {
     options: SessionRunOptions<TContext, TAgent> | SessionStreamRunOptions<TContext, TAgent> = {},
   ): Promise<RunResult<TContext, TAgent> | StreamedRunResult<TContext, TAgent>> {
     assertRunOptions(options);
-    const { userId, context, forceNew, memory, runner: givenRunner, ...runOptions } = options;
+    const { userId, context, forceNew, memory, runner: givenRunner, runInSession, ...runOptions } = options;
     // The caller named this user: a bad id is their bug, so it fails here rather than run anonymously.
     const given = userId !== undefined ? userId : userIdIn(context);
     const where =
@@ -270,7 +286,7 @@ export class SessionHooks {
     // the caller the run's own error.
     let result: RunResult<TContext, TAgent> | StreamedRunResult<TContext, TAgent>;
     try {
-      result = await traced();
+      result = await this.#inSession(runInSession ?? this.#runInSession, session, tracker.runId, traced);
     } catch (error) {
       this.#runFailed(runContext, error);
       throw error;
@@ -338,6 +354,64 @@ export class SessionHooks {
       this.#errors.report(error, { ...context, runId: tracker.runId });
     };
     return new SessionMemory({ sessionManager: this.sessionManager, session, onError });
+  }
+
+  /**
+   * Runs `execute` through the app's `runInSession` wrapper. The wrapper sets up context, it never
+   * decides the outcome: the run's own result or error is what the caller gets, and every failure
+   * of the wrapper goes to `onError`. If it does not start the run, the run starts without it.
+   */
+  async #inSession<R>(
+    wrapper: RunInSession | undefined,
+    session: ResolvedSession | null,
+    runId: string,
+    execute: () => Promise<R>,
+  ): Promise<R> {
+    if (wrapper === undefined || session === null) return execute();
+    let started: Promise<R> | undefined;
+    const run = (): Promise<R> => {
+      if (started === undefined) {
+        started = execute();
+        // Awaited below; marked handled now so a wrapper that drops it cannot make it an unhandledRejection.
+        started.catch(() => {});
+      }
+      return started;
+    };
+    const report = (error: unknown) =>
+      this.#errors.report(error, {
+        operation: "runInSession",
+        userId: session.userId,
+        sessionId: session.sessionId,
+        runId,
+      });
+    let failure: { error: unknown } | undefined;
+    try {
+      await wrapper(session, run);
+    } catch (error) {
+      failure = { error };
+    }
+    if (started === undefined) {
+      report(
+        failure?.error ??
+          new SessionError({
+            code: "INVALID_OPTION",
+            source,
+            message:
+              "runInSession returned without calling run(), so the run went on without it. Write (session, run) => withSession(session, run).",
+          }),
+      );
+      return run();
+    }
+    if (failure === undefined) return started;
+    try {
+      const result = await started;
+      report(failure.error);
+      return result;
+    } catch (runError) {
+      // A wrapper that passes the run's error on did not fail itself.
+      if (runError !== failure.error) report(failure.error);
+      throw runError;
+    }
   }
 
   /** Records a failed run; a bug here must neither replace the run's error nor reject unhandled. */
