@@ -7,9 +7,9 @@ import { ChatPromptTemplate, MessagesPlaceholder } from "@langchain/core/prompts
 import { FakeListChatModel } from "@langchain/core/utils/testing";
 import { END, MemorySaver, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
 import {
+  resolveSessionConfig,
   SessionChatMessageHistory,
   sessionConfig,
-  sessionConfigFor,
   ThreadlineCallbackHandler,
   trimThreadMessages,
 } from "@threadline/langchain";
@@ -71,10 +71,11 @@ export async function runLangChainChat(
   const chain = prompt.pipe(model);
 
   const chainTurn = async (userId: string, question: string) => {
-    const session = await sessions.resolve(userId);
+    // One resolve gives the session (for the history) and the run's config, bound to the same session.
+    const { session, config } = await resolveSessionConfig(handler, { userId });
     const history = new SessionChatMessageHistory({ sessionManager: sessions, session });
     const earlier = await history.getMessages();
-    const reply = await chain.invoke({ history: earlier, question }, sessionConfigFor(session, handler));
+    const reply = await chain.invoke({ history: earlier, question }, config);
     await history.addMessages([new HumanMessage(question), reply]);
     print(
       `${time()}  ${userId.padEnd(4)} ${JSON.stringify(question).padEnd(34)} -> ${session.sessionId} (${session.isNew ? "new session" : "same session"}), prompt carried ${describeEarlier(earlier)}`,

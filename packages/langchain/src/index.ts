@@ -10,6 +10,8 @@ export type { ThreadlineCallbackHandlerOptions } from "./handler-options.js";
 export { ANONYMOUS_USER_ID } from "./run-sessions.js";
 export {
   type HandlerSessionRunnableConfig,
+  type ResolvedSessionConfig,
+  resolveSessionConfig,
   type SessionConfigOptions,
   type SessionConfigurable,
   type SessionMetadata,

@@ -1,6 +1,7 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
 import {
   globalSessionId,
+  type ResolvedSession,
   type ResolveOptions,
   SessionError,
   type SessionManager,
@@ -19,9 +20,16 @@ export interface SessionConfigOptions extends ResolveOptions {
 /**
  * Run metadata that names the session, inherited by every child run. LangSmith groups runs into
  * threads by `session_id`/`thread_id`: both are the session's global id (`globalSessionId`),
- * unique per (namespace, user, session). `threadline_session_id` is the readable session id, for display.
+ * unique per (namespace, user, session). `threadline_session_id` is the readable session id, for
+ * display; `threadline_namespace` the session's namespace, for filtering runs by it.
  */
-export type SessionMetadata = { session_id: string; thread_id: string; user_id: string; threadline_session_id: string };
+export type SessionMetadata = {
+  session_id: string;
+  thread_id: string;
+  user_id: string;
+  threadline_session_id: string;
+  threadline_namespace: string;
+};
 
 /** `configurable.thread_id`: the key LangGraph checkpointers store a conversation under (the global id). */
 export type SessionConfigurable = { thread_id: string };
@@ -41,6 +49,17 @@ export type HandlerSessionRunnableConfig = SessionRunnableConfig & { callbacks: 
 export type SessionSource = ThreadlineCallbackHandler | SessionManager;
 
 /**
+ * What {@link resolveSessionConfig} returns: the session it resolved and the config for it.
+ * `Config` is {@link HandlerSessionRunnableConfig} when made from a handler.
+ */
+export interface ResolvedSessionConfig<Config extends SessionRunnableConfig = SessionRunnableConfig> {
+  /** The session, as `SessionManager.resolve` returned it: for `withSession` of `@threadline/otel`, a chat history, logs. */
+  session: ResolvedSession;
+  /** The config to pass to `invoke`/`stream`/`streamEvents`, as {@link sessionConfig} returns it. */
+  config: Config;
+}
+
+/**
  * Resolves the user's session **before** the run (creating or renewing it) and returns the one
  * config object to pass to `invoke`: the handler in `callbacks`, thread `metadata` and
  * `configurable.thread_id`, both keyed by the session's global id, so a LangGraph checkpointer
@@ -48,7 +67,8 @@ export type SessionSource = ThreadlineCallbackHandler | SessionManager;
  * users never share one.
  *
  * Make one per `invoke`. Rejects with a `SessionError` when the store fails or the user id is
- * invalid (this runs in your code, before the run, so you decide whether to go ahead).
+ * invalid (this runs in your code, before the run, so you decide whether to go ahead). To get the
+ * resolved session too, use {@link resolveSessionConfig}.
  *
  * @example
  * const config = await sessionConfig(handler, { userId: "user-123" });
@@ -66,6 +86,30 @@ export async function sessionConfig(
   source: SessionSource,
   options: SessionConfigOptions,
 ): Promise<SessionRunnableConfig> {
+  return (await resolveSessionConfig(source, options)).config;
+}
+
+/**
+ * {@link sessionConfig} that also returns the session it resolved, `{ session, config }`, with one
+ * resolve: for code that needs the session beside the run, such as `withSession` of
+ * `@threadline/otel` (every span of the run carries the session) or a chat history bound to it.
+ *
+ * @example
+ * const { session, config } = await resolveSessionConfig(handler, { userId: "user-123" });
+ * await withSession(session, () => chain.invoke({ question: "Hello" }, config));
+ */
+export function resolveSessionConfig(
+  source: ThreadlineCallbackHandler,
+  options: SessionConfigOptions,
+): Promise<ResolvedSessionConfig<HandlerSessionRunnableConfig>>;
+export async function resolveSessionConfig(
+  source: SessionSource,
+  options: SessionConfigOptions,
+): Promise<ResolvedSessionConfig>;
+export async function resolveSessionConfig(
+  source: SessionSource,
+  options: SessionConfigOptions,
+): Promise<ResolvedSessionConfig> {
   if (typeof options !== "object" || options === null) {
     throw invalidOption('sessionConfig needs the user: sessionConfig(handler, { userId: "user-123" }).');
   }
@@ -78,7 +122,7 @@ export async function sessionConfig(
   }
   const namespace = options.namespace ?? handler?.namespace;
   const session = await manager.resolve(options.userId, namespace, { forceNew: options.forceNew === true });
-  return sessionConfigFor(session, handler);
+  return { session, config: sessionConfigFor(session, handler) };
 }
 
 /**
@@ -94,6 +138,7 @@ export function sessionConfigFor(session: SessionRef, handler?: ThreadlineCallba
     thread_id: key,
     user_id: session.userId,
     threadline_session_id: session.sessionId,
+    threadline_namespace: session.namespace,
   };
   if (handler === undefined) return { metadata, configurable: { thread_id: key } };
   handler.expectSession(session);

@@ -7,7 +7,7 @@ import { END, MemorySaver, MessagesAnnotation, START, StateGraph } from "@langch
 import { globalSessionId, type RunRecord, SessionManager } from "@threadline/session-core";
 import { createFakeClock, faultyStore } from "@threadline/session-core/testing";
 import { describe, expect, it } from "vitest";
-import { sessionConfig, sessionConfigFor, ThreadlineCallbackHandler } from "../src/index.js";
+import { resolveSessionConfig, sessionConfig, sessionConfigFor, ThreadlineCallbackHandler } from "../src/index.js";
 
 // A one-node LangGraph agent whose state is the conversation; the checkpointer keeps it per thread_id.
 function chatGraph() {
@@ -36,6 +36,7 @@ describe("sessionConfig", () => {
         thread_id: key,
         user_id: "user-123",
         threadline_session_id: "support-user-123-20250107-120000",
+        threadline_namespace: "support",
       },
       configurable: { thread_id: key },
     });
@@ -51,7 +52,13 @@ describe("sessionConfig", () => {
     const first = await sessionConfig(sessions, { userId: "ada", namespace: "sales" });
     const key = "sales/ada/sales-ada-20250107-120000";
     expect(first).toEqual({
-      metadata: { session_id: key, thread_id: key, user_id: "ada", threadline_session_id: "sales-ada-20250107-120000" },
+      metadata: {
+        session_id: key,
+        thread_id: key,
+        user_id: "ada",
+        threadline_session_id: "sales-ada-20250107-120000",
+        threadline_namespace: "sales",
+      },
       configurable: { thread_id: key },
     });
     const forced = await sessionConfig(sessions, { userId: "ada", namespace: "sales", forceNew: true });
@@ -62,9 +69,52 @@ describe("sessionConfig", () => {
         thread_id: "a%20b/u%2F1/s-1",
         user_id: "u/1",
         threadline_session_id: "s-1",
+        threadline_namespace: "a b",
       },
       configurable: { thread_id: "a%20b/u%2F1/s-1" },
     });
+  });
+
+  it("resolveSessionConfig returns the session it resolved with the same config, in one resolve", async () => {
+    const clock = createFakeClock();
+    let resolves = 0;
+    const handler = new ThreadlineCallbackHandler({
+      namespace: "support",
+      now: clock.now,
+      onSessionStart: () => void resolves++,
+    });
+    const resolve = handler.sessionManager.resolve.bind(handler.sessionManager);
+    let calls = 0;
+    handler.sessionManager.resolve = (...args) => {
+      calls++;
+      return resolve(...args);
+    };
+    const { session, config } = await resolveSessionConfig(handler, { userId: "user-123" });
+    expect(calls).toBe(1);
+    expect(resolves).toBe(1);
+    expect(session).toMatchObject({
+      namespace: "support",
+      userId: "user-123",
+      sessionId: "support-user-123-20250107-120000",
+    });
+    // The same config sessionConfig returns: a plain object, nothing hidden on it.
+    expect(config).toEqual(sessionConfigFor(session, handler));
+    expect(Object.keys(config).sort()).toEqual(["callbacks", "configurable", "metadata"]);
+    expect(config.metadata.session_id).toBe(globalSessionId(session));
+    expect(config.metadata.threadline_namespace).toBe("support");
+
+    // The run claims the announced session: still one session, no second resolve of the store's.
+    const records: RunRecord[] = [];
+    const recording = new ThreadlineCallbackHandler({ onRecord: (record) => void records.push(record) });
+    const bare = await resolveSessionConfig(recording, { userId: "ada", namespace: "sales", forceNew: true });
+    await RunnableLambda.from((text: string) => text).invoke("hi", bare.config);
+    await awaitAllCallbacks();
+    await recording.flush();
+    expect(records[0]).toMatchObject({ namespace: "sales", userId: "ada", sessionId: bare.session.sessionId });
+
+    const fromManager = await resolveSessionConfig(new SessionManager({ now: clock.now }), { userId: "bo" });
+    expect(fromManager.config).not.toHaveProperty("callbacks");
+    expect(fromManager.session.userId).toBe("bo");
   });
 
   it("rejects with a SessionError when the store is down (it runs in your code, before the run)", async () => {
