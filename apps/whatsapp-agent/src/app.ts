@@ -1,3 +1,6 @@
+import { type Span, SpanKind, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
+import { sessionAttributes, setSessionOnActiveSpan, withPendingSession } from "@threadline/otel";
+import type { SessionRef } from "@threadline/session-core";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { ClaimTakenOverError, type MessageDeduplicator, memoryDeduplicator } from "./deduplicator.js";
@@ -8,6 +11,8 @@ import { isValidSignature } from "./signature.js";
 export interface AgentReply {
   text: string;
   sessionId: string;
+  /** The session itself, when there was one: the app's spans of the message carry it (`session.id`, `user.id`). */
+  session?: SessionRef;
 }
 
 /** Options for {@link createWhatsAppApp}. */
@@ -50,6 +55,13 @@ export interface WhatsAppAppOptions {
    * ({@link ClaimTakenOverError}). Default `console.error`.
    */
   onError?: (error: unknown, message: IncomingMessage) => void;
+  /**
+   * Where the app's spans go: `POST /webhook` (server), and per message `whatsapp.message`, with
+   * `whatsapp.respond` and `whatsapp.send` inside. Give one of a provider that has
+   * `threadlineSpanProcessor` (see `createTracing`) and every span of a message carries its
+   * session. Default: the global tracer (a no-op until a provider is registered).
+   */
+  tracer?: Tracer;
 }
 
 /** What {@link WhatsAppAppOptions.respond} gets besides the message. */
@@ -136,6 +148,7 @@ export function createWhatsAppApp(options: WhatsAppAppOptions): Hono {
   }
   const onError = options.onError ?? ((error: unknown) => console.error("[whatsapp-agent]", error));
   const senders = new SenderQueues();
+  const tracer = options.tracer ?? trace.getTracer("@example/whatsapp-agent");
   const app = new Hono();
 
   app.get("/webhook", (c) => {
@@ -152,34 +165,57 @@ export function createWhatsAppApp(options: WhatsAppAppOptions): Hono {
       maxSize: options.maxBodyBytes ?? 64 * 1024,
       onError: (c) => c.json({ error: "body too large" }, 413),
     }),
-    async (c) => {
-      const rawBody = await c.req.text();
-      if (!(await isValidSignature(options.appSecret, rawBody, c.req.header("x-hub-signature-256")))) {
-        return c.json({ error: "invalid signature" }, 401);
-      }
-      let messages: IncomingMessage[];
-      try {
-        messages = parseNotification(JSON.parse(rawBody));
-      } catch (error) {
-        const reason = error instanceof PayloadError ? error.message : "body is not JSON";
-        return c.json({ error: `malformed notification: ${reason}` }, 400);
-      }
-      const bySender = new Map<string, IncomingMessage[]>(); // Map.groupBy needs Node 21
-      for (const message of messages) bySender.set(message.from, [...(bySender.get(message.from) ?? []), message]);
-      const handled = await Promise.all(
-        Array.from(bySender, ([from, own]) => senders.run(from, () => handleInOrder(own))),
-      );
-      const byId = new Map(handled.flat().map((result) => [result.messageId, result]));
-      const results = messages.map((message) => byId.get(message.id) as DeliveryResult);
-      const final = results.every((result) => result.status === "answered" || result.status === "duplicate");
-      // 503, not 200, whenever a message is not done: WhatsApp then redelivers the notification.
-      return c.json({ results }, final ? 200 : 503);
-    },
+    (c) =>
+      // The delivery's server span. Its session is known only once a message was answered, so the
+      // handler sets it at the end (see deliverySession); every span below gets its own at start or end.
+      tracer.startActiveSpan(
+        "POST /webhook",
+        { kind: SpanKind.SERVER, attributes: { "http.request.method": "POST", "http.route": "/webhook" } },
+        async (span) => {
+          try {
+            const response = await receive(c.req.raw, span);
+            span.setAttribute("http.response.status_code", response.status);
+            if (response.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+            return response;
+          } finally {
+            span.end();
+          }
+        },
+      ),
   );
 
+  async function receive(request: Request, span: Span): Promise<Response> {
+    const rawBody = await request.text();
+    if (
+      !(await isValidSignature(options.appSecret, rawBody, request.headers.get("x-hub-signature-256") ?? undefined))
+    ) {
+      return Response.json({ error: "invalid signature" }, { status: 401 });
+    }
+    let messages: IncomingMessage[];
+    try {
+      messages = parseNotification(JSON.parse(rawBody));
+    } catch (error) {
+      const reason = error instanceof PayloadError ? error.message : "body is not JSON";
+      return Response.json({ error: `malformed notification: ${reason}` }, { status: 400 });
+    }
+    const bySender = new Map<string, IncomingMessage[]>(); // Map.groupBy needs Node 21
+    for (const message of messages) bySender.set(message.from, [...(bySender.get(message.from) ?? []), message]);
+    span.setAttribute("whatsapp.senders", bySender.size);
+    const handled = await Promise.all(
+      Array.from(bySender, ([from, own]) => senders.run(from, () => handleInOrder(own))),
+    );
+    const session = deliverySession(handled.flat());
+    if (session !== undefined) span.setAttributes(sessionAttributes(session));
+    const byId = new Map(handled.flat().map(({ session: _session, ...result }) => [result.messageId, result]));
+    const results = messages.map((message) => byId.get(message.id) as DeliveryResult);
+    const final = results.every((result) => result.status === "answered" || result.status === "duplicate");
+    // 503, not 200, whenever a message is not done: WhatsApp then redelivers the notification.
+    return Response.json({ results }, { status: final ? 200 : 503 });
+  }
+
   /** One sender's messages, oldest first; the first one that does not finish defers the rest. */
-  async function handleInOrder(messages: IncomingMessage[]): Promise<DeliveryResult[]> {
-    const results: DeliveryResult[] = [];
+  async function handleInOrder(messages: IncomingMessage[]): Promise<Handled[]> {
+    const results: Handled[] = [];
     let blocked = false;
     for (const message of messages) {
       const result: DeliveryResult = blocked
@@ -191,7 +227,41 @@ export function createWhatsAppApp(options: WhatsAppAppOptions): Hono {
     return results;
   }
 
-  async function handle(message: IncomingMessage): Promise<DeliveryResult> {
+  /**
+   * One message in its own span. The session is known when the agent answered: the spans that
+   * started before (this one, `whatsapp.respond`) get it when they end, through the pending
+   * session; the send starts inside it.
+   */
+  function handle(message: IncomingMessage): Promise<Handled> {
+    let answered: (session: SessionRef | undefined) => void = () => {};
+    const session = new Promise<SessionRef | undefined>((resolve) => {
+      answered = resolve;
+    });
+    return withPendingSession(
+      () => session,
+      () =>
+        tracer.startActiveSpan(
+          "whatsapp.message",
+          { attributes: { "messaging.system": "whatsapp", "messaging.message.id": message.id } },
+          async (span) => {
+            try {
+              const result = await processMessage(message, answered);
+              span.setAttribute("whatsapp.message.status", result.status);
+              if (result.status === "failed") span.setStatus({ code: SpanStatusCode.ERROR });
+              return result;
+            } finally {
+              answered(undefined); // no-op once answered; a message that never got a session ends without one
+              span.end();
+            }
+          },
+        ),
+    );
+  }
+
+  async function processMessage(
+    message: IncomingMessage,
+    answered: (session: SessionRef | undefined) => void,
+  ): Promise<Handled> {
     const base = { messageId: message.id, from: message.from };
     let token: string | undefined;
     try {
@@ -199,16 +269,29 @@ export function createWhatsAppApp(options: WhatsAppAppOptions): Hono {
       if (claim.status === "done") return { ...base, status: "duplicate" };
       if (claim.status === "in-progress") return { ...base, status: "in-progress" };
       token = claim.token;
-      const reply = await inTime(respondTimeoutMs, new RespondTimeoutError(message.id, respondTimeoutMs), (signal) =>
-        options.respond(message, { signal }),
-      );
-      await inTime(sendTimeoutMs, new SendTimeoutError(message.id, sendTimeoutMs), (signal) =>
-        options.send(message.from, reply.text, { signal }),
+      const reply = await inSpan("whatsapp.respond", async () => {
+        const answer = await inTime(respondTimeoutMs, new RespondTimeoutError(message.id, respondTimeoutMs), (signal) =>
+          options.respond(message, { signal }),
+        );
+        answered(answer.session);
+        // This span ends next: set the session on it now rather than count on the pending one's turn.
+        if (answer.session) setSessionOnActiveSpan(answer.session);
+        return answer;
+      });
+      await inSpan("whatsapp.send", () =>
+        inTime(sendTimeoutMs, new SendTimeoutError(message.id, sendTimeoutMs), (signal) =>
+          options.send(message.from, reply.text, { signal }),
+        ),
       );
       if ((await deduplicator.complete(message.id, token)) === "taken-over") {
         onError(new ClaimTakenOverError(message.id), message);
       }
-      return { ...base, status: "answered", sessionId: reply.sessionId };
+      return {
+        ...base,
+        status: "answered",
+        sessionId: reply.sessionId,
+        ...(reply.session ? { session: reply.session } : {}),
+      };
     } catch (error) {
       onError(error, message);
       if (token !== undefined) {
@@ -218,7 +301,40 @@ export function createWhatsAppApp(options: WhatsAppAppOptions): Hono {
     }
   }
 
+  /** `call` in a child span of the active one, marked as an error when it throws. */
+  function inSpan<T>(name: string, call: () => Promise<T>): Promise<T> {
+    return tracer.startActiveSpan(name, async (span) => {
+      try {
+        return await call();
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
   return app;
+}
+
+/** A message's result, with the session it was answered in (kept out of the JSON answer). */
+type Handled = DeliveryResult & { session?: SessionRef };
+
+/**
+ * The session of a whole delivery: the one every answered message of it was answered in. A
+ * delivery from several numbers (or whose messages were not answered) has none; its message
+ * spans carry theirs.
+ */
+function deliverySession(handled: readonly Handled[]): SessionRef | undefined {
+  const sessions = handled.flatMap((result) => (result.session ? [result.session] : []));
+  const [first] = sessions;
+  if (first === undefined || sessions.length !== handled.length) return undefined;
+  const same = sessions.every(
+    (session) =>
+      session.namespace === first.namespace && session.userId === first.userId && session.sessionId === first.sessionId,
+  );
+  return same ? first : undefined;
 }
 
 /**

@@ -1,6 +1,13 @@
 import { type Model, setTracingDisabled } from "@openai/agents";
 import { SessionHooks } from "@threadline/openai-agents";
-import { type ErrorHandler, memoryStore, type SessionEndHandler, type SessionStore } from "@threadline/session-core";
+import { withPendingSession } from "@threadline/otel";
+import {
+  type ErrorHandler,
+  memoryStore,
+  type RunRecord,
+  type SessionEndHandler,
+  type SessionStore,
+} from "@threadline/session-core";
 import { createErrorSink } from "@threadline/session-core/adapter-kit";
 import { createAgents } from "./agents.js";
 import type { AgentReply, RespondOptions } from "./app.js";
@@ -27,6 +34,11 @@ export interface BotOptions {
    * apply item changes atomically (memory, Redis); skipped, with a warning, on others.
    */
   carryOver?: boolean;
+  /**
+   * One record per answered (or failed) message: the run's agents, handoffs, tool calls, tokens and
+   * timings, in its session. Give a record sink's `add` (`createRecordSink`); not awaited by the message.
+   */
+  onRecord?: (record: RunRecord) => void;
 }
 
 /** The agent behind the webhook: one threadline session (and memory) per phone number. */
@@ -50,6 +62,7 @@ export function createBot(options: BotOptions = {}): {
     ...(options.now ? { now: options.now } : {}),
     ...(options.onSessionEnd ? { onSessionEnd: options.onSessionEnd } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
+    ...(options.onRecord ? { onRecord: options.onRecord } : {}),
   });
   const memoryErrors = createErrorSink("whatsapp-agent", options.onError);
   return {
@@ -64,9 +77,18 @@ export function createBot(options: BotOptions = {}): {
         messageId: message.id,
         onError: (error, errorContext) => memoryErrors.report(error, errorContext),
       });
-      const result = await hooks.run(triage, message.text, { context, session: memory, ...(signal ? { signal } : {}) });
+      // The hooks resolve the session once the run starts: spans of the run (a model client's, a
+      // tool's) carry it from then on, and those that started before get it when they end.
+      const result = await withPendingSession(
+        () => hooks.sessionOf(context),
+        () => hooks.run(triage, message.text, { context, session: memory, ...(signal ? { signal } : {}) }),
+      );
       const session = await hooks.sessionOf(result);
-      return { text: String(result.finalOutput ?? ""), sessionId: session?.sessionId ?? "none" };
+      return {
+        text: String(result.finalOutput ?? ""),
+        sessionId: session?.sessionId ?? "none",
+        ...(session ? { session } : {}),
+      };
     },
   };
 }
