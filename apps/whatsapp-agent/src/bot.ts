@@ -1,6 +1,6 @@
 import { type Model, setTracingDisabled } from "@openai/agents";
 import { SessionHooks } from "@threadline/openai-agents";
-import { withPendingSession } from "@threadline/otel";
+import { withSession } from "@threadline/otel";
 import {
   type ErrorHandler,
   memoryStore,
@@ -63,6 +63,9 @@ export function createBot(options: BotOptions = {}): {
     ...(options.onSessionEnd ? { onSessionEnd: options.onSessionEnd } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
     ...(options.onRecord ? { onRecord: options.onRecord } : {}),
+    // The run goes on inside its session's OpenTelemetry context once the hooks resolved it: every
+    // span of the run (a model client's, a tool's) carries session.id and user.id from its start.
+    runInSession: withSession,
   });
   const memoryErrors = createErrorSink("whatsapp-agent", options.onError);
   return {
@@ -77,12 +80,7 @@ export function createBot(options: BotOptions = {}): {
         messageId: message.id,
         onError: (error, errorContext) => memoryErrors.report(error, errorContext),
       });
-      // The hooks resolve the session once the run starts: spans of the run (a model client's, a
-      // tool's) carry it from then on, and those that started before get it when they end.
-      const result = await withPendingSession(
-        () => hooks.sessionOf(context),
-        () => hooks.run(triage, message.text, { context, session: memory, ...(signal ? { signal } : {}) }),
-      );
+      const result = await hooks.run(triage, message.text, { context, session: memory, ...(signal ? { signal } : {}) });
       const session = await hooks.sessionOf(result);
       return {
         text: String(result.finalOutput ?? ""),
