@@ -2,7 +2,7 @@
 // tool approval and a blocked-then-retried history transaction leave history as one clean run
 // (and the SDK's own MemorySession) would, and concurrent runs of one user corrupt nothing.
 import {
-  Agent,
+  type Agent,
   type AgentInputItem,
   MemorySession,
   Runner,
@@ -10,62 +10,16 @@ import {
   type Session,
   type SessionHistoryTransactionArgs,
   setTracingDisabled,
-  tool,
 } from "@openai/agents";
 import { assistantMessage, functionCall } from "@openai/agents/testing";
 import { SessionManager, type SessionManagerOptions } from "@threadline/session-core";
 import { createFakeClock } from "@threadline/session-core/testing";
 import { beforeAll, describe, expect, it } from "vitest";
-import { z } from "zod";
 import { SessionHooks, SessionMemory } from "../src/index.js";
-import { lastUserText, replyingModel } from "./support/agents.js";
+import { lastUserText } from "./support/agents.js";
+import { refundAgent } from "./support/refund-agent.js";
 
 beforeAll(() => setTracingDisabled(true));
-
-/**
- * An agent that, for each user message, thinks, calls `refund` with the message (call id from the
- * message, so two runs of the same input produce the same items), thinks again and answers with
- * the tool's result.
- */
-function refundAgent(
-  options: { needsApproval?: boolean; blockOutput?: () => boolean; stopOnFirstTool?: boolean } = {},
-): Agent {
-  const refund = tool({
-    name: "refund",
-    description: "Refunds an order.",
-    parameters: z.object({ order: z.string() }),
-    needsApproval: options.needsApproval ?? false,
-    execute: async ({ order }) => `refunded ${order}`,
-  });
-  const reasoning = (text: string): AgentInputItem => ({ type: "reasoning", content: [{ type: "input_text", text }] });
-  return new Agent({
-    name: "Refunds",
-    instructions: "Refund what the user asks.",
-    tools: [refund],
-    model: replyingModel((input) => {
-      const last = input.at(-1);
-      const order = lastUserText(input);
-      if (last?.type === "function_call_result") {
-        return [reasoning(`answer ${order}`), assistantMessage(`done: ${order}`)] as never;
-      }
-      const call = functionCall("refund", { order }, { callId: `call-${order}` });
-      // The SDK keeps a blocked run's tool effects by the call's item id (as the API assigns one).
-      if (options.stopOnFirstTool) return [{ ...call, id: `fc-${order}` }];
-      return [reasoning(`plan ${order}`), call] as never;
-    }),
-    ...(options.stopOnFirstTool ? { toolUseBehavior: "stop_on_first_tool" as const } : {}),
-    ...(options.blockOutput
-      ? {
-          outputGuardrails: [
-            {
-              name: "block",
-              execute: async () => ({ outputInfo: null, tripwireTriggered: options.blockOutput?.() ?? false }),
-            },
-          ],
-        }
-      : {}),
-  });
-}
 
 async function memoryFor(options: SessionManagerOptions = {}, userId = "ana") {
   const sessionManager = new SessionManager({ now: createFakeClock().now, ...options });
