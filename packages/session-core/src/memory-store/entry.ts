@@ -1,4 +1,3 @@
-import type { SessionEndReason } from "../store.js";
 import type { HistoryEntry } from "../store-kit/history.js";
 import type { StoredRuns } from "../store-kit/runs.js";
 import type { SessionItems } from "./session-items.js";
@@ -29,13 +28,8 @@ export interface Entry {
    */
   ended: boolean;
   endedAt: number;
-  endReason: SessionEndReason | undefined;
-  /** Ended sessions kept for the retention, newest first; `undefined` when none. */
-  history: HistoryEntry[] | undefined;
-  /** The ended session's items kept for the next session to take once (carry-over), until `until`. */
-  carried: { sessionId: string; texts: string[]; until: number } | undefined;
-  /** The live session's run records and totals. */
-  runs: StoredRuns | undefined;
+  /** What the pair keeps besides its session, rarely present: one field instead of three on every entry. */
+  kept: Kept | undefined;
   /** Conversation items, with the operation ids applied to them. */
   items: SessionItems | undefined;
   /** Position in the namespace's listing order; grows with every insertion, never reused. */
@@ -47,6 +41,16 @@ export interface Entry {
   // Links of the namespace's listing order.
   listPrevious: Entry | undefined;
   listNext: Entry | undefined;
+}
+
+/** What an entry keeps besides its session. */
+export interface Kept {
+  /** Ended sessions kept for the retention, newest first. */
+  history?: HistoryEntry[] | undefined;
+  /** The ended session's items kept for the next session to take once (carry-over), until `until`. */
+  carried?: { sessionId: string; texts: string[]; until: number } | undefined;
+  /** The live session's run records and totals. */
+  runs?: StoredRuns | undefined;
 }
 
 /** The entries of one timeout, oldest activity first. */

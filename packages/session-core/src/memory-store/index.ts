@@ -22,7 +22,7 @@ import type {
 } from "../store.js";
 import { historyWith, keptHistory, userSessionsPage } from "../store-kit/history.js";
 import { describeValue } from "../validation.js";
-import { type Entry, isLive } from "./entry.js";
+import { type Entry, isLive, type Kept } from "./entry.js";
 import { ExpiryQueues } from "./expiry-queues.js";
 import { HistoryQueue } from "./history-queue.js";
 import { entryItems } from "./items.js";
@@ -149,12 +149,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       deadline: deadlineOf(request),
       turns: 1,
       previousSessionId,
-      carried: undefined,
-      runs: undefined,
+
       ended: false,
       endedAt: 0,
-      endReason: undefined,
-      history: undefined,
+      kept: undefined,
       items: undefined,
       listOrder: namespaces.nextListOrder(),
       queue: undefined,
@@ -180,9 +178,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     entry.turns = 1;
     entry.previousSessionId = previousSessionId;
     entry.ended = false;
-    entry.endReason = undefined;
     entry.items = undefined;
-    entry.runs = undefined;
+    if (entry.kept !== undefined) entry.kept.runs = undefined;
   }
 
   /**
@@ -192,21 +189,20 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   function claimEnd(entry: Entry, end: SessionEndEvent, keeping: EndKeeping, now: number): void {
     entry.ended = true;
     entry.endedAt = end.endedAt;
-    entry.endReason = end.reason;
-    const runs = entry.runs;
-    entry.runs = undefined;
+    const runs = entry.kept?.runs;
+    if (entry.kept !== undefined) entry.kept.runs = undefined;
     const carryUntil = end.endedAt + (keeping.carryOverMs ?? 0);
     if (carryUntil > now && entry.items !== undefined && entry.items.size > 0) {
-      entry.carried = { sessionId: entry.sessionId, texts: entry.items.last(undefined), until: carryUntil };
+      keptOf(entry).carried = { sessionId: entry.sessionId, texts: entry.items.last(undefined), until: carryUntil };
       historyQueue.add(entry, carryUntil);
-    } else {
-      entry.carried = undefined;
+    } else if (entry.kept !== undefined) {
+      entry.kept.carried = undefined;
     }
     entry.items = undefined;
     const retentionMs = keeping.retentionMs;
-    if (retentionMs <= 0 && entry.history === undefined) return;
-    const history = historyWith(entry.history, end, retentionMs, now);
-    entry.history = history.length === 0 ? undefined : history;
+    if (retentionMs <= 0 && entry.kept?.history === undefined) return;
+    const history = historyWith(entry.kept?.history, end, retentionMs, now);
+    keptOf(entry).history = history.length === 0 ? undefined : history;
     const kept = history[0];
     if (kept !== undefined && kept.session.sessionId === end.session.sessionId && runs !== undefined) {
       kept.runs = runs;
@@ -219,23 +215,25 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   /** After its session's time ran out: drop the entry, unless it still holds history or carried items. */
   function retire(entry: Entry, now: number): void {
     pruneKept(entry, now);
-    if (entry.history === undefined && entry.carried === undefined) remove(entry);
+    if (!keepsAnything(entry)) remove(entry);
     else queues.unlink(entry);
   }
 
   /** Drops history and carried items past their time. */
   function pruneKept(entry: Entry, now: number): void {
-    if (entry.history !== undefined) {
-      const kept = keptHistory(entry.history, now);
-      entry.history = kept.length === 0 ? undefined : kept;
+    const kept = entry.kept;
+    if (kept === undefined) return;
+    if (kept.history !== undefined) {
+      const history = keptHistory(kept.history, now);
+      kept.history = history.length === 0 ? undefined : history;
     }
-    if (entry.carried !== undefined && now >= entry.carried.until) entry.carried = undefined;
+    if (kept.carried !== undefined && now >= kept.carried.until) kept.carried = undefined;
   }
 
   /** The previous session's carried items, if still kept, handed out once. */
   function takeCarried(entry: Entry, now: number): CarriedItems | undefined {
-    const carried = entry.carried;
-    entry.carried = undefined;
+    const carried = entry.kept?.carried;
+    if (entry.kept !== undefined) entry.kept.carried = undefined;
     if (carried === undefined || now >= carried.until) return undefined;
     return { sessionId: carried.sessionId, items: carried.texts.map((text) => JSON.parse(text) as unknown) };
   }
@@ -332,7 +330,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         if (namespaces.find(entry.namespace, entry.userId) !== entry) return;
         pruneKept(entry, now);
         // Holding no session (no longer in an expiry queue), no history, no carried items: nothing left to keep.
-        if (entry.history === undefined && entry.carried === undefined && entry.queue === undefined) remove(entry);
+        if (!keepsAnything(entry) && entry.queue === undefined) remove(entry);
       });
       return ends;
     },
@@ -345,7 +343,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         ended =
           now >= entry.expiresAt ? endOf(entry, timeEndReason(entry), entry.expiresAt) : endOf(entry, "forgotten", now);
       }
-      const removed = (ended === undefined ? 0 : 1) + keptHistory(entry.history, now).length;
+      const removed = (ended === undefined ? 0 : 1) + keptHistory(entry.kept?.history, now).length;
       remove(entry);
       return ended === undefined ? { removed } : { removed, ended };
     },
@@ -361,6 +359,16 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return listPage(namespaces, request);
     },
   };
+}
+
+function keptOf(entry: Entry): Kept {
+  entry.kept ??= {};
+  return entry.kept;
+}
+
+/** Whether the entry still holds history or carried items (its session aside). */
+function keepsAnything(entry: Entry): boolean {
+  return entry.kept?.history !== undefined || entry.kept?.carried !== undefined;
 }
 
 function deadlineOf(request: ResolveRequest): number {

@@ -13,7 +13,8 @@ export function toRecord(entry: Entry): SessionRecord {
     turns: entry.turns,
   };
   if (entry.previousSessionId !== undefined) record.previousSessionId = entry.previousSessionId;
-  if (entry.runs !== undefined) record.totals = { ...entry.runs.totals };
+  const runs = entry.kept?.runs;
+  if (runs !== undefined) record.totals = { ...runs.totals };
   return record;
 }
 
@@ -30,7 +31,8 @@ export function toSession(entry: Entry, isNew: boolean): ResolvedSession {
     isNew,
   };
   if (entry.previousSessionId !== undefined) session.previousSessionId = entry.previousSessionId;
-  if (entry.runs !== undefined) session.totals = { ...entry.runs.totals };
+  const runs = entry.kept?.runs;
+  if (runs !== undefined) session.totals = { ...runs.totals };
   return session;
 }
 
@@ -59,6 +61,6 @@ export function entrySummaries(
   if (isUnclaimedExpiry(entry, now) && now < entry.expiresAt + retentionMs) {
     summaries.push(endedSummary(endOf(entry, timeEndReason(entry), entry.expiresAt)));
   }
-  for (const end of keptHistory(entry.history, now)) summaries.push(endedSummary(end));
+  for (const end of keptHistory(entry.kept?.history, now)) summaries.push(endedSummary(end));
   return summaries;
 }

@@ -19,8 +19,18 @@ export function entryRuns(find: (namespace: string, userId: string) => Entry | u
   function holder(request: ItemsRequest): RunsHolder | undefined {
     const entry = find(request.namespace, request.userId);
     if (entry === undefined) return undefined;
-    if (isLive(entry, request.now) && entry.sessionId === request.sessionId) return entry;
-    const ended = entry.history?.find(
+    if (isLive(entry, request.now) && entry.sessionId === request.sessionId) {
+      const kept = (entry.kept ??= {});
+      return {
+        get runs() {
+          return kept.runs;
+        },
+        set runs(value) {
+          kept.runs = value;
+        },
+      };
+    }
+    const ended = entry.kept?.history?.find(
       (kept: HistoryEntry) => kept.session.sessionId === request.sessionId && request.now < kept.keepUntil,
     );
     return ended === undefined
