@@ -20,7 +20,8 @@ export function entryRuns(find: (namespace: string, userId: string) => Entry | u
     const entry = find(request.namespace, request.userId);
     if (entry === undefined) return undefined;
     if (isLive(entry, request.now) && entry.sessionId === request.sessionId) {
-      const kept = (entry.kept ??= {});
+      entry.kept ??= {};
+      const kept = entry.kept;
       return {
         get runs() {
           return kept.runs;
