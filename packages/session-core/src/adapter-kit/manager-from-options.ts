@@ -1,78 +1,67 @@
 import { SessionError } from "../errors.js";
-import type { CarryOver, SessionEndHandler, SessionStartHandler } from "../lifecycle.js";
-import type { SessionIdFormat } from "../session-id.js";
-import { SessionManager } from "../session-manager.js";
-import type { SessionStore } from "../store.js";
+import { SessionManager, type SessionManagerOptions } from "../session-manager.js";
 import { assertValidId, describeValue } from "../validation.js";
 import type { ErrorHandler } from "./error-sink.js";
 
+/** The options a manager owns: an adapter passes them on when it builds the manager itself. */
+type ManagerOwnedOption =
+  | "store"
+  | "inactivityTimeout"
+  | "now"
+  | "idFormat"
+  | "cleanupInterval"
+  | "maxDuration"
+  | "maxTurns"
+  | "retention"
+  | "onSessionStart"
+  | "onSessionEnd"
+  | "carryOver"
+  | "maxItems"
+  | "maxItemBytes"
+  | "maxRuns";
+
+// A record, not a list, so adding an option to the type without adding it here fails the build.
+const managerOwnedOptions: Record<ManagerOwnedOption, true> = {
+  store: true,
+  inactivityTimeout: true,
+  now: true,
+  idFormat: true,
+  cleanupInterval: true,
+  maxDuration: true,
+  maxTurns: true,
+  retention: true,
+  onSessionStart: true,
+  onSessionEnd: true,
+  carryOver: true,
+  maxItems: true,
+  maxItemBytes: true,
+  maxRuns: true,
+};
+const managerOwned = Object.keys(managerOwnedOptions) as ManagerOwnedOption[];
+
 /**
  * The session options every adapter accepts, with one rule: either pass a `sessionManager` (and
- * set store, timeout, clock and id format where you build it), or let the adapter build one from
- * the other options. Extend it in an adapter's options type.
+ * set the options it owns where you build it), or let the adapter build one from those options,
+ * documented on `SessionManagerOptions`. Extend it in an adapter's options type.
  */
-export interface AdapterManagerOptions {
+export interface AdapterManagerOptions extends Pick<SessionManagerOptions, ManagerOwnedOption> {
   /**
-   * Use this manager, with its store, timeout, clock, id format and lifecycle options. Share one
-   * between adapters and your own code. Cannot be combined with the options the manager owns
+   * Use this manager, with its store, timeout, clock, id format, lifecycle and item options. Share
+   * one between adapters and your own code. Cannot be combined with the options the manager owns
    * (`store`, `inactivityTimeout`, `now`, `idFormat`, `cleanupInterval`, `maxDuration`,
-   * `maxTurns`, `retention`, `onSessionStart`, `onSessionEnd`).
+   * `maxTurns`, `retention`, `onSessionStart`, `onSessionEnd`, `carryOver`, `maxItems`,
+   * `maxItemBytes`, `maxRuns`).
    */
   sessionManager?: SessionManager;
   /** Namespace of the adapter's sessions. Default: the manager's namespace (`"default"`). */
   namespace?: string;
-  /** Seconds without activity after which the next call starts a new session. Default 120. */
-  inactivityTimeout?: number;
-  /** Where sessions live. Default: a memory store, cleaned of expired sessions as the manager runs. */
-  store?: SessionStore;
-  /** The clock, in ms since epoch, for sessions and the times adapters record. Default `Date.now`. */
-  now?: () => number;
-  /** How new session ids look. Default `"timestamp"`. */
-  idFormat?: SessionIdFormat;
-  /** Seconds between the manager's background cleanups of expired sessions; `0` turns them off. Default 60. */
-  cleanupInterval?: number;
-  /** Seconds a session may last at most, however active (end reason `"max-duration"`). Default: no limit. */
-  maxDuration?: number;
-  /** Turns (resolves) a session may serve; the next one starts a new session (`"max-turns"`). Default: no limit. */
-  maxTurns?: number;
-  /** Seconds an ended session stays listed in history. Default 0. */
-  retention?: number;
-  /** Called with each new session; not awaited. See `SessionManagerOptions.onSessionStart`. */
-  onSessionStart?: SessionStartHandler;
-  /** Called once with each ended session and why it ended; not awaited. See `SessionManagerOptions.onSessionEnd`. */
-  onSessionEnd?: SessionEndHandler;
-  /** Seed a new session from the items of the one it replaced (opt-in). See `SessionManagerOptions.carryOver`. */
-  carryOver?: CarryOver;
-  /** Most conversation items a session keeps (oldest turns go first). Default 2,000. */
-  maxItems?: number;
-  /** Most bytes of conversation items a session keeps. Default 2 MiB. */
-  maxItemBytes?: number;
-  /** Most run records a session keeps with `addRunRecord`. Default 100. */
-  maxRuns?: number;
   /**
    * Receives every failure the adapter keeps away from your app (store outages, a failing callback
-   * of yours), and the failures of the manager's background cleanup when the adapter builds the
+   * of yours), and the failures of the manager's background work when the adapter builds the
    * manager. Default: log the first failure of each operation.
    */
   onError?: ErrorHandler;
 }
-
-const managerOwned = [
-  "store",
-  "inactivityTimeout",
-  "now",
-  "idFormat",
-  "cleanupInterval",
-  "maxDuration",
-  "maxTurns",
-  "retention",
-  "onSessionStart",
-  "onSessionEnd",
-  "carryOver",
-  "maxItems",
-  "maxItemBytes",
-  "maxRuns",
-] as const;
 
 /**
  * The manager an adapter uses: the injected `sessionManager`, or a new one built from the
