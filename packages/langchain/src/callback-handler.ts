@@ -14,12 +14,18 @@ import {
   boundedText,
   boundedValue,
   createErrorSink,
+  type ErrorContext,
   type ErrorSink,
   managerFromOptions,
   PendingWork,
 } from "@threadline/session-core/adapter-kit";
 import { buildRunRecord, messageOf, type RunEnding } from "./build-record.js";
-import { type RunLimits, runLimitsFrom, type ThreadlineCallbackHandlerOptions } from "./handler-options.js";
+import {
+  keepRunRecordsOption,
+  type RunLimits,
+  runLimitsFrom,
+  type ThreadlineCallbackHandlerOptions,
+} from "./handler-options.js";
 import { RunSessions } from "./run-sessions.js";
 import { type RootRun, RunTracker } from "./run-tracker.js";
 import { addUsage, usageOf } from "./token-usage.js";
@@ -56,6 +62,7 @@ export class ThreadlineCallbackHandler extends BaseCallbackHandler {
   /** The namespace of the sessions this handler resolves. */
   readonly namespace: string;
   readonly #onRecord: ThreadlineCallbackHandlerOptions["onRecord"];
+  readonly #keepRunRecords: boolean;
   readonly #errors: ErrorSink;
   readonly #limits: RunLimits;
   readonly #sessions: RunSessions;
@@ -68,6 +75,7 @@ export class ThreadlineCallbackHandler extends BaseCallbackHandler {
     this.namespace = options.namespace ?? this.sessionManager.namespace;
     assertOptionalFunction(options.onRecord, "onRecord", "(record: RunRecord) => void | Promise<void>", source);
     this.#onRecord = options.onRecord;
+    this.#keepRunRecords = keepRunRecordsOption(options.keepRunRecords, this.sessionManager);
     this.#errors = createErrorSink(source, options.onError);
     this.#limits = runLimitsFrom(options);
     this.#sessions = new RunSessions({ manager: this.sessionManager, namespace: this.namespace, errors: this.#errors });
@@ -242,26 +250,48 @@ export class ThreadlineCallbackHandler extends BaseCallbackHandler {
     try {
       const endedAt = this.sessionManager.now();
       const { userId } = run;
-      const record = buildRunRecord({ run, userId, ending, endedAt, maxValueLength: this.#limits.maxValueLength });
-      this.#pending.track(this.#complete(run.session, record));
+      // Nobody takes the record: build none, only renew the session.
+      const record =
+        this.#onRecord === undefined && !this.#keepRunRecords
+          ? undefined
+          : buildRunRecord({ run, userId, ending, endedAt, maxValueLength: this.#limits.maxValueLength });
+      this.#pending.track(this.#complete(run.session, run.runId, record));
     } catch (error) {
       this.#errors.report(error, { operation: "record", runId, userId: run.userId });
     }
   }
 
-  /** Renews the run's session, then hands the record to `onRecord`. Never rejects. */
-  async #complete(session: Promise<SessionRef | null>, record: RunRecord): Promise<void> {
+  /**
+   * Renews the run's session, then hands the record to `onRecord` and, with `keepRunRecords`,
+   * keeps it with its session. Never rejects.
+   */
+  async #complete(session: Promise<SessionRef | null>, runId: string, record: RunRecord | undefined): Promise<void> {
     const resolved = await session;
-    if (resolved !== null) {
-      record.sessionId = resolved.sessionId;
-      await this.#sessions.renew(resolved, record.runId);
-    }
-    if (this.#onRecord === undefined) return;
+    if (resolved !== null) await this.#sessions.renew(resolved, runId);
+    if (record === undefined) return;
+    if (resolved !== null) record.sessionId = resolved.sessionId;
+    const context: ErrorContext = { operation: "record", runId: record.runId, userId: record.userId };
+    if (resolved !== null) context.sessionId = resolved.sessionId;
+    const delivered = this.#onRecord === undefined ? undefined : this.#callOnRecord(record, context);
+    // Started beside the delivery, not after it: a slow `onRecord` must not hold the session's totals back.
+    if (this.#keepRunRecords && resolved !== null) this.#pending.track(this.#keep(record, context));
+    await delivered;
+  }
+
+  async #callOnRecord(record: RunRecord, context: ErrorContext): Promise<void> {
     try {
-      await this.#onRecord(record);
+      await this.#onRecord?.(record);
     } catch (error) {
-      const context = { operation: "record", runId: record.runId, userId: record.userId };
-      this.#errors.report(error, resolved === null ? context : { ...context, sessionId: resolved.sessionId });
+      this.#errors.report(error, context);
+    }
+  }
+
+  /** Keeps the record with its session; a failure (the store, a session already gone) goes to `onError`. */
+  async #keep(record: RunRecord, context: ErrorContext): Promise<void> {
+    try {
+      await this.sessionManager.addRunRecord(record);
+    } catch (error) {
+      this.#errors.report(error, { ...context, operation: "keepRecord" });
     }
   }
 

@@ -1,8 +1,9 @@
-import { type RunRecord, SessionError } from "@threadline/session-core";
+import { type RunRecord, SessionError, type SessionManager } from "@threadline/session-core";
 import {
   type AdapterManagerOptions,
   DEFAULT_MAX_TOOL_CALLS_PER_RUN,
   DEFAULT_MAX_VALUE_LENGTH,
+  describeValue,
 } from "@threadline/session-core/adapter-kit";
 
 /** Options for {@link ThreadlineCallbackHandler}. */
@@ -12,6 +13,16 @@ export interface ThreadlineCallbackHandlerOptions extends AdapterManagerOptions 
    * async; `flush()` waits for it. A throw or rejection goes to `onError`, never into the chain.
    */
   onRecord?: (record: RunRecord) => void | Promise<void>;
+  /**
+   * Keep each root run's record with its session (`sessionManager.addRunRecord`), so the session's
+   * totals (`getSessionInfo(userId).totals`) and its records (`listRunRecords(session)`) follow
+   * every run without code of yours. Runs after `onRecord` is called, in the background: never in
+   * the chain's way, never failing it; a failure goes to `onError` (operation `"keepRecord"`), and
+   * `flush()` waits for it. A run without a session (the store was down) is not kept. Needs a store
+   * that keeps run records (`store.runs`: the memory, Redis and Durable Object stores); any other
+   * throws `INVALID_OPTION` when the handler is built. Default `false`.
+   */
+  keepRunRecords?: boolean;
   /**
    * Whether LangChain awaits this handler's callbacks. Default: LangChain's default (background
    * unless `LANGCHAIN_CALLBACKS_BACKGROUND=false`). Store work never blocks the chain either way.
@@ -58,4 +69,27 @@ export function runLimitsFrom(options: ThreadlineCallbackHandlerOptions): RunLim
     limits[name] = value;
   }
   return limits;
+}
+
+/**
+ * Whether to keep run records with their sessions. Checked when the handler is built: a store
+ * without `runs` would otherwise fail every run's record, one `onError` at a time.
+ */
+export function keepRunRecordsOption(value: unknown, manager: SessionManager): boolean {
+  if (value === undefined || value === false) return false;
+  if (value !== true) {
+    throw new SessionError({
+      code: "INVALID_OPTION",
+      source: "langchain",
+      message: `keepRunRecords must be true or false: whether each run's record is kept with its session, got ${describeValue(value)}.`,
+    });
+  }
+  if (manager.store.runs === undefined) {
+    throw new SessionError({
+      code: "INVALID_OPTION",
+      source: "langchain",
+      message: `keepRunRecords needs a store that keeps run records (store.runs), and the ${manager.store.name} store does not. The memory store (memoryStore()), the Redis store (@threadline/store-redis) and the Durable Object store (@threadline/store-kv) keep them; or leave keepRunRecords out and send records to a record sink with onRecord.`,
+    });
+  }
+  return true;
 }

@@ -47,6 +47,16 @@ export interface SessionHooksOptions extends AdapterManagerOptions {
    */
   onRecord?: (record: RunRecord) => void | Promise<void>;
   /**
+   * Keep each run's record with its session (`sessionManager.addRunRecord`), so the session's
+   * totals (`getSessionInfo(userId).totals`) and its records (`listRunRecords(session)`) follow
+   * every run without code of yours. Runs after `onRecord` is called, in the background: never on
+   * the run's path, never failing it; a failure goes to `onError` (operation `"keepRecord"`), and
+   * `hooks.flush()` waits for it. A run without a session (the store was down) is not kept. Needs
+   * a store that keeps run records (`store.runs`: the memory, Redis and Durable Object stores);
+   * any other throws `INVALID_OPTION` when the hooks are built. Default `false`.
+   */
+  keepRunRecords?: boolean;
+  /**
    * Wraps every `hooks.run()` in something of yours once the run's session is known (an
    * OpenTelemetry context: `runInSession: withSession` from `@threadline/otel`). See
    * {@link RunInSession}; a run's own `runInSession` option replaces it. Default none.
@@ -55,7 +65,8 @@ export interface SessionHooksOptions extends AdapterManagerOptions {
   /**
    * Receives every failure kept away from the run, with `{ operation, userId?, sessionId?, runId? }`:
    * `"resolve"` (the store, or an invalid `context.userId` given to `runner.run`), `"memory"` (the
-   * run's conversation memory), `"record"` (your `onRecord`), `"listener"` (a bug in the hooks),
+   * run's conversation memory), `"record"` (your `onRecord`), `"keepRecord"` (keeping a record with its
+   * session, with `keepRunRecords`), `"listener"` (a bug in the hooks),
    * and, when the hooks build the manager, `"cleanup"`, `"onSessionStart"` and `"onSessionEnd"`
    * (your lifecycle callback threw or rejected), `"runInSession"` (your run wrapper failed).
    * Default: log the first failure of each operation with `console.error`.

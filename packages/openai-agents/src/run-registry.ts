@@ -1,6 +1,6 @@
 import type { AgentInputItem, protocol, RunContext } from "@openai/agents";
 import type { ResolvedSession, RunRecord, SessionManager } from "@threadline/session-core";
-import { type ErrorSink, PendingWork } from "@threadline/session-core/adapter-kit";
+import { type ErrorContext, type ErrorSink, PendingWork } from "@threadline/session-core/adapter-kit";
 import { callIdOf, type EventSource, type RunOutcome, RunTracker, type UsageCounters } from "./run-tracker.js";
 import { userIdError } from "./user-id.js";
 
@@ -24,6 +24,8 @@ export interface RunRegistryOptions {
   sessionManager: SessionManager;
   namespace: string;
   onRecord: ((record: RunRecord) => void | Promise<void>) | undefined;
+  /** Keep each record with its session (`sessionManager.addRunRecord`), after `onRecord` is called. */
+  keepRunRecords: boolean;
   errors: ErrorSink;
   /** The user of a run started by `runner.run`, from its context's `userId`: that, else the hooks' default user. */
   userFor: (contextUserId: unknown) => unknown;
@@ -181,7 +183,7 @@ export class RunRegistry {
   /** Marks the run ended (one record per run) and delivers its record in the background. */
   #end(tracker: RunTracker, runContext: RunContext<unknown>, outcome: RunOutcome): void {
     tracker.ended = true;
-    if (this.#options.onRecord === undefined) return;
+    if (this.#options.onRecord === undefined && !this.#options.keepRunRecords) return;
     const { requests, inputTokens, outputTokens, totalTokens } = runContext.usage;
     const counters: UsageCounters = { requests, inputTokens, outputTokens, totalTokens };
     const endedAt = this.#options.sessionManager.now();
@@ -190,15 +192,39 @@ export class RunRegistry {
 
   async #deliver(tracker: RunTracker, outcome: RunOutcome, usage: UsageCounters, endedAt: number) {
     const session: ResolvedSession | null = await tracker.ready;
+    const context: ErrorContext = {
+      operation: "record",
+      userId: tracker.userId,
+      runId: tracker.runId,
+      ...(session ? { sessionId: session.sessionId } : {}),
+    };
+    let record: RunRecord;
     try {
-      await this.#options.onRecord?.(tracker.toRecord(outcome, usage, endedAt));
+      record = tracker.toRecord(outcome, usage, endedAt);
     } catch (error) {
-      this.#options.errors.report(error, {
-        operation: "record",
-        userId: tracker.userId,
-        runId: tracker.runId,
-        ...(session ? { sessionId: session.sessionId } : {}),
-      });
+      this.#options.errors.report(error, context);
+      return;
+    }
+    const delivered = this.#options.onRecord === undefined ? undefined : this.#callOnRecord(record, context);
+    // Started beside the delivery, not after it: a slow `onRecord` must not hold the session's totals back.
+    if (this.#options.keepRunRecords && record.sessionId !== null) this.#pending.track(this.#keep(record, context));
+    await delivered;
+  }
+
+  async #callOnRecord(record: RunRecord, context: ErrorContext): Promise<void> {
+    try {
+      await this.#options.onRecord?.(record);
+    } catch (error) {
+      this.#options.errors.report(error, context);
+    }
+  }
+
+  /** Keeps the record with its session; a failure (the store, a session already gone) goes to `onError`. */
+  async #keep(record: RunRecord, context: ErrorContext): Promise<void> {
+    try {
+      await this.#options.sessionManager.addRunRecord(record);
+    } catch (error) {
+      this.#options.errors.report(error, { ...context, operation: "keepRecord" });
     }
   }
 }
