@@ -1,4 +1,5 @@
 import {
+  type AddRunRequest,
   type CloseRequest,
   type ForgetRequest,
   type ForgetResult,
@@ -11,19 +12,25 @@ import {
   type ListRequest,
   type ResolvedSession,
   type ResolveRequest,
+  type RunRecord,
+  type RunsPage,
   type SessionEndEvent,
   SessionError,
   type SessionItemStore,
   type SessionKey,
   type SessionRecord,
+  type SessionRunStore,
   type SessionStore,
   type SessionSummary,
+  type SessionTotals,
   type SweepRequest,
   type TouchRequest,
 } from "@threadline/session-core";
 import {
   encodeItems,
   encodeItemsChange,
+  invalidCursor,
+  listLimit,
   storeUnavailableError,
   userSessionsPage,
   utf8Length,
@@ -36,6 +43,7 @@ import {
   type IndexVisit,
   OBJECT_ORIGIN,
   type ObjectRequest,
+  type RunsAnswer,
   readAnswer,
   source,
   type WireResolvedSession,
@@ -75,6 +83,7 @@ export interface DurableObjectStore extends SessionStore {
   readonly items: SessionItemStore & {
     apply(request: ItemsChangeRequest, change: ItemsChange): Promise<ItemsChangeResult>;
   };
+  readonly runs: SessionRunStore;
 }
 
 /** Shards of the expiry index per store (per `keyPrefix`); every sweep asks each once. */
@@ -105,7 +114,9 @@ const bindingSpec: BindingOption<DurableObjectNamespaceLike> = {
  * stored, each session's end is claimed exactly once (by whichever resolve, close, forget or
  * sweep sees it first), ended sessions are kept for the manager's `retention`, and
  * conversation items live in the same object (`items`), with atomic, idempotent and bounded
- * changes (`items.apply`) and carry-over to the next session. Each call is one request to the
+ * changes (`items.apply`) and carry-over to the next session, and so are run records with the
+ * session's totals (`runs`: atomic with the totals, idempotent by run id, bounded, kept with the
+ * ended session while it is in history). Each call is one request to the
  * user's object; creating a session adds one to the store's expiry index, so `sweep`
  * (`cleanupExpired`) finds ends by time at a cost in proportion to them.
  *
@@ -219,6 +230,25 @@ export function durableObjectStore(options: DurableObjectStoreOptions): DurableO
     },
   };
 
+  const runs: SessionRunStore = {
+    // One request to the pair's object, which checks the session, the run id and the bound and
+    // writes the record with the totals in one storage batch (see object-runs.ts).
+    async add(request: AddRunRequest, record: RunRecord): Promise<SessionTotals> {
+      const [text] = encodeItems([record], source) as [string]; // INVALID_ITEMS before any request
+      const { sessionId, now, maxRuns } = request;
+      const runKey = await operationKey(record.runId);
+      return call<SessionTotals>(request, { op: "run", sessionId, now, maxRuns, runKey, text });
+    },
+    async list(request: ItemsRequest, page?: { cursor?: string; limit?: number }): Promise<RunsPage> {
+      const limit = Math.min(listLimit(page?.limit, source), Number.MAX_SAFE_INTEGER);
+      const after = page?.cursor === undefined ? 0 : runCursor(page.cursor);
+      const { sessionId, now } = request;
+      const answer = await call<RunsAnswer>(request, { op: "runs", sessionId, now, after, limit });
+      const records = answer.texts.map((text) => JSON.parse(text) as RunRecord);
+      return answer.next === null ? { records } : { records, cursor: String(answer.next) };
+    },
+  };
+
   /** One shard's part of a sweep: take what is due, visit each pair, settle; until nothing is due. */
   async function sweepShard(shard: DurableObjectIdLike, request: SweepRequest, ends: SessionEndEvent[]) {
     const { now, retentionMs } = request;
@@ -257,6 +287,7 @@ export function durableObjectStore(options: DurableObjectStoreOptions): DurableO
     name: source,
     capabilities: { atomic: true, exactRenewal: true, exactlyOnceEnds: true, history: true },
     items,
+    runs,
     // The object cannot call back into the Worker, so the id is proposed up front and dropped
     // when the session turns out to be live (the contract allows this).
     async resolve(request) {
@@ -326,6 +357,13 @@ export function durableObjectStore(options: DurableObjectStoreOptions): DurableO
       return userSessionsPage(sessions, request, source);
     },
   } satisfies DurableObjectStore;
+}
+
+/** The run number a cursor of `runs.list` names (as session-core's `runsPage` writes it). */
+function runCursor(cursor: string): number {
+  const after = Number(cursor);
+  if (!Number.isSafeInteger(after) || after < 0 || String(after) !== cursor) throw invalidCursor(source);
+  return after;
 }
 
 /** JSON has no `Infinity`: an unbounded bound goes over the wire as `null`. */

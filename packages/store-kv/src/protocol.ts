@@ -59,6 +59,13 @@ export type ObjectRequest =
     }
   | { op: "list"; sessionId: string; now: number; limit: number | null }
   | { op: "pop"; sessionId: string; now: number }
+  /**
+   * Keeps a run record (`runs.add`): `text` is its JSON, `runKey` its run id as stored (the id
+   * itself, or a hash of a long one, as `operationKey`). Answers the totals.
+   */
+  | { op: "run"; sessionId: string; now: number; maxRuns: number; runKey: string; text: string }
+  /** Up to `limit` run records numbered after `after` (the page cursor), oldest first. */
+  | { op: "runs"; sessionId: string; now: number; after: number; limit: number }
   | { op: "clear"; sessionId: string; now: number }
   // The expiry index (see expiry-index.ts): the same class, in objects of their own.
   /** The pair object `objectId` may have an end to claim at `dueAt`. */
@@ -84,6 +91,12 @@ export interface WireItemsChange {
 export type WireResolvedSession = Omit<ResolvedSession, "carried"> & {
   carried?: { sessionId: string; texts: string[] };
 };
+
+/** What the object answers to `runs`: JSON texts, and the cursor of the next page (`null`: the last). */
+export interface RunsAnswer {
+  texts: string[];
+  next: number | null;
+}
 
 /** One pair a sweep took from the expiry index and visited. */
 export interface IndexVisit {
@@ -202,6 +215,17 @@ export function isObjectRequest(value: unknown): value is ObjectRequest {
     case "pop":
     case "clear":
       return typeof request.sessionId === "string";
+    case "run":
+      return (
+        typeof request.sessionId === "string" &&
+        isWholeNumber(request.maxRuns, 1) &&
+        typeof request.runKey === "string" &&
+        typeof request.text === "string"
+      );
+    case "runs":
+      return (
+        typeof request.sessionId === "string" && isWholeNumber(request.after, 0) && isWholeNumber(request.limit, 1)
+      );
     case "watch":
       return typeof request.objectId === "string" && typeof request.dueAt === "number";
     case "unwatch":
@@ -213,6 +237,10 @@ export function isObjectRequest(value: unknown): value is ObjectRequest {
     default:
       return false;
   }
+}
+
+function isWholeNumber(value: unknown, min: number): boolean {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= min;
 }
 
 function isNumberOrNull(value: unknown): boolean {

@@ -2,13 +2,16 @@ import {
   type ForgetResult,
   type ItemBounds,
   type ItemsChangeResult,
+  type RunRecord,
   type SessionEndEvent,
+  type SessionEndReason,
   SessionError,
+  type SessionRecord,
   type SessionSummary,
+  type SessionTotals,
 } from "@threadline/session-core";
 import {
   activeSummary,
-  endEvent,
   ended,
   endedSummary,
   type HistoryEntry,
@@ -39,12 +42,14 @@ import {
   readItems,
   StorageBatch,
 } from "./object-items.js";
+import { planRun, planRunsDrop, type RunsMeta, readRuns } from "./object-runs.js";
 import {
   type ClaimResult,
   isObjectRequest,
   type ListStatus,
   type ObjectRequest,
   type ObjectResponse,
+  type RunsAnswer,
   source,
   toWire,
   type WireItemsChange,
@@ -75,6 +80,8 @@ interface ObjectSession extends StoredSession {
    * next session hands them out and deletes them.
    */
   carry?: { until: number; localUntil: number };
+  /** Where the session's run records are, and their totals (see object-runs.ts); absent before the first. */
+  runsMeta?: RunsMeta;
 }
 
 /** An earlier version's stored value: a count of items under `item:0` … instead of `items`. */
@@ -86,6 +93,8 @@ interface ObjectHistoryEntry extends HistoryEntry {
   sequence: number;
   /** `keepUntil` on this object's clock, for the alarm. */
   localKeepUntil: number;
+  /** The ended session's run records (see object-runs.ts); its totals are also `session.totals`. */
+  runsMeta?: RunsMeta;
 }
 
 const SESSION_KEY = "session";
@@ -93,8 +102,9 @@ const HISTORY_PREFIX = "history:";
 
 /**
  * The Durable Object behind {@link durableObjectStore}. Each (namespace, user) pair has one,
- * holding its session, the session's conversation items and the pair's ended sessions kept for
- * history; a few more (named apart from any pair) serve as the store's expiry index.
+ * holding its session, the session's conversation items, the pair's ended sessions kept for
+ * history, and the run records of the session and of those ended sessions (see object-runs.ts); a
+ * few more (named apart from any pair) serve as the store's expiry index.
  *
  * Strictly consistent and atomic: the runtime runs one request at a time per object, the
  * pair's state is loaded once per activation and every change is decided in memory before its
@@ -182,13 +192,20 @@ export class ThreadlineSessionObject {
     const local = this.#clock();
     // Reads first (what the items' bookkeeping holds), then every write in one batch.
     const due = this.#session !== null && (this.#itemsUntil(this.#session) ?? Number.POSITIVE_INFINITY) <= local;
-    const freed = due && this.#session !== null ? await planDrop(this.#storage, this.#session.items) : undefined;
+    const expired = this.#history.filter((entry) => entry.localKeepUntil <= local);
+    const [freed, ...runsDropped] = await Promise.all([
+      due && this.#session !== null ? planDrop(this.#storage, this.#session.items) : undefined,
+      // History past its retention takes its runs with it.
+      ...expired.flatMap((entry) =>
+        entry.runsMeta === undefined ? [] : [planRunsDrop(this.#storage, entry.sequence, entry.runsMeta)],
+      ),
+    ]);
     this.#alarmAt = null;
     const writes: Promise<unknown>[] = [];
     const history = this.#history.filter((entry) => entry.localKeepUntil > local);
-    if (history.length < this.#history.length) {
-      const dropped = this.#history.filter((entry) => entry.localKeepUntil <= local).map(historyKey);
-      writes.push(...chunks(dropped).map((keys) => this.#storage.delete(keys)));
+    if (expired.length > 0) {
+      writes.push(...chunks(expired.map(historyKey)).map((keys) => this.#storage.delete(keys)));
+      for (const batch of runsDropped) if (batch !== undefined) writes.push(...batch.issue(this.#storage));
       this.#history = history;
     }
     let session = this.#session;
@@ -246,7 +263,7 @@ export class ThreadlineSessionObject {
       case "touch":
         return this.#touch(request.now, request.timeoutMs);
       case "get":
-        return Promise.resolve(isLive(this.#session, request.now) ? toRecord(this.#session) : null);
+        return Promise.resolve(isLive(this.#session, request.now) ? recordOf(this.#session) : null);
       case "close":
         return this.#close(request.now, request.sessionId, request.retentionMs, request.carryOverMs ?? 0);
       case "forget":
@@ -278,6 +295,10 @@ export class ThreadlineSessionObject {
         return this.#list(request.sessionId, request.now, request.limit);
       case "pop":
         return this.#pop(request.sessionId, request.now);
+      case "run":
+        return this.#addRun(request);
+      case "runs":
+        return this.#runs(request.sessionId, request.now, request.after, request.limit);
       case "clear":
         return this.#clear(request.sessionId, request.now);
       case "watch":
@@ -309,13 +330,19 @@ export class ThreadlineSessionObject {
     if (!resolution.isNew && current !== null) {
       const next = this.#expiring(resolution.session, current, now, carryOverMs);
       await this.#save(next);
-      return wireResolved({ ...resolution, session: next });
+      const resolved = wireResolved({ ...resolution, session: next });
+      if (next.runsMeta !== undefined) resolved.totals = { ...next.runsMeta.totals };
+      return resolved;
     }
-    // A new session: the previous one's items go, or (carry-over) go to the caller, once.
-    const carriedFrom = current !== null && carries(current, resolution.ended, carryOverMs, now) ? current : null;
-    const [dropped, carriedTexts] = await Promise.all([
+    // A new session: the previous one's items go, or (carry-over) go to the caller, once; its runs
+    // stay with its history entry, or go when history does not keep it.
+    const end =
+      resolution.ended !== undefined && current !== null ? endWithTotals(resolution.ended, current) : undefined;
+    const carriedFrom = current !== null && carries(current, end, carryOverMs, now) ? current : null;
+    const [dropped, carriedTexts, runsDropped] = await Promise.all([
       current === null ? new StorageBatch() : planDrop(this.#storage, current.items),
       carriedFrom === null ? [] : readItems(this.#storage, carriedFrom.items),
+      end === undefined || current === null ? [] : this.#planRunsLetGo(end, current, retentionMs, now),
     ]);
     const localExpiresAt = this.#clock() + (resolution.session.expiresAt - now);
     const next: ObjectSession = {
@@ -326,12 +353,11 @@ export class ThreadlineSessionObject {
     };
     this.#erased = null;
     const writes = this.#commit(next, dropped);
-    if (resolution.ended !== undefined && current !== null) {
-      writes.push(...this.#keep(resolution.ended, current.sequence, retentionMs, now));
-    }
+    if (end !== undefined && current !== null) writes.push(...this.#keep(end, current, retentionMs, now));
+    for (const batch of runsDropped) writes.push(...batch.issue(this.#storage));
     writes.push(...this.#alarmBy(localExpiresAt));
     await Promise.all(writes); // no await in between: the runtime commits them as one batch
-    const resolved = wireResolved(resolution);
+    const resolved = wireResolved(end === undefined ? resolution : { ...resolution, ended: end });
     if (carriedFrom === null || carriedTexts.length === 0) return resolved;
     return { ...resolved, carried: { sessionId: carriedFrom.sessionId, texts: carriedTexts } };
   }
@@ -341,7 +367,7 @@ export class ThreadlineSessionObject {
     if (!isLive(current, now)) return null;
     const next = this.#expiring(renewed(current, now, timeoutMs), current, now);
     await this.#save(next);
-    return toRecord(next);
+    return recordOf(next);
   }
 
   async #close(
@@ -354,7 +380,7 @@ export class ThreadlineSessionObject {
     if (!isLive(current, now)) return null;
     if (onlySessionId !== null && current.sessionId !== onlySessionId) return null;
     // Kept as a tombstone until the session would have expired, so the next id differs.
-    const end = endEvent(current, "closed", now);
+    const end = endOf(current, "closed", now);
     await this.#claim(current, end, { retentionMs, carryOverMs }, now);
     return end;
   }
@@ -364,7 +390,7 @@ export class ThreadlineSessionObject {
     const current = this.#session;
     if (current === null || current.ended) return { end: null, dueAt: null };
     if (now < current.expiresAt) return { end: null, dueAt: current.expiresAt }; // live: look again then
-    const end = endEvent(current, timeEndReason(current), current.expiresAt);
+    const end = endOf(current, timeEndReason(current), current.expiresAt);
     await this.#claim(current, end, { retentionMs, carryOverMs }, now);
     return { end, dueAt: null };
   }
@@ -377,8 +403,8 @@ export class ThreadlineSessionObject {
     if (current !== null && !current.ended) {
       end =
         now >= current.expiresAt
-          ? endEvent(current, timeEndReason(current), current.expiresAt)
-          : endEvent(current, "forgotten", now);
+          ? endOf(current, timeEndReason(current), current.expiresAt)
+          : endOf(current, "forgotten", now);
     }
     const removed = (end === undefined ? 0 : 1) + keptHistory(this.#history, now).length;
     this.#erase();
@@ -393,10 +419,10 @@ export class ThreadlineSessionObject {
   #sessions(now: number, status: ListStatus, retentionMs: number): SessionSummary[] {
     const current = this.#session;
     const summaries: SessionSummary[] = [];
-    if (status !== "ended" && isLive(current, now)) summaries.push(activeSummary(toRecord(current)));
+    if (status !== "ended" && isLive(current, now)) summaries.push(activeSummary(recordOf(current)));
     if (status === "active") return summaries;
     if (isUnclaimedExpiry(current, now) && now < current.expiresAt + retentionMs) {
-      summaries.push(endedSummary(endEvent(current, timeEndReason(current), current.expiresAt)));
+      summaries.push(endedSummary(endOf(current, timeEndReason(current), current.expiresAt)));
     }
     for (const entry of keptHistory(this.#history, now)) summaries.push(endedSummary(entry));
     return summaries;
@@ -440,6 +466,46 @@ export class ThreadlineSessionObject {
     await Promise.all(this.#commit({ ...current, items: emptyItems(current.items) }, dropped));
   }
 
+  /**
+   * Keeps a run record with its session, live or still in history, and adds it to the totals: one
+   * read (its run id, and the oldest runs when the bound drops them), then one batch with the
+   * session's value or history entry. Idempotent by run id.
+   */
+  async #addRun(request: Extract<ObjectRequest, { op: "run" }>): Promise<SessionTotals> {
+    const { sessionId, now } = request;
+    const live = this.#liveSession(sessionId, now);
+    const entry = live === undefined ? this.#historyEntry(sessionId, now) : undefined;
+    const holder = live ?? entry;
+    if (holder === undefined) throw sessionEndedError(source, sessionId);
+    const record = JSON.parse(request.text) as RunRecord;
+    const run = { record, text: request.text, runKey: request.runKey };
+    const planned = await planRun(this.#storage, holder.sequence, holder.runsMeta, run, request.maxRuns);
+    if (planned.batch === null) return { ...planned.meta.totals }; // kept before
+    const { meta, batch } = planned;
+    if (live !== undefined) {
+      await Promise.all(this.#commit({ ...live, runsMeta: meta }, batch));
+    } else if (entry !== undefined) {
+      // An ended session's record in history shows the totals it reached (the end event keeps its own copy).
+      entry.runsMeta = meta;
+      entry.session = { ...entry.session, totals: { ...meta.totals } };
+      batch.put(historyKey(entry), entry);
+      await Promise.all(batch.issue(this.#storage));
+    }
+    return { ...meta.totals };
+  }
+
+  /** A page of the session's runs (live or in history), after run number `after`; none once they are gone. */
+  async #runs(sessionId: string, now: number, after: number, limit: number): Promise<RunsAnswer> {
+    const holder = this.#liveSession(sessionId, now) ?? this.#historyEntry(sessionId, now);
+    if (holder === undefined) return { texts: [], next: null };
+    return readRuns(this.#storage, holder.sequence, holder.runsMeta, after, limit);
+  }
+
+  /** The pair's ended session `sessionId` while it is in history. */
+  #historyEntry(sessionId: string, now: number): ObjectHistoryEntry | undefined {
+    return this.#history.find((entry) => entry.session.sessionId === sessionId && now < entry.keepUntil);
+  }
+
   #liveSession(sessionId: string, now: number): ObjectSession | undefined {
     const current = this.#session;
     return isLive(current, now) && current.sessionId === sessionId ? current : undefined;
@@ -457,15 +523,25 @@ export class ThreadlineSessionObject {
   ): Promise<void> {
     const carryUntil = end.endedAt + keeping.carryOverMs;
     const carrying = keeping.carryOverMs > 0 && carryUntil > now && itemCount(session.items) > 0;
-    const dropped = await planDrop(this.#storage, session.items, carrying);
-    const { carry: _carry, carryOverMs: _carryOverMs, ...rest } = ended(session, end.reason, end.endedAt);
+    const [dropped, runsDropped] = await Promise.all([
+      planDrop(this.#storage, session.items, carrying),
+      this.#planRunsLetGo(end, session, keeping.retentionMs, now),
+    ]);
+    // The runs go to the history entry (or away): the tombstone keeps none.
+    const {
+      carry: _carry,
+      carryOverMs: _carryOverMs,
+      runsMeta: _runsMeta,
+      ...rest
+    } = ended(session, end.reason, end.endedAt);
     const localUntil = this.#clock() + (carryUntil - now);
     const tombstone: ObjectSession = carrying
       ? { ...rest, items: { ...session.items, opHead: 0, opTail: 0 }, carry: { until: carryUntil, localUntil } }
       : { ...rest, items: emptyItems(session.items) };
     await Promise.all([
       ...this.#commit(tombstone, dropped),
-      ...this.#keep(end, session.sequence, keeping.retentionMs, now),
+      ...this.#keep(end, session, keeping.retentionMs, now),
+      ...runsDropped.flatMap((batch) => batch.issue(this.#storage)),
       // An expired session's alarm waits a day for the claim; claimed, the tombstone can go when it expires.
       ...this.#alarmBy(Math.max(session.localExpiresAt, this.#clock())),
       ...(carrying ? this.#alarmBy(localUntil) : []),
@@ -473,14 +549,15 @@ export class ThreadlineSessionObject {
   }
 
   /** The writes that keep `end` in history for `retentionMs` and drop entries past theirs or beyond the bound. */
-  #keep(end: SessionEndEvent, sequence: number, retentionMs: number, now: number): Promise<unknown>[] {
+  #keep(end: SessionEndEvent, session: ObjectSession, retentionMs: number, now: number): Promise<unknown>[] {
     if (retentionMs <= 0 && this.#history.length === 0) return [];
     const before = this.#history;
     const after = historyWith(before, end, retentionMs, now) as ObjectHistoryEntry[];
     const writes: Promise<unknown>[] = [];
     const added = after[0] !== undefined && !before.includes(after[0]) ? after[0] : undefined;
     if (added !== undefined) {
-      added.sequence = sequence;
+      added.sequence = session.sequence;
+      if (session.runsMeta !== undefined) added.runsMeta = session.runsMeta;
       added.localKeepUntil = this.#clock() + (added.keepUntil - now);
       writes.push(this.#storage.put({ [historyKey(added)]: added }));
       writes.push(...this.#alarmBy(added.localKeepUntil));
@@ -489,6 +566,30 @@ export class ThreadlineSessionObject {
     writes.push(...chunks(dropped).map((keys) => this.#storage.delete(keys)));
     this.#history = after;
     return writes;
+  }
+
+  /**
+   * Plans deleting the runs that keeping `end` (of `session`) in history lets go: the session's own
+   * when the retention does not keep it, and those of the entries it pushes out (past their
+   * retention, or beyond the bound). Reads only; {@link #keep} then decides the same way.
+   */
+  #planRunsLetGo(
+    end: SessionEndEvent,
+    session: ObjectSession,
+    retentionMs: number,
+    now: number,
+  ): Promise<StorageBatch[]> {
+    const after = historyWith(this.#history, end, retentionMs, now);
+    const keepsEnd = after[0] !== undefined && !this.#history.includes(after[0] as ObjectHistoryEntry);
+    const letGo: Array<{ sequence: number; runsMeta?: RunsMeta }> = this.#history.filter(
+      (entry) => !after.includes(entry),
+    );
+    if (!keepsEnd) letGo.push(session);
+    return Promise.all(
+      letGo.flatMap(({ sequence, runsMeta }) =>
+        runsMeta === undefined ? [] : [planRunsDrop(this.#storage, sequence, runsMeta)],
+      ),
+    );
   }
 
   /** Moves the alarm to `time` if it is later (or unset), so what is due by then is collected. */
@@ -536,7 +637,14 @@ export class ThreadlineSessionObject {
     const session = this.#session;
     if (session !== null) {
       // A tombstone without an end: the next session's id differs, and it links to nothing.
-      const { endedAt: _endedAt, endReason: _endReason, carry: _carry, carryOverMs: _carryOverMs, ...rest } = session;
+      const {
+        endedAt: _endedAt,
+        endReason: _endReason,
+        carry: _carry,
+        carryOverMs: _carryOverMs,
+        runsMeta: _runsMeta,
+        ...rest
+      } = session;
       this.#erased = { ...rest, ended: true, items: emptyItems() };
     }
     this.#session = null;
@@ -570,6 +678,23 @@ function carries(
 function wireResolved(resolution: StoredResolution): WireResolvedSession {
   const { carried: _none, ...resolved } = toResolved(resolution);
   return resolved;
+}
+
+/** The public record of `session`, with its run totals once it has runs. */
+function recordOf(session: ObjectSession): SessionRecord {
+  const record = toRecord(session);
+  if (session.runsMeta !== undefined) record.totals = { ...session.runsMeta.totals };
+  return record;
+}
+
+/** The end of `session` as the event every store hands out, with its totals as they were. */
+function endOf(session: ObjectSession, reason: SessionEndReason, endedAt: number): SessionEndEvent {
+  return { session: recordOf(session), reason, endedAt };
+}
+
+/** `end` (of `session`, as the kit made it) with the totals `session`'s runs reached. */
+function endWithTotals(end: SessionEndEvent, session: ObjectSession): SessionEndEvent {
+  return session.runsMeta === undefined ? end : { ...end, session: recordOf(session) };
 }
 
 const UNBOUNDED: ItemBounds = { maxItems: Number.POSITIVE_INFINITY, maxItemBytes: Number.POSITIVE_INFINITY };
