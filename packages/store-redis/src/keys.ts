@@ -4,6 +4,7 @@
 //   items list:    {keyPrefix}i:{<n>:<namespace>:<userId>}
 //   operations:    {keyPrefix}o:{<n>:<namespace>:<userId>}   the items' byte total, newest group, operation ids
 //   history list:  {keyPrefix}h:{<n>:<namespace>:<userId>}
+//   run records:   {keyPrefix}r:{<n>:<namespace>:<userId>}<sessionId>   one hash per session with runs
 //
 // and the keys the pairs of one Cluster slot share (see `slotKeys`):
 //
@@ -60,6 +61,15 @@ export function keysOfTag(keyPrefix: string, tag: string): PairKeys {
     operations: `${keyPrefix}o:{${tag}}`,
     history: `${keyPrefix}h:{${tag}}`,
   };
+}
+
+/**
+ * The run records hash of one session of the pair whose hash tag is `tag`. The session id follows
+ * the hash tag as it is: Redis Cluster hashes only up to the first `}`, and the tag holds none, so
+ * any id stays in the pair's slot and the key stays injective.
+ */
+export function runsKey(keyPrefix: string, tag: string, sessionId: string): string {
+  return `${keyPrefix}r:{${tag}}${sessionId}`;
 }
 
 /** The (namespace, userId) of a hash tag, or `undefined` when it is not one {@link hashTag} makes. */

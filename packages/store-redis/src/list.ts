@@ -26,9 +26,9 @@ interface Position {
   within?: [number, string];
 }
 
-// What listing reads of a session hash: `readRecord`'s six fields, then the deadline and the end
-// marker's `timeout` (0 on a tombstone) is already among them.
-const RECORD_FIELDS = ["id", "created", "last", "timeout", "turns", "prev", "dl"];
+// What listing reads of a session hash: `readRecord`'s six fields, then the deadline and the run
+// totals (the end marker's `timeout`, 0 on a tombstone, is already among them).
+const RECORD_FIELDS = ["id", "created", "last", "timeout", "turns", "prev", "dl", "tot"];
 
 /**
  * The summaries of one pair, newest first, with the asked status: its live session, its expired
@@ -47,7 +47,7 @@ function pairSummaries(
   const summaries: SessionSummary[] = [];
   if (!Array.isArray(record) || record.length !== RECORD_FIELDS.length) throw unexpectedReply("list", record);
   if (record[0] !== null && record[0] !== undefined && String(record[3]) !== "0") {
-    const session = readRecord(record.slice(0, 6), pair, "list") as SessionRecord;
+    const session = readRecord([...record.slice(0, 6), record[7]], pair, "list") as SessionRecord;
     if (at < session.expiresAt) {
       if (status !== "ended") summaries.push(activeSummary(session));
     } else if (status !== "active" && at < session.expiresAt + retentionMs) {

@@ -12,6 +12,7 @@ import {
   SessionError,
   type SessionItemStore,
   type SessionRecord,
+  type SessionRunStore,
   type SessionStore,
   type SweepRequest,
   type TouchRequest,
@@ -22,6 +23,7 @@ import { redisItemStore } from "./items.js";
 import { pairKeys, slotKeyring } from "./keys.js";
 import { createLister } from "./list.js";
 import { readEnd, readForget, readRecord, readResolved } from "./replies.js";
+import { redisRunStore } from "./runs.js";
 import { createRunner } from "./script-runner.js";
 import { RENEWAL_PERIOD_MS, scripts } from "./scripts.js";
 import { createSweeper } from "./sweep.js";
@@ -104,6 +106,12 @@ export interface RedisStore extends SessionStore {
   list(request: ListRequest): Promise<ListPage>;
   /** Conversation items in a list beside the session, same Cluster slot, gone with the session. */
   readonly items: SessionItemStore;
+  /**
+   * Run records and totals in a hash per session beside it, same Cluster slot: each add is one
+   * EVALSHA, atomic with the totals and idempotent by run id; kept with the ended session while it
+   * is in history, deleted by `forget`.
+   */
+  readonly runs: SessionRunStore;
   /** Which client library and topology the store recognised. */
   readonly clientKind: ClientKind;
   /** Whose clock decides liveness: `"server"` or `"app"`. */
@@ -195,6 +203,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     clientKind: transport.kind,
     clock,
     items: redisItemStore({ runner, keyPrefix, nowArgument, retentionMs }),
+    runs: redisRunStore({ runner, keyPrefix, nowArgument }),
 
     resolve(request) {
       const keys = pairKeys(keyPrefix, request.namespace, request.userId);

@@ -5,6 +5,7 @@ import type {
   SessionEndReason,
   SessionKey,
   SessionRecord,
+  SessionTotals,
 } from "@threadline/session-core";
 import { unexpectedReply } from "./failures.js";
 
@@ -39,7 +40,35 @@ const endReasons: ReadonlySet<string> = new Set<SessionEndReason>([
   "forgotten",
 ]);
 
-/** The record of `{id, created, last, timeout, turns, prev|nil}` at `offset` of a reply. */
+/**
+ * Totals as the scripts keep them: "<runs> <inputTokens> <outputTokens> <totalTokens> <toolCalls>
+ * <handoffs> <errors>", then " =<lastAgent>" when known.
+ */
+export function readTotals(value: unknown, operation: string, reply: unknown): SessionTotals {
+  const stored = text(value, operation, reply);
+  const agentAt = stored.indexOf(" =");
+  const numbers = (agentAt === -1 ? stored : stored.slice(0, agentAt)).split(" ").map(Number);
+  if (numbers.length !== 7 || !numbers.every(Number.isFinite)) throw unexpectedReply(operation, reply);
+  const [runs, inputTokens, outputTokens, totalTokens, toolCalls, handoffs, errors] = numbers as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const totals: SessionTotals = { runs, inputTokens, outputTokens, totalTokens, toolCalls, handoffs, errors };
+  if (agentAt !== -1) totals.lastAgent = stored.slice(agentAt + 2);
+  return totals;
+}
+
+/** Sets `record.totals` from an optional stored totals value. */
+function withTotals(record: SessionRecord, value: unknown, operation: string, reply: unknown): void {
+  if (value !== null && value !== undefined) record.totals = readTotals(value, operation, reply);
+}
+
+/** The record of `{id, created, last, timeout, turns, prev|nil[, totals|nil]}` at `offset` of a reply. */
 function recordAt(reply: unknown[], offset: number, key: SessionKey, operation: string): SessionRecord {
   const lastActivityAt = milliseconds(reply[offset + 2], operation, reply);
   const record: SessionRecord = {
@@ -53,12 +82,13 @@ function recordAt(reply: unknown[], offset: number, key: SessionKey, operation: 
   };
   const previousSessionId = optionalText(reply[offset + 5], operation, reply);
   if (previousSessionId !== undefined) record.previousSessionId = previousSessionId;
+  withTotals(record, reply[offset + 6], operation, reply);
   return record;
 }
 
 /**
  * An end as the scripts return it, at `offset`: {reason, endedAt, id, created, last, expiresAt,
- * turns, prev|nil} (eight fields).
+ * turns, prev|nil, totals|nil} (nine fields).
  */
 export function endAt(reply: unknown[], offset: number, key: SessionKey, operation: string): SessionEndEvent {
   const reason = text(reply[offset], operation, reply);
@@ -74,19 +104,23 @@ export function endAt(reply: unknown[], offset: number, key: SessionKey, operati
   };
   const previousSessionId = optionalText(reply[offset + 7], operation, reply);
   if (previousSessionId !== undefined) session.previousSessionId = previousSessionId;
+  withTotals(session, reply[offset + 8], operation, reply);
   return { session, reason: reason as SessionEndReason, endedAt: milliseconds(reply[offset + 1], operation, reply) };
 }
 
 /** Fields of an end in a reply. */
-export const END_FIELDS = 8;
+export const END_FIELDS = 9;
 
 /**
- * `{0, id, created, last, timeout, turns, prev|nil}` from the resolve script (a renewal), or for a
+ * `{0, id, created, last, timeout, turns, prev|nil[, totals]}` from the resolve script (a renewal,
+ * with totals when the session has runs), or for a
  * creation `{1, …, end|nil, carriedSessionId|nil, carried item…}` (the end it claimed as a nested
  * array of END_FIELDS, and the items carried over from the previous session).
  */
 export function readResolved(reply: unknown, key: SessionKey): ResolvedSession {
-  if (!Array.isArray(reply) || reply.length < 7 || reply.length === 8) throw unexpectedReply("resolve", reply);
+  if (!Array.isArray(reply) || reply.length < 7) throw unexpectedReply("resolve", reply);
+  const isNew = milliseconds(reply[0], "resolve", reply) === 1;
+  if (isNew ? reply.length < 9 : reply.length > 8) throw unexpectedReply("resolve", reply);
   const lastActivityAt = milliseconds(reply[3], "resolve", reply);
   const session: ResolvedSession = {
     sessionId: text(reply[1], "resolve", reply),
@@ -96,12 +130,14 @@ export function readResolved(reply: unknown, key: SessionKey): ResolvedSession {
     lastActivityAt,
     expiresAt: lastActivityAt + milliseconds(reply[4], "resolve", reply),
     turns: milliseconds(reply[5], "resolve", reply),
-    isNew: milliseconds(reply[0], "resolve", reply) === 1,
+    isNew,
   };
   // Set only when there is one, as the memory store does: the hit path allocates nothing more.
   const previous = reply[6];
   if (previous !== null && previous !== undefined) session.previousSessionId = text(previous, "resolve", reply);
-  if (reply.length > 7) {
+  if (!isNew) {
+    if (reply.length === 8) withTotals(session, reply[7], "resolve", reply);
+  } else {
     const ended = reply[7];
     if (ended !== null && ended !== undefined) {
       if (!Array.isArray(ended) || ended.length !== END_FIELDS) throw unexpectedReply("resolve", reply);
@@ -115,10 +151,13 @@ export function readResolved(reply: unknown, key: SessionKey): ResolvedSession {
   return session;
 }
 
-/** `{id, created, last, timeout, turns, prev|nil}` (touch, get), or nil when there is no live session. */
+/**
+ * `{id, created, last, timeout, turns, prev|nil, totals|nil}` (touch, get; listing reads the first
+ * six alone), or nil when there is no live session.
+ */
 export function readRecord(reply: unknown, key: SessionKey, operation: string): SessionRecord | null {
   if (reply === null || reply === undefined) return null;
-  if (!Array.isArray(reply) || reply.length !== 6) throw unexpectedReply(operation, reply);
+  if (!Array.isArray(reply) || (reply.length !== 6 && reply.length !== 7)) throw unexpectedReply(operation, reply);
   return recordAt(reply, 0, key, operation);
 }
 
@@ -138,7 +177,10 @@ export function readForget(reply: unknown, key: SessionKey): ForgetResult {
   return reply.length === 1 ? { removed } : { removed, ended: endAt(reply, 1, key, "forget") };
 }
 
-/** A history entry as the scripts write it: `[keepUntil, id, created, last, expiresAt, turns, prev|null, reason, endedAt]`. */
+/**
+ * A history entry as the scripts write it: `[keepUntil, id, created, last, expiresAt, turns,
+ * prev|null, reason, endedAt]`, and the session's totals (as the scripts keep them) once it has runs.
+ */
 export interface StoredEnd {
   keepUntil: number;
   end: SessionEndEvent;
@@ -152,8 +194,8 @@ export function readHistoryEntry(entry: unknown, key: SessionKey, operation: str
   } catch {
     throw unexpectedReply(operation, entry);
   }
-  if (!Array.isArray(value) || value.length !== 9) throw unexpectedReply(operation, entry);
-  const [keepUntil, sessionId, createdAt, lastActivityAt, expiresAt, turns, previous, reason, endedAt] = value;
+  if (!Array.isArray(value) || (value.length !== 9 && value.length !== 10)) throw unexpectedReply(operation, entry);
+  const [keepUntil, sessionId, createdAt, lastActivityAt, expiresAt, turns, previous, reason, endedAt, totals] = value;
   if (
     typeof sessionId !== "string" ||
     ![keepUntil, createdAt, lastActivityAt, expiresAt, turns, endedAt].every(Number.isFinite) ||
@@ -173,6 +215,7 @@ export function readHistoryEntry(entry: unknown, key: SessionKey, operation: str
     turns,
   };
   if (previous !== null) session.previousSessionId = previous;
+  withTotals(session, totals, operation, entry);
   return { keepUntil, end: { session, reason: reason as SessionEndReason, endedAt } };
 }
 

@@ -10,7 +10,10 @@ import { MAX_OPERATIONS_PER_SESSION as MAX_OPERATIONS } from "@threadline/sessio
 //   last     last activity (ms)                  timeout  ms from `last` to the session's expiry:
 //                                                         the inactivity timeout, capped by `dl`
 //   turns    resolves that returned it           dl       createdAt + maxDuration (absent: none)
-//   prev     previousSessionId (absent: none)    items    "1" once items may exist (items list, operations hash)
+//   prev     previousSessionId (absent: none)    items    what the session may have beside it: "1" items
+//                                                         (items list, operations hash), "2" run records,
+//                                                         "3" both; absent: neither
+//   tot      the session's run totals (see runs below), only once it has runs
 //   cu, cs   carry-over: until when (ms) the items list holds the ended session `cs`'s items for the
 //            pair's next session (carryOverMs); only on a tombstone
 // and the pair's id history, which outlives its sessions (see `idHistoryMs`):
@@ -45,6 +48,20 @@ import { MAX_OPERATIONS_PER_SESSION as MAX_OPERATIONS } from "@threadline/sessio
 // Times travel as decimal strings and are stored as given: Redis formats a Lua number it is
 // handed with sprintf, which cost a renewal about a tenth of its server time.
 //
+// Run records (runs.add) live in one hash per session, {keyPrefix}r:{<tag>}<sessionId> (see keys.ts):
+//   t       the totals, "<runs> <inputTokens> <outputTokens> <totalTokens> <toolCalls> <handoffs>
+//           <errors>", then " =<lastAgent>" when known
+//   l       the sequence number of the oldest record kept (a record's sequence is `runs` when added)
+//   <seq>   a record: "<byte length of its run id>:<run id><JSON>"
+//   =<id>   the sequence of the kept run with that id (what makes an add idempotent)
+//   k       keepUntil, once the session ended (absent while it is live)
+// While the session is live the record's `items` flag says it has runs and `tot` copies `t`, so a
+// resolve hit reads the totals (and slides the runs hash's TTL with the record's) only when there
+// are some, and listing reads them with the record's other fields. The claim that ends it copies
+// the totals into its history entry (a tenth element) and gives the runs hash the entry's TTL; a
+// late run updates both. Run hashes are reached from the record's and the history's session ids,
+// keys a script derives rather than declares (same hash tag, so same slot).
+//
 // ARGV[1] is always `now` in whole ms, or "" to read the Redis server's clock (TIME) instead.
 
 /** Most ended sessions one pair keeps in history (session-core's MAX_HISTORY_PER_USER). */
@@ -63,45 +80,75 @@ end
 local nowMs = tonumber(now)
 `;
 
-// What a claim needs, for the scripts that end sessions. `r` is an HMGET of RECORD_FIELDS.
-// `ending` returns the end as the reply carries it: {reason, endedAt, id, created, last,
-// expiresAt, turns, prev|false}. `keep` puts it in the history list `h` for `retention` ms and
-// makes the history and the session hash `s` live at least as long. `tombstone` marks the claim.
-const claim = `
-local function int(value) return string.format('%d', value) end
-local function ending(r, reason, endedAt)
-  return {reason, endedAt, r[1], r[2], r[3], int(tonumber(r[3]) + tonumber(r[4])), r[6] or '1', r[8] or false}
+// The run hash of session `sid` of the pair whose record is `s` (see above).
+const runsKit = `
+local function runsKey(s, sid)
+  local head, tag = string.match(s, '^(.*)s:({[^{}]*})$')
+  return head .. 'r:' .. tag .. sid
 end
-local function timeEnd(r)
+`;
+
+// What a claim needs, for the scripts that end sessions. `r` is an HMGET of RECORD_FIELDS of the
+// session hash `s`. `ending` returns the end as the reply carries it: {reason, endedAt, id,
+// created, last, expiresAt, turns, prev|false, totals|false}. `keep` puts it in the history list
+// `h` for `retention` ms (with its run hash) and makes the history and the session hash `s` live
+// at least as long. `tombstone` marks the claim.
+const claim = `${runsKit}
+local function int(value) return string.format('%d', value) end
+local function ending(s, r, reason, endedAt)
+  local totals = false
+  if r[5] == '2' or r[5] == '3' then totals = redis.call('HGET', s, 'tot') or false end
+  return {reason, endedAt, r[1], r[2], r[3], int(tonumber(r[3]) + tonumber(r[4])), r[6] or '1', r[8] or false, totals}
+end
+local function timeEnd(s, r)
   local expires = tonumber(r[3]) + tonumber(r[4])
-  if r[7] and expires >= tonumber(r[7]) then return ending(r, 'max-duration', int(expires)) end
-  return ending(r, 'expired', int(expires))
+  if r[7] and expires >= tonumber(r[7]) then return ending(s, r, 'max-duration', int(expires)) end
+  return ending(s, r, 'expired', int(expires))
+end
+-- A history entry leaving the list takes its session's run hash with it.
+local function dropEntry(s, entry)
+  if string.sub(entry, -2) == '"]' then redis.call('DEL', runsKey(s, cjson.decode(entry)[2])) end
 end
 local function keep(s, h, e, retention)
   local keepUntil = tonumber(e[2]) + retention
-  if keepUntil <= nowMs then return end
+  if keepUntil <= nowMs then
+    if e[9] then redis.call('DEL', runsKey(s, e[3])) end
+    return
+  end
   local prev = 'null'
   if e[8] then prev = cjson.encode(e[8]) end
+  local totals = ''
+  if e[9] then totals = ',' .. cjson.encode(e[9]) end
   local entry = '[' .. int(keepUntil) .. ',' .. cjson.encode(e[3]) .. ',' .. e[4] .. ',' .. e[5] .. ',' .. e[6] .. ',' ..
-    e[7] .. ',' .. prev .. ',"' .. e[1] .. '",' .. e[2] .. ']'
-  if redis.call('LPUSH', h, entry) > ${MAX_HISTORY} then redis.call('LTRIM', h, 0, ${MAX_HISTORY - 1}) end
+    e[7] .. ',' .. prev .. ',"' .. e[1] .. '",' .. e[2] .. totals .. ']'
+  if redis.call('LPUSH', h, entry) > ${MAX_HISTORY} then
+    for _, dropped in ipairs(redis.call('LRANGE', h, ${MAX_HISTORY}, -1)) do dropEntry(s, dropped) end
+    redis.call('LTRIM', h, 0, ${MAX_HISTORY - 1})
+  end
   -- Drop the oldest entries past their retention (retentions may differ between managers, so
   -- one behind a longer-kept entry waits; listing checks keepUntil itself).
   while true do
     local oldest = redis.call('LINDEX', h, -1)
     if not oldest or tonumber(string.match(oldest, '^%[(%d+)')) > nowMs then break end
     redis.call('RPOP', h)
+    dropEntry(s, oldest)
   end
   local ttl = keepUntil - nowMs
   if redis.call('PTTL', h) < ttl then redis.call('PEXPIRE', h, int(ttl)) end
   if redis.call('PTTL', s) < ttl then redis.call('PEXPIRE', s, int(ttl)) end
+  if e[9] then
+    local runs = runsKey(s, e[3])
+    redis.call('HSET', runs, 'k', int(keepUntil))
+    redis.call('PEXPIRE', runs, int(ttl))
+  end
 end
 -- Ends the session in its record. Its items (list i, operations o) go, unless carry-over keeps
--- the list for the pair's next session until endedAt + carryMs (cu, cs in the record).
+-- the list for the pair's next session until endedAt + carryMs (cu, cs in the record); its runs
+-- went with the end (see keep).
 local function tombstone(s, i, o, r, e, carryMs)
   redis.call('HSET', s, 'last', '0', 'timeout', '0', 'end', e[1], 'endAt', e[2])
   if r[5] then
-    redis.call('HDEL', s, 'items')
+    redis.call('HDEL', s, 'items', 'tot')
     local carryFor = tonumber(e[2]) + carryMs - nowMs
     if carryMs > 0 and carryFor > 0 and redis.call('EXISTS', i) == 1 then
       redis.call('HSET', s, 'cu', int(nowMs + carryFor), 'cs', r[1])
@@ -115,6 +162,9 @@ local function tombstone(s, i, o, r, e, carryMs)
 end
 `;
 
+// For a script that already has the runs kit (resolve's hit path needs it before the claim).
+const claimOnly = claim.slice(runsKit.length);
+
 /** The session fields the lifecycle scripts read, in the order `claim` expects. */
 const RECORD_FIELDS = "'id', 'created', 'last', 'timeout', 'items', 'turns', 'dl', 'prev'";
 
@@ -125,11 +175,12 @@ const RECORD_FIELDS = "'id', 'created', 'last', 'timeout', 'items', 'turns', 'dl
  * <maxDuration> <carryOver>" (the proposal time is the manager's `now` in whole ms; maxDuration
  * empty for none). Every argument costs the hit path (Redis makes a Lua string of each), so the
  * hit path gets only what it reads.
- * Returns {0, id, created, last, timeout, turns, prev|false} on a renewal; a creation adds the end
- * it claimed (its eight fields, see `claim`, as one nested array, or false) and the carried items
+ * Returns {0, id, created, last, timeout, turns, prev|false[, totals]} on a renewal (totals only
+ * when the session has runs); a creation adds the end
+ * it claimed (its nine fields, see `claim`, as one nested array, or false) and the carried items
  * (the ended session's id, or false, then its items as stored).
  */
-const resolve = `${clock}
+const resolve = `${clock}${runsKit}
 local r = redis.call('HMGET', KEYS[1], ${RECORD_FIELDS})
 local cause
 if r[1] and nowMs < tonumber(r[3]) + tonumber(r[4]) then
@@ -148,16 +199,21 @@ if r[1] and nowMs < tonumber(r[3]) + tonumber(r[4]) then
     else redis.call('HSET', KEYS[1], 'last', now, 'timeout', timeout, 'turns', turns) end
     if math.floor(nowMs / ${RENEWAL_PERIOD_MS}) ~= math.floor(tonumber(r[3]) / ${RENEWAL_PERIOD_MS}) then
       redis.call('PEXPIRE', KEYS[1], ARGV[5])
-      if r[5] then
+      if r[5] and r[5] ~= '2' then
         redis.call('PEXPIRE', KEYS[2], ARGV[6])
         redis.call('PEXPIRE', KEYS[3], ARGV[6])
       end
+      if r[5] and r[5] ~= '1' then redis.call('PEXPIRE', runsKey(KEYS[1], r[1]), ARGV[5]) end
+    end
+    -- The totals only when the session has runs: one more field read, only then.
+    if r[5] and r[5] ~= '1' then
+      return {0, r[1], r[2], now, timeout, turns, r[8] or false, redis.call('HGET', KEYS[1], 'tot')}
     end
     return {0, r[1], r[2], now, timeout, turns, r[8] or false}
   end
   if limit == 'new' then cause = 'replaced' else cause = 'max-turns' end
 end
-${claim}
+${claimOnly}
 local proposal, retention, maxDuration, carryMs = string.match(ARGV[7], '^(%d+) (%d+) (%d*) (%d+)$')
 local proposedAt = tonumber(proposal)
 retention = tonumber(retention)
@@ -167,9 +223,9 @@ local ended = false
 local previous = false
 local history = redis.call('HMGET', KEYS[1], 'seq', 'base', 'hw', 'endAt', 'cu', 'cs')
 if cause then
-  ended = ending(r, cause, now)
+  ended = ending(KEYS[1], r, cause, now)
 elseif r[1] and r[4] ~= '0' then
-  ended = timeEnd(r) -- expired, and nobody claimed its end yet: this call does
+  ended = timeEnd(KEYS[1], r) -- expired, and nobody claimed its end yet: this call does
 elseif r[1] and history[4] and nowMs < tonumber(history[4]) + retention then
   previous = r[1] -- ended (and claimed) within the retention
 end
@@ -179,7 +235,7 @@ local carried = false
 if ended then
   previous = r[1]
   keep(KEYS[1], KEYS[4], ended, retention)
-  if r[5] and carryMs > 0 and tonumber(ended[2]) + carryMs > nowMs then carried = r[1] end
+  if r[5] and r[5] ~= '2' and carryMs > 0 and tonumber(ended[2]) + carryMs > nowMs then carried = r[1] end
 elseif history[5] and nowMs < tonumber(history[5]) then
   carried = history[6]
 end
@@ -219,7 +275,7 @@ local timeout = ARGV[2]
 -- The fields the hit path reads first: a small hash is a list Redis scans from its head.
 local fields = {'id', id, 'created', now, 'last', now, 'timeout', timeout, 'turns', '1', 'seq', tostring(sequence),
   'base', candidate, 'hw', highWater}
-local stale = {'items', 'end', 'endAt', 'cu', 'cs'}
+local stale = {'items', 'tot', 'end', 'endAt', 'cu', 'cs'}
 if maxDuration ~= '' then
   if tonumber(maxDuration) < tonumber(timeout) then timeout = maxDuration end
   fields[8] = timeout
@@ -251,10 +307,10 @@ return reply
 
 /**
  * KEYS: session, items, operations. ARGV: now, timeoutMs, record TTL (ms), items TTL (ms).
- * Returns {id, created, last, timeout, turns, prev|false} or nil. Never shortens a TTL (the record
- * may be holding history for a retention this call does not know).
+ * Returns {id, created, last, timeout, turns, prev|false, totals|false} or nil. Never shortens a
+ * TTL (the record may be holding history for a retention this call does not know).
  */
-const touch = `${clock}
+const touch = `${clock}${runsKit}
 local r = redis.call('HMGET', KEYS[1], ${RECORD_FIELDS})
 if not r[1] or nowMs >= tonumber(r[3]) + tonumber(r[4]) then return nil end
 local timeout = ARGV[2]
@@ -264,18 +320,24 @@ if r[7] then
 end
 redis.call('HSET', KEYS[1], 'last', now, 'timeout', timeout)
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
-if r[5] and redis.call('PTTL', KEYS[2]) < tonumber(ARGV[4]) then
+if r[5] and r[5] ~= '2' and redis.call('PTTL', KEYS[2]) < tonumber(ARGV[4]) then
   redis.call('PEXPIRE', KEYS[2], ARGV[4])
   redis.call('PEXPIRE', KEYS[3], ARGV[4])
 end
-return {r[1], r[2], now, timeout, r[6] or '1', r[8] or false}
+local totals = false
+if r[5] and r[5] ~= '1' then
+  totals = redis.call('HGET', KEYS[1], 'tot') or false
+  local runs = runsKey(KEYS[1], r[1])
+  if redis.call('PTTL', runs) < tonumber(ARGV[3]) then redis.call('PEXPIRE', runs, ARGV[3]) end
+end
+return {r[1], r[2], now, timeout, r[6] or '1', r[8] or false, totals}
 `;
 
-/** KEYS: session. ARGV: now. Returns {id, created, last, timeout, turns, prev|false} or nil. Read-only. */
+/** KEYS: session. ARGV: now. Returns {id, created, last, timeout, turns, prev|false, totals|false} or nil. Read-only. */
 const get = `${clock}
-local r = redis.call('HMGET', KEYS[1], 'id', 'created', 'last', 'timeout', 'turns', 'prev')
+local r = redis.call('HMGET', KEYS[1], 'id', 'created', 'last', 'timeout', 'turns', 'prev', 'tot')
 if not r[1] or nowMs >= tonumber(r[3]) + tonumber(r[4]) then return nil end
-return {r[1], r[2], r[3], r[4], r[5] or '1', r[6] or false}
+return {r[1], r[2], r[3], r[4], r[5] or '1', r[6] or false, r[7] or false}
 `;
 
 /**
@@ -288,7 +350,7 @@ local r = redis.call('HMGET', KEYS[1], ${RECORD_FIELDS})
 if not r[1] or nowMs >= tonumber(r[3]) + tonumber(r[4]) then return nil end
 if ARGV[2] ~= '' and r[1] ~= ARGV[2] then return nil end
 ${claim}
-local e = ending(r, 'closed', now)
+local e = ending(KEYS[1], r, 'closed', now)
 tombstone(KEYS[1], KEYS[2], KEYS[3], r, e, tonumber(ARGV[5]))
 keep(KEYS[1], KEYS[4], e, tonumber(ARGV[3]))
 redis.call('ZREM', KEYS[5], ARGV[4])
@@ -299,7 +361,7 @@ return e
  * KEYS: session, items, operations, history, expiry index, forgotten. ARGV: now, the pair's hash tag.
  * Deletes every key of the pair and its index entry, and folds its id history into the slot's
  * forgotten marks (so a pair that comes back within the same second gets a new id). Returns
- * {removed} or {removed, the end's eight fields}: the live session ends "forgotten"; an expired one
+ * {removed} or {removed, the end's nine fields}: the live session ends "forgotten"; an expired one
  * nobody claimed ends by time.
  */
 const forget = `${clock}
@@ -308,12 +370,15 @@ ${claim}
 local reply = {0}
 if r[1] and r[4] ~= '0' then
   local e
-  if nowMs < tonumber(r[3]) + tonumber(r[4]) then e = ending(r, 'forgotten', now) else e = timeEnd(r) end
+  if nowMs < tonumber(r[3]) + tonumber(r[4]) then e = ending(KEYS[1], r, 'forgotten', now) else e = timeEnd(KEYS[1], r) end
   reply[1] = 1
-  for index = 1, 8 do reply[1 + index] = e[index] end
+  for index = 1, 9 do reply[1 + index] = e[index] end
 end
+-- Run hashes: the record's session's and every history entry's.
+if r[1] then redis.call('DEL', runsKey(KEYS[1], r[1])) end
 for _, entry in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do
   if tonumber(string.match(entry, '^%[(%d+)')) > nowMs then reply[1] = reply[1] + 1 end
+  redis.call('DEL', runsKey(KEYS[1], cjson.decode(entry)[2]))
 end
 local history = redis.call('HMGET', KEYS[1], 'seq', 'hw', 'created')
 if history[1] then
@@ -338,7 +403,7 @@ return reply
  * pair's hash tag. For each pair:
  * an expired session nobody claimed is claimed (time end, history, tombstone) and leaves the
  * index; a live one (renewed since it was indexed) is re-scored to its expiry; anything else (gone,
- * already ended) leaves the index. Returns, per claimed end, {tag, the end's eight fields}.
+ * already ended) leaves the index. Returns, per claimed end, {tag, the end's nine fields}.
  */
 const sweep = `${clock}
 ${claim}
@@ -357,12 +422,12 @@ for n = 4, #ARGV do
     if nowMs < expires then
       redis.call('ZADD', KEYS[1], int(expires), tag)
     else
-      local e = timeEnd(r)
+      local e = timeEnd(s, r)
       tombstone(s, i, o, r, e, carryMs)
       keep(s, h, e, retention)
       redis.call('ZREM', KEYS[1], tag)
       claimed[#claimed + 1] = tag
-      for index = 1, 8 do claimed[#claimed + 1] = e[index] end
+      for index = 1, 9 do claimed[#claimed + 1] = e[index] end
     end
   end
 end
@@ -380,7 +445,10 @@ return claimed
 // cache: absent when unknown, then found by walking back from the end), "#n" a counter of
 // operations, and one field ":<operation id>" = "<counter> <fingerprint>" per remembered operation.
 const liveSession = `${clock}
-local record = redis.call('HMGET', KEYS[1], 'id', 'last', 'timeout')
+local record = redis.call('HMGET', KEYS[1], 'id', 'last', 'timeout', 'items')
+-- The items flag with items added (keeping a runs mark, see the record's fields).
+local withItems = '1'
+if record[4] == '2' or record[4] == '3' then withItems = '3' end
 local live = record[1] == ARGV[2] and nowMs < tonumber(record[2]) + tonumber(record[3])
 `;
 
@@ -538,7 +606,7 @@ if operation ~= '' then
   end
 end
 redis.call('HSET', KEYS[3], unpack(fields))
-redis.call('HSET', KEYS[1], 'items', '1')
+redis.call('HSET', KEYS[1], 'items', withItems)
 keepItems()
 return {'ok', 1, head}
 `;
@@ -559,8 +627,8 @@ local part = ARGV[5]
 local starts = part == 'only' or part == 'first'
 if starts then
   if not live then return 0 end
-  if part == 'only' then redis.call('HSET', KEYS[1], 'items', '1')
-  else redis.call('HSET', KEYS[1], 'items', '1', 'appending', ARGV[4]) end
+  if part == 'only' then redis.call('HSET', KEYS[1], 'items', withItems)
+  else redis.call('HSET', KEYS[1], 'items', withItems, 'appending', ARGV[4]) end
 elseif redis.call('HGET', KEYS[1], 'appending') ~= ARGV[4] then
   return 0
 end
@@ -607,8 +675,122 @@ return text
 const clearItems = `${liveSession}
 if not live then return 0 end
 redis.call('DEL', KEYS[2], KEYS[3])
-redis.call('HDEL', KEYS[1], 'items')
+if record[4] == '2' or record[4] == '3' then redis.call('HSET', KEYS[1], 'items', '2')
+else redis.call('HDEL', KEYS[1], 'items') end
 return 1
+`;
+
+// Run scripts: KEYS session, runs hash of the session, history; ARGV now, sessionId, …. The
+// session must be the pair's live one, or an ended one its history still keeps.
+
+/**
+ * runs.add. ARGV: now, sessionId, maxRuns ("" for no bound), run id, record JSON, the increments
+ * "1 <inputTokens> <outputTokens> <totalTokens> <toolCalls> <handoffs> <errors>" (computed by the
+ * caller: the script only adds), the last agent as "=<name>" or "". Returns {"ok", totals} (also for
+ * a run already kept, which changes nothing) or {"ended"}.
+ */
+const addRun = `${clock}
+local function int(value) return string.format('%d', value) end
+local function num(value)
+  if value == math.floor(value) and value > -9007199254740992 and value < 9007199254740992 then return int(value) end
+  return string.format('%.17g', value)
+end
+local r = redis.call('HMGET', KEYS[1], 'id', 'last', 'timeout', 'items')
+local live = r[1] == ARGV[2] and nowMs < tonumber(r[2]) + tonumber(r[3])
+local index, entry, kept
+if not live then
+  -- A run that finished just after its session ended: kept while its history entry is.
+  local needle = cjson.encode(ARGV[2])
+  for n, candidate in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
+    if string.find(candidate, needle, 1, true) then
+      local value = cjson.decode(candidate)
+      if value[2] == ARGV[2] then
+        index, entry, kept = n - 1, candidate, value
+        break
+      end
+    end
+  end
+  if not entry or kept[1] <= nowMs then return {'ended'} end
+end
+local runId = ARGV[4]
+local meta = redis.call('HMGET', KEYS[2], 't', 'l', '=' .. runId)
+if meta[3] then return {'ok', meta[1]} end
+local old = meta[1] or '0 0 0 0 0 0 0'
+local numbers, agent = old, ''
+local agentAt = string.find(old, ' =', 1, true)
+if agentAt then numbers, agent = string.sub(old, 1, agentAt - 1), string.sub(old, agentAt) end
+if ARGV[7] ~= '' then agent = ' ' .. ARGV[7] end
+local sums = {}
+for value in string.gmatch(numbers, '%S+') do sums[#sums + 1] = tonumber(value) end
+local k = 0
+for value in string.gmatch(ARGV[6], '%S+') do
+  k = k + 1
+  sums[k] = (sums[k] or 0) + (tonumber(value) or 0)
+end
+local parts = {}
+for n = 1, #sums do parts[n] = num(sums[n]) end
+local totals = table.concat(parts, ' ') .. agent
+local sequence = sums[1]
+local oldest = tonumber(meta[2]) or sequence
+redis.call('HSET', KEYS[2], 't', totals, int(sequence), #runId .. ':' .. runId .. ARGV[5], '=' .. runId, int(sequence))
+local maxRuns = tonumber(ARGV[3]) or math.huge
+while sequence - oldest + 1 > maxRuns do
+  local dropped = redis.call('HGET', KEYS[2], int(oldest))
+  if dropped then
+    local digits = string.match(dropped, '^(%d+):')
+    redis.call('HDEL', KEYS[2], int(oldest), '=' .. string.sub(dropped, #digits + 2, #digits + 1 + tonumber(digits)))
+  end
+  oldest = oldest + 1
+end
+redis.call('HSET', KEYS[2], 'l', int(oldest))
+if live then
+  -- The record shows the totals and marks the runs (see the record's fields); the runs hash
+  -- lives as long as the record, whose TTL the resolves and touches slide for both.
+  if r[4] == '1' or r[4] == '3' then redis.call('HSET', KEYS[1], 'items', '3', 'tot', totals)
+  else redis.call('HSET', KEYS[1], 'items', '2', 'tot', totals) end
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl > 0 and redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+else
+  -- The history entry shows the totals it reached; the runs hash lives as long as the entry.
+  local suffix = ']'
+  if type(kept[10]) == 'string' then suffix = ',' .. cjson.encode(kept[10]) .. ']' end
+  redis.call('LSET', KEYS[3], index, string.sub(entry, 1, #entry - #suffix) .. ',' .. cjson.encode(totals) .. ']')
+  redis.call('HSET', KEYS[2], 'k', int(kept[1]))
+  redis.call('PEXPIRE', KEYS[2], int(kept[1] - nowMs))
+end
+return {'ok', totals}
+`;
+
+/**
+ * runs.list. ARGV: now, sessionId, after (a sequence number, 0 for the first page), limit. Returns
+ * {} when the session's runs are gone, else {runs so far, the last sequence returned, record JSON…}
+ * (oldest first, read-only).
+ */
+const listRuns = `${clock}
+local function int(value) return string.format('%d', value) end
+local meta = redis.call('HMGET', KEYS[2], 't', 'l', 'k')
+if not meta[1] then return {} end
+if meta[3] then
+  if nowMs >= tonumber(meta[3]) then return {} end
+else
+  local r = redis.call('HMGET', KEYS[1], 'id', 'last', 'timeout')
+  if r[1] ~= ARGV[2] or nowMs >= tonumber(r[2]) + tonumber(r[3]) then return {} end
+end
+local runs = tonumber(string.match(meta[1], '^(%d+)'))
+local from = math.max(tonumber(meta[2]) or 1, tonumber(ARGV[3]) + 1)
+local to = math.min(runs, from + tonumber(ARGV[4]) - 1)
+local reply = {int(runs), int(math.max(to, from - 1))}
+for first = from, to, 1000 do
+  local fields = {}
+  for sequence = first, math.min(first + 999, to) do fields[#fields + 1] = int(sequence) end
+  for _, stored in ipairs(redis.call('HMGET', KEYS[2], unpack(fields))) do
+    if stored then
+      local digits = string.match(stored, '^(%d+):')
+      reply[#reply + 1] = string.sub(stored, #digits + 2 + tonumber(digits))
+    end
+  end
+end
+return reply
 `;
 
 /** A script with its SHA1, the name EVALSHA calls it by. */
@@ -634,6 +816,8 @@ export const scripts: {
   readonly applyItems: Script;
   readonly popItem: Script;
   readonly clearItems: Script;
+  readonly addRun: Script;
+  readonly listRuns: Script;
 } = {
   resolve: script("resolve", resolve),
   touch: script("touch", touch),
@@ -645,4 +829,6 @@ export const scripts: {
   applyItems: script("items.apply", applyItems),
   popItem: script("items.pop", popItem),
   clearItems: script("items.clear", clearItems),
+  addRun: script("runs.add", addRun),
+  listRuns: script("runs.list", listRuns),
 };
