@@ -18,14 +18,11 @@ import {
   type ErrorSink,
   managerFromOptions,
   PendingWork,
+  type RecordHandoff,
+  recordHandoff,
 } from "@threadline/session-core/adapter-kit";
 import { buildRunRecord, messageOf, type RunEnding } from "./build-record.js";
-import {
-  keepRunRecordsOption,
-  type RunLimits,
-  runLimitsFrom,
-  type ThreadlineCallbackHandlerOptions,
-} from "./handler-options.js";
+import { type RunLimits, runLimitsFrom, type ThreadlineCallbackHandlerOptions } from "./handler-options.js";
 import { RunSessions } from "./run-sessions.js";
 import { type RootRun, RunTracker } from "./run-tracker.js";
 import { addUsage, usageOf } from "./token-usage.js";
@@ -61,8 +58,7 @@ export class ThreadlineCallbackHandler extends BaseCallbackHandler {
   readonly sessionManager: SessionManager;
   /** The namespace of the sessions this handler resolves. */
   readonly namespace: string;
-  readonly #onRecord: ThreadlineCallbackHandlerOptions["onRecord"];
-  readonly #keepRunRecords: boolean;
+  readonly #records: RecordHandoff;
   readonly #errors: ErrorSink;
   readonly #limits: RunLimits;
   readonly #sessions: RunSessions;
@@ -74,9 +70,15 @@ export class ThreadlineCallbackHandler extends BaseCallbackHandler {
     this.sessionManager = managerFromOptions(options, source);
     this.namespace = options.namespace ?? this.sessionManager.namespace;
     assertOptionalFunction(options.onRecord, "onRecord", "(record: RunRecord) => void | Promise<void>", source);
-    this.#onRecord = options.onRecord;
-    this.#keepRunRecords = keepRunRecordsOption(options.keepRunRecords, this.sessionManager);
     this.#errors = createErrorSink(source, options.onError);
+    this.#records = recordHandoff({
+      manager: this.sessionManager,
+      onRecord: options.onRecord,
+      keepRunRecords: options.keepRunRecords,
+      errors: this.#errors,
+      pending: this.#pending,
+      source,
+    });
     this.#limits = runLimitsFrom(options);
     this.#sessions = new RunSessions({ manager: this.sessionManager, namespace: this.namespace, errors: this.#errors });
     this.#runs = new RunTracker(this.#limits.maxRunsInFlight, (run) => this.#reportDropped(run));
@@ -251,10 +253,9 @@ export class ThreadlineCallbackHandler extends BaseCallbackHandler {
       const endedAt = this.sessionManager.now();
       const { userId } = run;
       // Nobody takes the record: build none, only renew the session.
-      const record =
-        this.#onRecord === undefined && !this.#keepRunRecords
-          ? undefined
-          : buildRunRecord({ run, userId, ending, endedAt, maxValueLength: this.#limits.maxValueLength });
+      const record = !this.#records.wanted
+        ? undefined
+        : buildRunRecord({ run, userId, ending, endedAt, maxValueLength: this.#limits.maxValueLength });
       this.#pending.track(this.#complete(run.session, run.runId, record));
     } catch (error) {
       this.#errors.report(error, { operation: "record", runId, userId: run.userId });
@@ -272,27 +273,7 @@ export class ThreadlineCallbackHandler extends BaseCallbackHandler {
     if (resolved !== null) record.sessionId = resolved.sessionId;
     const context: ErrorContext = { operation: "record", runId: record.runId, userId: record.userId };
     if (resolved !== null) context.sessionId = resolved.sessionId;
-    const delivered = this.#onRecord === undefined ? undefined : this.#callOnRecord(record, context);
-    // Started beside the delivery, not after it: a slow `onRecord` must not hold the session's totals back.
-    if (this.#keepRunRecords && resolved !== null) this.#pending.track(this.#keep(record, context));
-    await delivered;
-  }
-
-  async #callOnRecord(record: RunRecord, context: ErrorContext): Promise<void> {
-    try {
-      await this.#onRecord?.(record);
-    } catch (error) {
-      this.#errors.report(error, context);
-    }
-  }
-
-  /** Keeps the record with its session; a failure (the store, a session already gone) goes to `onError`. */
-  async #keep(record: RunRecord, context: ErrorContext): Promise<void> {
-    try {
-      await this.sessionManager.addRunRecord(record);
-    } catch (error) {
-      this.#errors.report(error, { ...context, operation: "keepRecord" });
-    }
+    await this.#records.deliver(record, context);
   }
 
   #reportDropped(run: RootRun): void {

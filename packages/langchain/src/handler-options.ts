@@ -1,9 +1,8 @@
-import { type RunRecord, SessionError, type SessionManager } from "@threadline/session-core";
+import { type RunRecord, SessionError } from "@threadline/session-core";
 import {
   type AdapterManagerOptions,
   DEFAULT_MAX_TOOL_CALLS_PER_RUN,
   DEFAULT_MAX_VALUE_LENGTH,
-  describeValue,
 } from "@threadline/session-core/adapter-kit";
 
 /** Options for {@link ThreadlineCallbackHandler}. */
@@ -69,27 +68,4 @@ export function runLimitsFrom(options: ThreadlineCallbackHandlerOptions): RunLim
     limits[name] = value;
   }
   return limits;
-}
-
-/**
- * Whether to keep run records with their sessions. Checked when the handler is built: a store
- * without `runs` would otherwise fail every run's record, one `onError` at a time.
- */
-export function keepRunRecordsOption(value: unknown, manager: SessionManager): boolean {
-  if (value === undefined || value === false) return false;
-  if (value !== true) {
-    throw new SessionError({
-      code: "INVALID_OPTION",
-      source: "langchain",
-      message: `keepRunRecords must be true or false: whether each run's record is kept with its session, got ${describeValue(value)}.`,
-    });
-  }
-  if (manager.store.runs === undefined) {
-    throw new SessionError({
-      code: "INVALID_OPTION",
-      source: "langchain",
-      message: `keepRunRecords needs a store that keeps run records (store.runs), and the ${manager.store.name} store does not. The memory store (memoryStore()), the Redis store (@threadline/store-redis) and the Durable Object store (@threadline/store-kv) keep them; or leave keepRunRecords out and send records to a record sink with onRecord.`,
-    });
-  }
-  return true;
 }

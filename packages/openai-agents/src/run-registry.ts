@@ -1,6 +1,12 @@
 import type { AgentInputItem, protocol, RunContext } from "@openai/agents";
 import type { ResolvedSession, RunRecord, SessionManager } from "@threadline/session-core";
-import { type ErrorContext, type ErrorSink, PendingWork } from "@threadline/session-core/adapter-kit";
+import {
+  type ErrorContext,
+  type ErrorSink,
+  PendingWork,
+  type RecordHandoff,
+  recordHandoff,
+} from "@threadline/session-core/adapter-kit";
 import { callIdOf, type EventSource, type RunOutcome, RunTracker, type UsageCounters } from "./run-tracker.js";
 import { userIdError } from "./user-id.js";
 
@@ -24,8 +30,8 @@ export interface RunRegistryOptions {
   sessionManager: SessionManager;
   namespace: string;
   onRecord: ((record: RunRecord) => void | Promise<void>) | undefined;
-  /** Keep each record with its session (`sessionManager.addRunRecord`), after `onRecord` is called. */
-  keepRunRecords: boolean;
+  /** The `keepRunRecords` option as the app passed it (checked by the record handoff). */
+  keepRunRecords: unknown;
   errors: ErrorSink;
   /** The user of a run started by `runner.run`, from its context's `userId`: that, else the hooks' default user. */
   userFor: (contextUserId: unknown) => unknown;
@@ -46,11 +52,20 @@ export class RunRegistry {
   readonly #runs = new WeakMap<object, RunTracker | typeof IGNORED>();
   readonly #runsByContext = new WeakMap<object, RunTracker>();
   readonly #pending = new PendingWork();
+  readonly #records: RecordHandoff;
   /** Runs started by `hooks.run()` on another copy's Runner, by the context object they were given, until their first event. */
   readonly #unbound = new WeakMap<object, RunTracker>();
 
   constructor(options: RunRegistryOptions) {
     this.#options = options;
+    this.#records = recordHandoff({
+      manager: options.sessionManager,
+      onRecord: options.onRecord,
+      keepRunRecords: options.keepRunRecords,
+      errors: options.errors,
+      pending: this.#pending,
+      source: "openai-agents",
+    });
   }
 
   /**
@@ -183,7 +198,7 @@ export class RunRegistry {
   /** Marks the run ended (one record per run) and delivers its record in the background. */
   #end(tracker: RunTracker, runContext: RunContext<unknown>, outcome: RunOutcome): void {
     tracker.ended = true;
-    if (this.#options.onRecord === undefined && !this.#options.keepRunRecords) return;
+    if (!this.#records.wanted) return;
     const { requests, inputTokens, outputTokens, totalTokens } = runContext.usage;
     const counters: UsageCounters = { requests, inputTokens, outputTokens, totalTokens };
     const endedAt = this.#options.sessionManager.now();
@@ -205,27 +220,7 @@ export class RunRegistry {
       this.#options.errors.report(error, context);
       return;
     }
-    const delivered = this.#options.onRecord === undefined ? undefined : this.#callOnRecord(record, context);
-    // Started beside the delivery, not after it: a slow `onRecord` must not hold the session's totals back.
-    if (this.#options.keepRunRecords && record.sessionId !== null) this.#pending.track(this.#keep(record, context));
-    await delivered;
-  }
-
-  async #callOnRecord(record: RunRecord, context: ErrorContext): Promise<void> {
-    try {
-      await this.#options.onRecord?.(record);
-    } catch (error) {
-      this.#options.errors.report(error, context);
-    }
-  }
-
-  /** Keeps the record with its session; a failure (the store, a session already gone) goes to `onError`. */
-  async #keep(record: RunRecord, context: ErrorContext): Promise<void> {
-    try {
-      await this.#options.sessionManager.addRunRecord(record);
-    } catch (error) {
-      this.#options.errors.report(error, { ...context, operation: "keepRecord" });
-    }
+    await this.#records.deliver(record, context);
   }
 }
 

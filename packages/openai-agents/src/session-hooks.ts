@@ -117,29 +117,6 @@ function assertRunOptions(options: unknown): void {
 }
 
 /**
- * Whether to keep run records with their sessions. Checked when the hooks are built: a store
- * without `runs` would otherwise fail every run's record, one `onError` at a time.
- */
-function keepRunRecordsOption(value: unknown, manager: SessionManager): boolean {
-  if (value === undefined || value === false) return false;
-  if (value !== true) {
-    throw new SessionError({
-      code: "INVALID_OPTION",
-      source,
-      message: `keepRunRecords must be true or false: whether each run's record is kept with its session, got ${describeValue(value)}.`,
-    });
-  }
-  if (manager.store.runs === undefined) {
-    throw new SessionError({
-      code: "INVALID_OPTION",
-      source,
-      message: `keepRunRecords needs a store that keeps run records (store.runs), and the ${manager.store.name} store does not. The memory store (memoryStore()), the Redis store (@threadline/store-redis) and the Durable Object store (@threadline/store-kv) keep them; or leave keepRunRecords out and send records to a record sink with onRecord.`,
-    });
-  }
-  return true;
-}
-
-/**
  * Per-user sessions for the OpenAI Agents SDK: the origin's `MonkAIRunHooks`, safe for many
  * users at once. Attach to a `Runner` (or an `Agent`); every run lands in its user's session,
  * renewed on activity and rolled over after `inactivityTimeout` seconds of silence.
@@ -185,13 +162,12 @@ export class SessionHooks {
     this.#memory = options.memory ?? true;
     assertOptionalFunction(options.runInSession, "runInSession", "(session, run) => run()", source);
     this.#runInSession = options.runInSession;
-    const keepRunRecords = keepRunRecordsOption(options.keepRunRecords, this.sessionManager);
     this.#errors = createErrorSink(source, options.onError);
     this.#registry = new RunRegistry({
       sessionManager: this.sessionManager,
       namespace: this.namespace,
       onRecord: options.onRecord,
-      keepRunRecords,
+      keepRunRecords: options.keepRunRecords,
       errors: this.#errors,
       userFor: (contextUserId) => this.#userFor(contextUserId),
     });

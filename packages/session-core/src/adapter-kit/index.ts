@@ -16,3 +16,4 @@ export { createErrorSink, type ErrorContext, type ErrorHandler, type ErrorSink }
 export { globalSessionId } from "./global-session-id.js";
 export { type AdapterManagerOptions, assertOptionalFunction, managerFromOptions } from "./manager-from-options.js";
 export { PendingWork } from "./pending-work.js";
+export { type RecordHandoff, type RecordHandoffOptions, recordHandoff } from "./record-handoff.js";
