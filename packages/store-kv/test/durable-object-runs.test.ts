@@ -131,6 +131,22 @@ describe("run records across Workers", () => {
 });
 
 describe("run records go with their session", () => {
+  it("moves with a session whose end a sweep claimed into its history entry", async () => {
+    const ends: SessionEndEvent[] = [];
+    const sessions = perRequest({ retention: 3600, onSessionEnd: (end) => void ends.push(end) });
+    const session = await sessions.resolve("user");
+    const record = runOf(session);
+    await sessions.addRunRecord(record);
+    clock.advance(121);
+    expect(await sessions.cleanupExpired()).toBe(1);
+    await sessions.flush();
+    expect(ends[0]).toMatchObject({ reason: "expired", session: { totals: { runs: 1 } } });
+    expect((await sessions.listRunRecords(session)).records).toEqual([record]);
+    expect((await sessions.addRunRecord(runOf(session))).runs).toBe(2); // late, still in history
+    const [ended] = (await sessions.listSessions({ userId: "user", status: "ended" })).sessions;
+    expect(ended?.totals?.runs).toBe(2);
+  });
+
   it("forgetUser leaves no storage key of runs, live or in history", async () => {
     const sessions = perRequest({ retention: 3600 });
     const first = await sessions.resolve("user");
