@@ -4,4 +4,5 @@ export { type FaultOptions, type FaultyOperation, type FaultyStore, faultyStore 
 export { hostileIds, invalidUserIds } from "./hostile-ids.js";
 export { type ModelBasedTestOptions, runModelBasedTest } from "./model.js";
 export { runItemsModelTest } from "./model-items.js";
+export { runOf } from "./conformance-runs.js";
 export { uniqueNamespace } from "./unique-namespace.js";
