@@ -25,7 +25,7 @@ export {
   type RecordSink,
   type RecordSinkOptions,
 } from "./record-sink/index.js";
-export type { HandoffRecord, RunRecord, RunUsage, ToolCallRecord } from "./run-record.js";
+export type { HandoffRecord, RunMessage, RunRecord, RunUsage, ToolCallRecord } from "./run-record.js";
 export type { SessionIdContext, SessionIdFormat } from "./session-id.js";
 export {
   type AddItemsOptions,

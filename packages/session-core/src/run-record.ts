@@ -20,6 +20,15 @@ export interface RunRecord {
   agents: string[];
   /** The agent that produced the final output (Agents). */
   finalAgent?: string;
+  /** The session's turn this run was: the `turns` of the session when the run resolved it. */
+  turn?: number;
+  /** The models the run called, by name, in the order of first use (e.g. `["gpt-4.1-mini"]`). */
+  models?: string[];
+  /**
+   * The conversation messages of the run, in order: what the user said and what the run
+   * answered (and, with Agents, each agent's messages), bounded like the other values.
+   */
+  messages?: RunMessage[];
   handoffs: HandoffRecord[];
   /** Tools executed anywhere in the run, in the order they started. */
   toolCalls: ToolCallRecord[];
@@ -38,6 +47,15 @@ export interface RunRecord {
   tags?: string[];
   /** The root run's metadata (LangChain; includes `session_id`, `thread_id`, `user_id` from `sessionConfig`). */
   metadata?: Record<string, unknown>;
+}
+
+/** One message of a run. */
+export interface RunMessage {
+  role: "user" | "assistant" | "system" | "tool";
+  /** The message text (or a bounded JSON rendering of non-text content). */
+  content: string;
+  /** The agent that spoke (Agents). */
+  agent?: string;
 }
 
 /** One handoff of a run, by agent name. */
