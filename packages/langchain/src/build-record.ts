@@ -1,5 +1,6 @@
 import type { RunRecord } from "@threadline/session-core";
 import { boundedText, boundedValue } from "@threadline/session-core/adapter-kit";
+import type { RunSession } from "./run-sessions.js";
 import type { RootRun } from "./run-tracker.js";
 
 /** How a root run ended: its output or error, and a streamed run's input, which arrives only now. */
@@ -43,7 +44,15 @@ export function buildRunRecord(parts: {
   if ("error" in ending) record.error = boundedText(messageOf(ending.error), maxValueLength);
   else record.output = boundedValue(ending.output, maxValueLength);
   if (run.usage !== undefined) record.usage = run.usage;
+  if (run.models.length > 0) record.models = [...run.models];
+  if (run.messages.length > 0) record.messages = [...run.messages];
   return record;
+}
+
+/** Fills in what is known once the run's session is: its id and the turn the run was. */
+export function withSession(record: RunRecord, session: RunSession): void {
+  record.sessionId = session.sessionId;
+  if (typeof session.turns === "number") record.turn = session.turns;
 }
 
 /** An error's message, or the thrown value as text. */

@@ -21,14 +21,15 @@ import {
   type RecordHandoff,
   recordHandoff,
 } from "@threadline/session-core/adapter-kit";
-import { buildRunRecord, messageOf, type RunEnding } from "./build-record.js";
+import { buildRunRecord, messageOf, type RunEnding, withSession } from "./build-record.js";
 import { type RunLimits, runLimitsFrom, type ThreadlineCallbackHandlerOptions } from "./handler-options.js";
-import { RunSessions } from "./run-sessions.js";
+import { chatModelStarted, llmEnded, llmStarted, modelNameOf } from "./run-messages.js";
+import { type RunSession, RunSessions } from "./run-sessions.js";
 import { type RootRun, RunTracker } from "./run-tracker.js";
 import { addUsage, usageOf } from "./token-usage.js";
 
 const source = "langchain";
-const noSession: Promise<SessionRef | null> = Promise.resolve(null);
+const noSession: Promise<RunSession | null> = Promise.resolve(null);
 
 /** A run's start event, whatever kind of run it is. */
 type RunStart = Pick<RootRun, "runId" | "name" | "input"> & {
@@ -143,19 +144,24 @@ export class ThreadlineCallbackHandler extends BaseCallbackHandler {
   override handleChatModelStart(
     ...[llm, messages, runId, parentRunId, , tags, metadata, runName]: EventArgs<"handleChatModelStart">
   ): void {
-    this.#start({ runId, parentRunId, input: messages, tags, metadata, name: runName ?? nameOf(llm) });
+    const root = this.#start({ runId, parentRunId, input: messages, tags, metadata, name: runName ?? nameOf(llm) });
+    if (root !== undefined)
+      this.#safely(runId, () => chatModelStarted(root, modelNameOf(llm, metadata), messages, this.#limits));
   }
 
   override handleLLMStart(
     ...[llm, prompts, runId, parentRunId, , tags, metadata, runName]: EventArgs<"handleLLMStart">
   ): void {
-    this.#start({ runId, parentRunId, input: prompts, tags, metadata, name: runName ?? nameOf(llm) });
+    const root = this.#start({ runId, parentRunId, input: prompts, tags, metadata, name: runName ?? nameOf(llm) });
+    if (root !== undefined)
+      this.#safely(runId, () => llmStarted(root, modelNameOf(llm, metadata), prompts, this.#limits));
   }
 
   override handleLLMEnd(output: LLMResult, runId: string): void {
     const root = this.#runs.rootOf(runId);
     const usage = root === undefined ? undefined : usageOf(output);
     if (root !== undefined && usage !== undefined) root.usage = addUsage(root.usage, usage);
+    if (root !== undefined) this.#safely(runId, () => llmEnded(root, output, this.#limits));
     this.#end(runId, { output });
   }
 
@@ -231,6 +237,9 @@ export class ThreadlineCallbackHandler extends BaseCallbackHandler {
       openChildren: new Set(),
       toolCalls: new Map(),
       usage: undefined,
+      models: [],
+      messages: [],
+      modelInputLength: undefined,
     };
     try {
       root.userId = this.#sessions.userOf(metadata);
@@ -266,14 +275,23 @@ export class ThreadlineCallbackHandler extends BaseCallbackHandler {
    * Renews the run's session, then hands the record to `onRecord` and, with `keepRunRecords`,
    * keeps it with its session. Never rejects.
    */
-  async #complete(session: Promise<SessionRef | null>, runId: string, record: RunRecord | undefined): Promise<void> {
+  async #complete(session: Promise<RunSession | null>, runId: string, record: RunRecord | undefined): Promise<void> {
     const resolved = await session;
     if (resolved !== null) await this.#sessions.renew(resolved, runId);
     if (record === undefined) return;
-    if (resolved !== null) record.sessionId = resolved.sessionId;
+    if (resolved !== null) withSession(record, resolved);
     const context: ErrorContext = { operation: "record", runId: record.runId, userId: record.userId };
     if (resolved !== null) context.sessionId = resolved.sessionId;
     await this.#records.deliver(record, context);
+  }
+
+  /** Runs a part of record building; a bug there must not throw into the chain. */
+  #safely(runId: string, body: () => void): void {
+    try {
+      body();
+    } catch (error) {
+      this.#errors.report(error, { operation: "record", runId });
+    }
   }
 
   #reportDropped(run: RootRun): void {

@@ -35,6 +35,11 @@ export interface ThreadlineCallbackHandlerOptions extends AdapterManagerOptions 
   /** Tool calls kept per run record; later ones are left out. Default 50. */
   maxToolCallsPerRun?: number;
   /**
+   * Messages kept per run record (`messages`, the newest; older ones are left out), and model
+   * names (`models`, the first). Default 50.
+   */
+  maxMessagesPerRun?: number;
+  /**
    * Longest input, output or tool value kept in a record, in characters of its JSON. A longer one
    * is kept as the first `maxValueLength` characters of its JSON and a note. Default 16,384.
    */
@@ -43,12 +48,16 @@ export interface ThreadlineCallbackHandlerOptions extends AdapterManagerOptions 
 
 /** How much one handler holds, at most: runs in flight and the parts of each. */
 export type RunLimits = Required<
-  Pick<ThreadlineCallbackHandlerOptions, "maxRunsInFlight" | "maxToolCallsPerRun" | "maxValueLength">
+  Pick<
+    ThreadlineCallbackHandlerOptions,
+    "maxRunsInFlight" | "maxToolCallsPerRun" | "maxMessagesPerRun" | "maxValueLength"
+  >
 >;
 
 const defaultLimits: RunLimits = {
   maxRunsInFlight: 1_000,
   maxToolCallsPerRun: DEFAULT_MAX_TOOL_CALLS_PER_RUN,
+  maxMessagesPerRun: 50,
   maxValueLength: DEFAULT_MAX_VALUE_LENGTH,
 };
 

@@ -3,6 +3,9 @@ import { ANONYMOUS_USER_ID, anonymousFallback, type ErrorSink } from "@threadlin
 
 export { ANONYMOUS_USER_ID };
 
+/** A run's session, with its `turns` when the resolve that gave it said (`RunRecord.turn`). */
+export type RunSession = SessionRef & { turns?: number };
+
 // Sessions announced by sessionConfig and not yet claimed by a run. Bounded so configs that
 // are built and never used cannot grow it without limit.
 const MAX_ANNOUNCED_SESSIONS = 10_000;
@@ -54,7 +57,7 @@ export class RunSessions {
   /** The run's namespace and session: the announced one it names in `metadata.session_id`, or one resolved now. */
   sessionOf(run: { runId: string; userId: string; metadata: Record<string, unknown> }): {
     namespace: string;
-    session: Promise<SessionRef | null>;
+    session: Promise<RunSession | null>;
   } {
     const key = run.metadata.session_id;
     const announced = typeof key === "string" ? this.#announced.get(key) : undefined;
@@ -74,10 +77,10 @@ export class RunSessions {
     }
   }
 
-  async #resolve(runId: string, userId: string): Promise<SessionRef | null> {
+  async #resolve(runId: string, userId: string): Promise<RunSession | null> {
     try {
-      const { namespace, sessionId } = await this.#manager.resolve(userId, this.#namespace);
-      return { namespace, userId, sessionId };
+      const { namespace, sessionId, turns } = await this.#manager.resolve(userId, this.#namespace);
+      return { namespace, userId, sessionId, turns };
     } catch (error) {
       this.#errors.report(error, { operation: "resolve", runId, userId });
       return null;

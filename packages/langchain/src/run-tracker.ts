@@ -1,4 +1,5 @@
-import type { RunUsage, SessionRef, ToolCallRecord } from "@threadline/session-core";
+import type { RunMessage, RunUsage, ToolCallRecord } from "@threadline/session-core";
+import type { RunSession } from "./run-sessions.js";
 
 /** What the handler keeps about one root run, from its start event to its end event. */
 export interface RootRun {
@@ -14,12 +15,18 @@ export interface RootRun {
   metadata: Record<string, unknown>;
   startedAt: number;
   /** The run's session once resolved; `null` when there is none (the store failed). */
-  session: Promise<SessionRef | null>;
+  session: Promise<RunSession | null>;
   /** Child runs that have not ended, so their entries go with the root. */
   openChildren: Set<string>;
   /** Tool calls by the tool run's id, in the order they started. */
   toolCalls: Map<string, ToolCallRecord>;
   usage: RunUsage | undefined;
+  /** Model names in the order of first use, at most `maxMessagesPerRun` of them. */
+  models: string[];
+  /** The conversation as the run's models saw it and answered, the newest `maxMessagesPerRun`. */
+  messages: RunMessage[];
+  /** How many messages the run's previous model call was given; a later call adds only what follows its answer. */
+  modelInputLength: number | undefined;
 }
 
 /** Open child runs followed per root; a root whose children never end cannot grow past it. */

@@ -14,6 +14,8 @@ import { userIdError } from "./user-id.js";
 export interface NamedAgent {
   readonly name: string;
   readonly instructions: unknown;
+  /** The agent's model: a name, a `Model` (its `name`, when it has one), or absent for the runner's default. */
+  readonly model?: unknown;
 }
 
 /** What the registry needs from a tool. */
@@ -129,7 +131,7 @@ export class RunRegistry {
       tracker = this.start(runContext, user as string, false);
     }
     if (tracker.isEcho(from, "agent_start", agent)) return;
-    tracker.agentStarted(agent.name, agent.instructions, turnInput);
+    tracker.agentStarted(agent.name, agent.instructions, agent.model, turnInput);
   }
 
   agentEnded(runContext: RunContext<unknown>, agent: NamedAgent, output: string): void {

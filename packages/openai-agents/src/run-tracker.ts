@@ -1,5 +1,5 @@
 import type { AgentInputItem, protocol, RunContext, Usage } from "@openai/agents";
-import type { HandoffRecord, ResolvedSession, RunRecord, ToolCallRecord } from "@threadline/session-core";
+import type { HandoffRecord, ResolvedSession, RunMessage, RunRecord, ToolCallRecord } from "@threadline/session-core";
 import {
   boundedText,
   DEFAULT_MAX_TOOL_CALLS_PER_RUN,
@@ -38,6 +38,8 @@ export class RunTracker {
   readonly #agents: string[] = [];
   readonly #handoffs: HandoffRecord[] = [];
   readonly #toolCalls: ToolCallRecord[] = [];
+  /** Model names in the order of first use; as many as the run's agents at most. */
+  readonly #models: string[] = [];
   #systemTokens = 0;
   #lastEvent: { source: EventSource; kind: string; key: unknown } | undefined;
 
@@ -77,8 +79,15 @@ export class RunTracker {
     return false;
   }
 
-  agentStarted(name: string, instructions: unknown, turnInput: readonly AgentInputItem[] | undefined): void {
+  agentStarted(
+    name: string,
+    instructions: unknown,
+    model: unknown,
+    turnInput: readonly AgentInputItem[] | undefined,
+  ): void {
     this.#agents.push(name);
+    const modelName = modelNameOf(model);
+    if (modelName !== undefined && !this.#models.includes(modelName)) this.#models.push(modelName);
     // The origin's estimate, ~4 characters per token; dynamic instructions are not called twice.
     if (typeof instructions === "string") this.#systemTokens += Math.floor(instructions.length / 4);
     if (this.input === undefined && turnInput !== undefined) this.input = bounded(latestUserText(turnInput));
@@ -145,6 +154,14 @@ export class RunTracker {
   toRecord(outcome: RunOutcome, usage: UsageCounters, endedAt: number): RunRecord {
     const { requests, inputTokens, outputTokens, totalTokens } = usage;
     const reported = requests > 0 || totalTokens > 0;
+    // What the hooks see of the conversation: the user's message and the final agent's answer
+    // (the SDK emits no event with an intermediate agent's text).
+    const messages: RunMessage[] = [];
+    if (this.input) messages.push({ role: "user", content: this.input });
+    if (!("error" in outcome)) {
+      messages.push({ role: "assistant", content: bounded(outcome.output), agent: outcome.finalAgent });
+    }
+    const turns = this.session?.turns;
     return {
       version: 1,
       source,
@@ -155,6 +172,9 @@ export class RunTracker {
       ...(this.#agents[0] === undefined ? {} : { name: this.#agents[0] }),
       agents: [...this.#agents],
       ...("error" in outcome ? {} : { finalAgent: outcome.finalAgent }),
+      ...(typeof turns === "number" ? { turn: turns } : {}),
+      ...(this.#models.length > 0 ? { models: [...this.#models] } : {}),
+      messages,
       handoffs: [...this.#handoffs],
       toolCalls: this.#toolCalls.map((call) => ({ ...call })),
       input: this.input ?? "",
@@ -204,6 +224,16 @@ function safeString(value: unknown): string | undefined {
 function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return typeof error === "string" ? error : `Non-Error thrown: ${describeValue(error)}`;
+}
+
+/**
+ * The name of an agent's model: the string it was given (`model: "gpt-4.1-mini"`), or the `name`
+ * of a `Model` object that has one. `undefined` for the runner's default (`""` or none) and for
+ * models without a name; a name is bounded like every other value.
+ */
+export function modelNameOf(model: unknown): string | undefined {
+  const name: unknown = typeof model === "object" && model !== null ? (model as { name?: unknown }).name : model;
+  return typeof name === "string" && name !== "" ? bounded(name) : undefined;
 }
 
 /** The model's id for a tool call, when the tool kind has one. */

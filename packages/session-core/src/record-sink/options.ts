@@ -57,7 +57,9 @@ export interface RecordSinkOptions {
    * Receives every record the sink gave up on, as a `SessionError` with code `RECORDS_DROPPED`
    * (its `cause` is the last delivery error) and the records in `context.records`; `operation`
    * says why: `"deliver"` (a permanent failure, or attempts used up), `"buffer"` (full),
-   * `"shutdown"` (added after shutdown, or still waiting when it ended). Default: the first drop
+   * `"shutdown"` (added after shutdown, or still waiting when it ended). Records `add` drops (a
+   * full buffer, after shutdown) are reported together: when the current task ends, as soon as
+   * `batchSize` of them wait, and before `flush()` resolves. Default: the first drop
    * of each operation is logged with `console.error`.
    */
   onError?: ErrorHandler;

@@ -30,6 +30,17 @@ export class RecordQueue {
     this.#items.push(record);
   }
 
+  /** Removes and returns the front record (the full buffer's drop path: no array is made). */
+  shift(): RunRecord | undefined {
+    if (this.#head === this.#items.length) return undefined;
+    const record = this.#items[this.#head] as RunRecord;
+    this.#items[this.#head] = undefined as unknown as RunRecord; // let it go now, not at the next compaction
+    this.#head++;
+    this.#headSequence++;
+    this.#compact();
+    return record;
+  }
+
   /** Removes and returns up to `count` records from the front. */
   take(count: number): RunRecord[] {
     const end = Math.min(this.#head + count, this.#items.length);

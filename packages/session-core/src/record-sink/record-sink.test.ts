@@ -157,6 +157,47 @@ describe("createRecordSink", () => {
     expect(delivered.slice(5)).toEqual(records.slice(85).map((record) => record.runId)); // the newest
   });
 
+  it("reports a full buffer's drops together: once per task, at most batchSize per report, all before flush resolves", async () => {
+    const collector = dropCollector();
+    const sink = createRecordSink({
+      deliver: () => new Promise<void>(() => {}), // a stalled backend
+      batchSize: 4,
+      maxBuffer: 8,
+      deliveryTimeout: 60,
+      flushTimeout: 0.05,
+      onError: collector.onError,
+    });
+    const records = runRecords(0, 30);
+    const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+    for (const record of records.slice(0, 8)) sink.add(record);
+    await nextTask(); // the first batch is in flight, 4 wait
+    expect(sink.size).toBe(8);
+    // Runs awaiting only promises stay in one task: their drops wait for one report.
+    for (const record of records.slice(8, 11)) {
+      sink.add(record);
+      await Promise.resolve();
+    }
+    expect(collector.drops).toEqual([]);
+    await nextTask();
+    expect(collector.drops.map((drop) => drop.runIds)).toEqual([["run-4", "run-5", "run-6"]]);
+    // A burst: a report as soon as batchSize drops wait, so they stay bounded.
+    for (const record of records.slice(11, 21)) sink.add(record);
+    expect(collector.drops.map((drop) => drop.runIds.length)).toEqual([3, 4, 4]);
+    expect(sink.size).toBe(8);
+    // flush() reports the rest before it resolves, without waiting for the task to end.
+    await sink.flush();
+    expect(collector.drops.map((drop) => drop.runIds.length)).toEqual([3, 4, 4, 2]);
+    expect(collector.drops.every((drop) => drop.operation === "buffer" && drop.code === "RECORDS_DROPPED")).toBe(true);
+    await sink.shutdown();
+    // Every record added is reported exactly once (the stalled ones by shutdown).
+    expect(collector.droppedRunIds().sort()).toEqual(
+      records
+        .slice(0, 21)
+        .map((record) => record.runId)
+        .sort(),
+    );
+  });
+
   it("flush ends at flushTimeout; shutdown then reports what is still undelivered", async () => {
     const collector = dropCollector();
     const sink = createRecordSink({

@@ -75,8 +75,14 @@ class BatchingSink {
   #shutdown: Promise<void> | undefined;
   #attempt: AbortController | undefined;
   #backoff: CancellableWait | undefined;
-  /** Drops of `add` (full buffer, after shutdown), reported together once per tick or per batch. */
+  /**
+   * Drops of `add` (full buffer, after shutdown) not reported yet: reported together when the
+   * current task ends, or as soon as `batchSize` of one kind wait, or by `flush()`/`shutdown()`.
+   * Building and reporting one `RECORDS_DROPPED` per run was what a run paid while the backend
+   * was stalled; batched, it is paid once per task or per `batchSize` drops.
+   */
   readonly #pendingDrops = new Map<DropOperation, RunRecord[]>();
+  #dropReport: ReturnType<typeof setTimeout> | undefined;
 
   constructor(config: SinkConfig) {
     this.#config = config;
@@ -94,7 +100,7 @@ class BatchingSink {
       }
       if (this.size >= this.#config.maxBuffer) {
         // Keep the newest: the oldest waiting record makes room (or the new one, when every held record is in flight).
-        const [oldest] = this.#queue.take(1);
+        const oldest = this.#queue.shift();
         this.#dropLater("buffer", oldest ?? record);
         this.#settle();
         if (oldest === undefined) return;
@@ -108,6 +114,8 @@ class BatchingSink {
   }
 
   flush(): Promise<void> {
+    // Drops of records added before this call are reported before it resolves.
+    this.#reportPendingDrops();
     if (this.#shutdown !== undefined) return this.#shutdown;
     const upTo = this.#queue.added;
     this.#flushUpTo = Math.max(this.#flushUpTo, upTo);
@@ -300,19 +308,23 @@ class BatchingSink {
     this.#config.errors.report(error, { operation, records });
   }
 
-  /** Reports drops of `add` together: one report per tick, or per `batchSize` records under a burst. */
+  /**
+   * Reports drops of `add` together: once the current task ends (a timer, not a microtask: runs
+   * awaiting only promises keep one task going, and would each get their own report), or at once
+   * when `batchSize` of one kind wait, so at most `batchSize` dropped records per kind are held
+   * beyond `maxBuffer`. The timer is not `unref`'d: a process must not exit with drops unreported.
+   */
   #dropLater(operation: DropOperation, record: RunRecord): void {
     const pending = this.#pendingDrops.get(operation);
-    if (pending === undefined) {
-      this.#pendingDrops.set(operation, [record]);
-      if (this.#pendingDrops.size === 1) queueMicrotask(() => this.#reportPendingDrops());
-    } else {
-      pending.push(record);
-      if (pending.length >= this.#config.batchSize) this.#reportDrops(operation);
-    }
+    if (pending === undefined) this.#pendingDrops.set(operation, [record]);
+    else pending.push(record);
+    if ((pending?.length ?? 1) >= this.#config.batchSize) this.#reportDrops(operation);
+    else this.#dropReport ??= setTimeout(() => this.#reportPendingDrops(), 0);
   }
 
   #reportPendingDrops(): void {
+    if (this.#dropReport !== undefined) clearTimeout(this.#dropReport);
+    this.#dropReport = undefined;
     for (const operation of [...this.#pendingDrops.keys()]) this.#reportDrops(operation);
   }
 
