@@ -1,11 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
-import {
-  type RunRecord,
-  type SessionEndEvent,
-  SessionManager,
-  type SessionManagerOptions,
-} from "@threadline/session-core";
-import { createFakeClock, type FakeClock, uniqueNamespace } from "@threadline/session-core/testing";
+import { type SessionEndEvent, SessionManager, type SessionManagerOptions } from "@threadline/session-core";
+import { createFakeClock, type FakeClock, runOf, uniqueNamespace } from "@threadline/session-core/testing";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
   type DurableObjectStorageLike,
@@ -40,32 +35,6 @@ async function objectOf(userId: string): Promise<DurableObjectStubLike> {
 
 async function storedKeys(userId: string): Promise<string[]> {
   return runInDurableObject(await objectOf(userId), async (_, state) => [...(await state.storage.list()).keys()]);
-}
-
-let runCounter = 0;
-
-/** A run record of `session`: 10 tokens in, 5 out, one tool call. */
-function runOf(
-  session: { namespace: string; userId: string; sessionId: string },
-  overrides: Partial<RunRecord> = {},
-): RunRecord {
-  return {
-    version: 1,
-    source: "test",
-    runId: `run-${++runCounter}`,
-    namespace: session.namespace,
-    userId: session.userId,
-    sessionId: session.sessionId,
-    agents: ["Triage"],
-    handoffs: [],
-    toolCalls: [{ name: "lookup", output: "ok" }],
-    input: "hi",
-    output: "hello",
-    usage: { inputTokens: 10, outputTokens: 5, totalTokens: 15 },
-    startedAt: 0,
-    endedAt: 1,
-    ...overrides,
-  };
 }
 
 const runKeys = (keys: string[]) => keys.filter((key) => key.startsWith("run")).sort();

@@ -5,7 +5,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { type RunRecord, type SessionEndEvent, SessionManager } from "@threadline/session-core";
-import { createFakeClock, uniqueNamespace } from "@threadline/session-core/testing";
+import { createFakeClock, runOf, uniqueNamespace } from "@threadline/session-core/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { redisStore } from "../src/index.js";
 import { pairKeys, runsKey } from "../src/keys.js";
@@ -15,33 +15,6 @@ import type { RunsWorkerJob, RunsWorkerResult, RunsWorkerSetup } from "./runs-wo
 const PROCESSES = 3;
 const workerPath = fileURLToPath(new URL("./runs-worker.ts", import.meta.url));
 const uniquePrefix = () => `runs-${uniqueNamespace()}:`;
-
-let counter = 0;
-
-/** A run of `session`: 10 tokens in, 5 out, one tool call, one handoff. */
-function runOf(
-  session: { namespace: string; userId: string; sessionId: string },
-  overrides: Partial<RunRecord> = {},
-): RunRecord {
-  return {
-    version: 1,
-    source: "redis-test",
-    runId: `run-${++counter}`,
-    namespace: session.namespace,
-    userId: session.userId,
-    sessionId: session.sessionId,
-    agents: ["Triage", "Billing"],
-    finalAgent: "Billing",
-    handoffs: [{ from: "Triage", to: "Billing" }],
-    toolCalls: [{ name: "lookup", output: "ok" }],
-    input: "hi",
-    output: "hello",
-    usage: { inputTokens: 10, outputTokens: 5, totalTokens: 15 },
-    startedAt: 0,
-    endedAt: 1,
-    ...overrides,
-  };
-}
 
 function nextMessage<T>(child: ChildProcess): Promise<T> {
   return new Promise((resolve, reject) => {
