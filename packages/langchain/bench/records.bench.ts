@@ -13,7 +13,7 @@ import { StringOutputParser } from "@langchain/core/output_parsers";
 import { ChatPromptTemplate } from "@langchain/core/prompts";
 import { type Runnable, RunnableLambda } from "@langchain/core/runnables";
 import { FakeListChatModel } from "@langchain/core/utils/testing";
-import { fixed, median, printTable, spread } from "@threadline/bench-kit";
+import { fixed, median, printTable, type StalledSink, spread, stalledRecordSink } from "@threadline/bench-kit";
 import { createRecordSink, type RecordSink } from "@threadline/session-core";
 import { ThreadlineCallbackHandler, type ThreadlineCallbackHandlerOptions } from "../src/index.js";
 
@@ -28,9 +28,6 @@ const BASELINE = "handler, no onRecord (baseline)";
 const SINK = "onRecord: sink.add, backend answers at once";
 const STALLED = "onRecord: sink.add, backend stalled (never answers)";
 const KEEP = "keepRunRecords: true (memory store), no sink";
-
-/** What the stalled sink held and reported while the invokes went on. */
-const stalled = { largestSize: 0, dropped: 0, pendingDeliveries: 0 };
 
 function subject(): Runnable<string, string> {
   const prompt = ChatPromptTemplate.fromMessages([
@@ -47,25 +44,15 @@ function subject(): Runnable<string, string> {
 function variants(): {
   all: { name: string; handler: ThreadlineCallbackHandler }[];
   sinks: RecordSink[];
-  stalledSink: RecordSink;
+  stalled: StalledSink;
 } {
   const on = (name: string, options: ThreadlineCallbackHandlerOptions) => ({
     name,
     handler: new ThreadlineCallbackHandler({ namespace: "bench", ...options }),
   });
   const sink = createRecordSink({ deliver: async () => {} });
-  const stalledSink = createRecordSink({
-    deliver: () => {
-      stalled.pendingDeliveries++;
-      return new Promise<void>(() => {}); // the backend took the request and never answers
-    },
-    maxBuffer: MAX_BUFFER,
-    deliveryTimeout: 3_600, // it stays stalled for the whole benchmark
-    flushTimeout: 0.1,
-    onError: (_error, { records = [] }) => {
-      stalled.dropped += records.length;
-    },
-  });
+  const stalled = stalledRecordSink(MAX_BUFFER);
+  const stalledSink = stalled.sink;
   return {
     all: [
       on(BASELINE, {}),
@@ -74,13 +61,13 @@ function variants(): {
       on(KEEP, { keepRunRecords: true }),
     ],
     sinks: [sink, stalledSink],
-    stalledSink,
+    stalled,
   };
 }
 
 async function main(): Promise<void> {
   const runnable = subject();
-  const { all, sinks, stalledSink } = variants();
+  const { all, sinks, stalled } = variants();
   const samples = all.map(() => [] as number[]);
   // Round 0 warms up (JIT, first sessions) and is not kept. Each round runs every variant's batch
   // once, in an order that rotates, so drift and other load on the machine hit all alike.
@@ -96,7 +83,7 @@ async function main(): Promise<void> {
       await handler.flush();
       if (round > 0) samples[which]?.push(((performance.now() - started) * 1000) / BATCH);
     }
-    stalled.largestSize = Math.max(stalled.largestSize, stalledSink.size);
+    stalled.observe();
   }
   const invokes = (ROUNDS + 1) * BATCH;
 
@@ -114,7 +101,7 @@ async function main(): Promise<void> {
   );
   const medianOf = (name: string) => median(samples[all.findIndex((variant) => variant.name === name)] ?? []);
   console.log(
-    `\nStalled backend: ${invokes} invokes went on at ${(medianOf(STALLED) / medianOf(SINK)).toFixed(2)}× the per-invoke time of the answering one; the sink held at most ${stalled.largestSize} records (maxBuffer ${MAX_BUFFER}), ${stalled.pendingDeliveries} delivery still waiting, ${stalled.dropped} records reported dropped (invokes − held = ${invokes - stalledSink.size}).`,
+    `\nStalled backend: ${invokes} invokes went on at ${(medianOf(STALLED) / medianOf(SINK)).toFixed(2)}× the per-invoke time of the answering one; the sink held at most ${stalled.stats.largestSize} records (maxBuffer ${MAX_BUFFER}), ${stalled.stats.pendingDeliveries} delivery still waiting, ${stalled.stats.dropped} records reported dropped (invokes − held = ${invokes - stalled.sink.size}).`,
   );
   await Promise.all(sinks.map((sink) => sink.shutdown()));
   console.log(`\nNode ${process.version}, ${process.platform}/${process.arch}`);

@@ -13,7 +13,7 @@
 
 import { Agent, type Model, type ModelResponse, Runner, setTracingDisabled, Usage } from "@openai/agents";
 import { assistantMessage } from "@openai/agents/testing";
-import { fixed, median, printTable, spread } from "@threadline/bench-kit";
+import { fixed, median, printTable, type StalledSink, spread, stalledRecordSink } from "@threadline/bench-kit";
 import { SessionHooks } from "@threadline/openai-agents";
 import { createRecordSink, type RecordSink } from "@threadline/session-core";
 
@@ -49,27 +49,14 @@ interface Variant {
   runner: Runner;
 }
 
-/** What the stalled sink held and reported while the runs went on. */
-const stalled = { largestSize: 0, dropped: 0, pendingDeliveries: 0 };
-
-function variants(): { all: Variant[]; sinks: RecordSink[]; stalledSink: RecordSink } {
+function variants(): { all: Variant[]; sinks: RecordSink[]; stalled: StalledSink } {
   const on = (name: string, options: ConstructorParameters<typeof SessionHooks>[0]): Variant => {
     const runner = new Runner();
     return { name, runner, hooks: new SessionHooks({ namespace: "bench", ...options }).attach(runner) };
   };
   const sink = createRecordSink({ deliver: async () => {} });
-  const stalledSink = createRecordSink({
-    deliver: () => {
-      stalled.pendingDeliveries++;
-      return new Promise<void>(() => {}); // the backend took the request and never answers
-    },
-    maxBuffer: MAX_BUFFER,
-    deliveryTimeout: 3_600, // it stays stalled for the whole benchmark
-    flushTimeout: 0.1,
-    onError: (_error, { records = [] }) => {
-      stalled.dropped += records.length;
-    },
-  });
+  const stalled = stalledRecordSink(MAX_BUFFER);
+  const stalledSink = stalled.sink;
   return {
     all: [
       on(BASELINE, {}),
@@ -78,7 +65,7 @@ function variants(): { all: Variant[]; sinks: RecordSink[]; stalledSink: RecordS
       on(KEEP, { keepRunRecords: true }),
     ],
     sinks: [sink, stalledSink],
-    stalledSink,
+    stalled,
   };
 }
 
@@ -93,7 +80,7 @@ async function timedRun(variant: Variant, agent: Agent, userId: string): Promise
 async function main(): Promise<void> {
   setTracingDisabled(true);
   const agent = new Agent({ name: "Support Bot", instructions: "You are helpful.", model: instantModel });
-  const { all, sinks, stalledSink } = variants();
+  const { all, sinks, stalled } = variants();
   const samples = all.map(() => [] as number[]);
   // Round 0 warms up (JIT, first sessions) and is not kept. Within a round the variants take turns
   // run by run, in an order that rotates, so drift and other load on the machine hit all alike.
@@ -109,7 +96,7 @@ async function main(): Promise<void> {
     if (round > 0) {
       for (const [which, total] of totals.entries()) samples[which]?.push(total / BATCH);
     }
-    stalled.largestSize = Math.max(stalled.largestSize, stalledSink.size);
+    stalled.observe();
   }
   const runs = (ROUNDS + 1) * BATCH;
 
@@ -127,7 +114,7 @@ async function main(): Promise<void> {
   );
   const medianOf = (name: string) => median(samples[all.findIndex((variant) => variant.name === name)] ?? []);
   console.log(
-    `\nStalled backend: ${runs} runs went on at ${(medianOf(STALLED) / medianOf(SINK)).toFixed(2)}× the per-run time of the answering one; the sink held at most ${stalled.largestSize} records (maxBuffer ${MAX_BUFFER}), ${stalled.pendingDeliveries} delivery still waiting, ${stalled.dropped} records reported dropped (runs − held = ${runs - stalledSink.size}).`,
+    `\nStalled backend: ${runs} runs went on at ${(medianOf(STALLED) / medianOf(SINK)).toFixed(2)}× the per-run time of the answering one; the sink held at most ${stalled.stats.largestSize} records (maxBuffer ${MAX_BUFFER}), ${stalled.stats.pendingDeliveries} delivery still waiting, ${stalled.stats.dropped} records reported dropped (runs − held = ${runs - stalled.sink.size}).`,
   );
   await Promise.all(sinks.map((sink) => sink.shutdown()));
   console.log(`\nNode ${process.version}, ${process.platform}/${process.arch}`);

@@ -61,3 +61,4 @@ export async function interleaved<Name extends string, T>(
   }
   return results;
 }
+export { type StalledSink, stalledRecordSink } from "./stalled-sink.js";
