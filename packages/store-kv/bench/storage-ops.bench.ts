@@ -63,7 +63,7 @@ function print(results: BenchRow[][]): void {
   const resolves = naive.map((row) => row.resolves);
   console.log(
     `\n@threadline/store-kv — ${rounds} interleaved rounds of ${conversations} conversations (one message every 5–20 s for` +
-      `\n10 minutes, then silence; ${Math.min(...resolves)}–${Math.max(...resolves)} resolves per round), inactivity timeout 120 s,` +
+      `\n10 minutes, then silence; ${spread(resolves, fixed(0))} resolves per round), inactivity timeout 120 s,` +
       "\nrun in workerd (Miniflare). Median (min–max) over rounds.\n",
   );
   const rows = results.map((rounds, store) => {
