@@ -2,7 +2,7 @@
 // append racing from several OS processes, carried items handed out once to concurrent resolves
 // from several processes, the keys a pair leaves after forgetUser (carried items included), and
 // how items are stored (group marks, the operations hash, TTLs).
-import { type ChildProcess, fork } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { SessionManager } from "@threadline/session-core";
 import { createFakeClock, uniqueNamespace } from "@threadline/session-core/testing";
@@ -11,36 +11,11 @@ import { redisStore } from "../src/index.js";
 import { pairKeys } from "../src/keys.js";
 import { connectCluster, connectSingle, type Flavor, type TestClient } from "./clients.js";
 import type { ItemsWorkerJob, ItemsWorkerResult, ItemsWorkerSetup } from "./items-worker.js";
+import { keysUnder, nextMessage, startWorkers, stopWorkers } from "./processes.js";
 
 const PROCESSES = 3;
 const workerPath = fileURLToPath(new URL("./items-worker.ts", import.meta.url));
 const uniquePrefix = () => `items-${uniqueNamespace()}:`;
-
-function nextMessage<T>(child: ChildProcess): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onExit = (code: number | null) => reject(new Error(`items worker exited early (code ${code})`));
-    child.once("exit", onExit);
-    child.once("message", (message) => {
-      child.off("exit", onExit);
-      resolve(message as T);
-    });
-  });
-}
-
-/** Every key under `prefix` on the connection's node (single node), by SCAN. */
-async function keysUnder(connection: TestClient, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = "0";
-  do {
-    const [next, batch] = (await connection.command(["SCAN", cursor, "MATCH", `${prefix}*`, "COUNT", "1000"])) as [
-      unknown,
-      unknown[],
-    ];
-    cursor = String(next);
-    keys.push(...batch.map(String));
-  } while (cursor !== "0");
-  return keys.sort();
-}
 
 describe.each([
   ["ioredis@5", "single node"],
@@ -54,27 +29,11 @@ describe.each([
       topology === "cluster"
         ? { flavor, clusterNodes: inject("clusterNodes"), keyPrefix }
         : { flavor, url: inject("redisUrl"), keyPrefix };
-    workers = Array.from({ length: PROCESSES }, () =>
-      fork(workerPath, { execArgv: ["--import", "tsx", "--conditions=threadline-source"], stdio: "inherit" }),
-    );
-    await Promise.all(
-      workers.map((worker) => {
-        const ready = nextMessage<string>(worker);
-        worker.send(setup);
-        return ready;
-      }),
-    );
+    workers = await startWorkers(workerPath, PROCESSES, setup);
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all(
-      workers.map((worker) => {
-        if (worker.exitCode !== null) return undefined;
-        const exited = new Promise((resolve) => worker.once("exit", resolve));
-        worker.send("exit");
-        return exited;
-      }),
-    );
+    await stopWorkers(workers);
   });
 
   async function race(job: ItemsWorkerJob): Promise<ItemsWorkerResult[]> {

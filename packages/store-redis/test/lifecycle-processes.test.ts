@@ -1,28 +1,18 @@
 // Several OS processes, each a SessionManager with onSessionEnd and background cleanup on its
 // own client, racing resolves, closes and cleanups on the same users: every session that ends is
 // delivered once across all of them, none twice, none lost.
-import { type ChildProcess, fork } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { GUIDE_EPOCH, uniqueNamespace } from "@threadline/session-core/testing";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Flavor } from "./clients.js";
 import type { LifecycleJob, LifecycleResult, LifecycleWorkerSetup } from "./lifecycle-worker.js";
+import { nextMessage, startWorkers, stopWorkers } from "./processes.js";
 
 const PROCESSES = 3;
 const workerPath = fileURLToPath(new URL("./lifecycle-worker.ts", import.meta.url));
 const users = ["u0", "u1", "u2", "u3", "u4", "u5"];
-
-function nextMessage<T>(child: ChildProcess): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onExit = (code: number | null) => reject(new Error(`lifecycle worker exited early (code ${code})`));
-    child.once("exit", onExit);
-    child.once("message", (message) => {
-      child.off("exit", onExit);
-      resolve(message as T);
-    });
-  });
-}
 
 describe.each([
   ["ioredis@5", "single node"],
@@ -37,27 +27,11 @@ describe.each([
       topology === "cluster"
         ? { flavor, clusterNodes: inject("clusterNodes"), keyPrefix, namespace }
         : { flavor, url: inject("redisUrl"), keyPrefix, namespace };
-    workers = Array.from({ length: PROCESSES }, () =>
-      fork(workerPath, { execArgv: ["--import", "tsx", "--conditions=threadline-source"], stdio: "inherit" }),
-    );
-    await Promise.all(
-      workers.map((worker) => {
-        const ready = nextMessage<string>(worker);
-        worker.send(setup);
-        return ready;
-      }),
-    );
+    workers = await startWorkers(workerPath, PROCESSES, setup);
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all(
-      workers.map((worker) => {
-        if (worker.exitCode !== null) return undefined;
-        const exited = new Promise((resolve) => worker.once("exit", resolve));
-        worker.send("exit");
-        return exited;
-      }),
-    );
+    await stopWorkers(workers);
   });
 
   /** Sends each worker its job at once and gathers their results. */

@@ -10,6 +10,7 @@ import { redisStore } from "../src/index.js";
 import { hashSlot, hashTag, pairKeys, SLOTS, slotKeyring, slotTags } from "../src/keys.js";
 import { type RedisServer, startRedisServer } from "../src/testing/redis-server.js";
 import { connectCluster, connectSingle, type TestClient } from "./clients.js";
+import { keysUnder } from "./processes.js";
 
 // A server of this file's own: command counts and key scans must not see the other files.
 let server: RedisServer;
@@ -25,21 +26,6 @@ async function commandCalls(connection: TestClient): Promise<Map<string, number>
   const calls = new Map<string, number>();
   for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(match[1] as string, Number(match[2]));
   return calls;
-}
-
-/** Every key under `prefix`, by SCAN. */
-async function keysUnder(connection: TestClient, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = "0";
-  do {
-    const [next, batch] = (await connection.command(["SCAN", cursor, "MATCH", `${prefix}*`, "COUNT", "1000"])) as [
-      unknown,
-      unknown[],
-    ];
-    cursor = String(next);
-    keys.push(...batch.map(String));
-  } while (cursor !== "0");
-  return keys.sort();
 }
 
 describe("slot tags", () => {

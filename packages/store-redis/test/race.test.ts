@@ -1,27 +1,17 @@
 // Several OS processes, each with its own client, racing on one user: the scripts must make
 // them behave as one SessionManager.
-import { type ChildProcess, fork } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { SessionManager } from "@threadline/session-core";
 import { uniqueNamespace } from "@threadline/session-core/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { redisStore } from "../src/index.js";
 import { connectCluster, connectSingle, type Flavor, type TestClient } from "./clients.js";
+import { nextMessage, startWorkers, stopWorkers } from "./processes.js";
 import type { WorkerJob, WorkerResult, WorkerSetup } from "./race-worker.js";
 
 const PROCESSES = 4;
 const workerPath = fileURLToPath(new URL("./race-worker.ts", import.meta.url));
-
-function nextMessage<T>(child: ChildProcess): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onExit = (code: number | null) => reject(new Error(`race worker exited early (code ${code})`));
-    child.once("exit", onExit);
-    child.once("message", (message) => {
-      child.off("exit", onExit);
-      resolve(message as T);
-    });
-  });
-}
 
 describe.each([
   ["ioredis@5", "single node"],
@@ -33,16 +23,7 @@ describe.each([
   beforeAll(async () => {
     const setup: WorkerSetup =
       topology === "cluster" ? { flavor, clusterNodes: inject("clusterNodes") } : { flavor, url: inject("redisUrl") };
-    workers = Array.from({ length: PROCESSES }, () =>
-      fork(workerPath, { execArgv: ["--import", "tsx", "--conditions=threadline-source"], stdio: "inherit" }),
-    );
-    await Promise.all(
-      workers.map((worker) => {
-        const ready = nextMessage<string>(worker);
-        worker.send(setup);
-        return ready;
-      }),
-    );
+    workers = await startWorkers(workerPath, PROCESSES, setup);
     connection =
       topology === "cluster"
         ? await connectCluster(flavor, inject("clusterNodes"))
@@ -50,14 +31,7 @@ describe.each([
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all(
-      workers.map((worker) => {
-        if (worker.exitCode !== null) return undefined;
-        const exited = new Promise((resolve) => worker.once("exit", resolve));
-        worker.send("exit");
-        return exited;
-      }),
-    );
+    await stopWorkers(workers);
     await connection?.close();
   });
 

@@ -2,7 +2,7 @@
 // OS processes at once is kept and counted once, the totals on every record the store hands out
 // (hit, touch, listing, the end a close or a sweep claims), the keys a pair leaves after
 // forgetUser, the per-session bound as stored, and a run hash living as long as its history entry.
-import { type ChildProcess, fork } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { type RunRecord, type SessionEndEvent, SessionManager } from "@threadline/session-core";
 import { createFakeClock, runOf, uniqueNamespace } from "@threadline/session-core/testing";
@@ -10,37 +10,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { redisStore } from "../src/index.js";
 import { pairKeys, runsKey } from "../src/keys.js";
 import { connectCluster, connectSingle, type Flavor, type TestClient } from "./clients.js";
+import { keysUnder, nextMessage, startWorkers, stopWorkers } from "./processes.js";
 import type { RunsWorkerJob, RunsWorkerResult, RunsWorkerSetup } from "./runs-worker.js";
 
 const PROCESSES = 3;
 const workerPath = fileURLToPath(new URL("./runs-worker.ts", import.meta.url));
 const uniquePrefix = () => `runs-${uniqueNamespace()}:`;
-
-function nextMessage<T>(child: ChildProcess): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onExit = (code: number | null) => reject(new Error(`runs worker exited early (code ${code})`));
-    child.once("exit", onExit);
-    child.once("message", (message) => {
-      child.off("exit", onExit);
-      resolve(message as T);
-    });
-  });
-}
-
-/** Every key under `prefix` on the connection's node (single node), by SCAN. */
-async function keysUnder(connection: TestClient, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = "0";
-  do {
-    const [next, batch] = (await connection.command(["SCAN", cursor, "MATCH", `${prefix}*`, "COUNT", "1000"])) as [
-      unknown,
-      unknown[],
-    ];
-    cursor = String(next);
-    keys.push(...batch.map(String));
-  } while (cursor !== "0");
-  return keys.sort();
-}
 
 const connect = (flavor: Flavor, topology: "single node" | "cluster") =>
   topology === "cluster" ? connectCluster(flavor, inject("clusterNodes")) : connectSingle(flavor, inject("redisUrl"));
@@ -57,27 +32,11 @@ describe.each([
       topology === "cluster"
         ? { flavor, clusterNodes: inject("clusterNodes"), keyPrefix }
         : { flavor, url: inject("redisUrl"), keyPrefix };
-    workers = Array.from({ length: PROCESSES }, () =>
-      fork(workerPath, { execArgv: ["--import", "tsx", "--conditions=threadline-source"], stdio: "inherit" }),
-    );
-    await Promise.all(
-      workers.map((worker) => {
-        const ready = nextMessage<string>(worker);
-        worker.send(setup);
-        return ready;
-      }),
-    );
+    workers = await startWorkers(workerPath, PROCESSES, setup);
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all(
-      workers.map((worker) => {
-        if (worker.exitCode !== null) return undefined;
-        const exited = new Promise((resolve) => worker.once("exit", resolve));
-        worker.send("exit");
-        return exited;
-      }),
-    );
+    await stopWorkers(workers);
   });
 
   it("keeps and counts a run once when every process delivers it at the same time", async () => {
