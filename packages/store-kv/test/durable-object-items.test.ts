@@ -2,14 +2,8 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { type ResolvedSession, type ResolveRequest, SessionManager } from "@threadline/session-core";
 import { createFakeClock, type FakeClock, uniqueNamespace } from "@threadline/session-core/testing";
 import { beforeEach, describe, expect, it } from "vitest";
-import {
-  type DurableObjectStorageLike,
-  type DurableObjectStubLike,
-  durableObjectStore,
-  sessionKey,
-  ThreadlineSessionObject,
-} from "../src/index.js";
-import type { ObjectRequest } from "../src/protocol.js";
+import { type DurableObjectStubLike, durableObjectStore, sessionKey } from "../src/index.js";
+import { directObject } from "./support/direct-object.js";
 import { type KeyCounts, keyCountingStorage, zeroCounts } from "./support/key-counting-storage.js";
 
 let clock: FakeClock;
@@ -46,26 +40,6 @@ function resolveRequest(userId: string, overrides: Partial<ResolveRequest> = {})
   };
 }
 
-/** A session object on `storage` with the test's clock, and a way to send it requests directly. */
-async function directObject(storage: DurableObjectStorageLike) {
-  let loading: Promise<unknown> = Promise.resolve();
-  const object = new ThreadlineSessionObject(
-    { storage, blockConcurrencyWhile: (callback) => (loading = callback()) },
-    undefined,
-    clock.now,
-  );
-  await loading;
-  return {
-    object,
-    async send<T>(request: ObjectRequest): Promise<T> {
-      const response = await object.fetch({ json: async () => request });
-      const body = (await response.json()) as { result?: unknown; error?: unknown };
-      if (body.error !== undefined) throw new Error(JSON.stringify(body.error));
-      return body.result as T;
-    },
-  };
-}
-
 describe("cost of an item change (storage calls and keys, counted at the object's storage)", () => {
   /**
    * Fills a session with `history` items (pairs, one operation id each, like webhook turns), then
@@ -75,7 +49,7 @@ describe("cost of an item change (storage calls and keys, counted at the object'
     const stub = await objectOf(`cost-${history}-${maxItems}`);
     return runInDurableObject(stub, async (_, state) => {
       const counts = zeroCounts();
-      const { send } = await directObject(keyCountingStorage(state.storage, counts));
+      const { send } = await directObject(keyCountingStorage(state.storage, counts), clock.now);
       const now = clock.now();
       const { sessionId } = await send<{ sessionId: string }>({
         op: "resolve",
@@ -245,7 +219,7 @@ describe("carry-over", () => {
   it("keeps an expired session's items past its expiry for the carry-over its resolve asked for, then drops them", async () => {
     const stub = await objectOf("user");
     await runInDurableObject(stub, async (_, state) => {
-      const { object, send } = await directObject(state.storage);
+      const { object, send } = await directObject(state.storage, clock.now);
       const resolve = (forceNew: boolean) =>
         send<{ sessionId: string; carried?: { texts: string[] } }>({
           op: "resolve",
@@ -284,7 +258,7 @@ describe("carry-over", () => {
   it("drops carried items nobody took when their time runs out", async () => {
     const stub = await objectOf("user");
     await runInDurableObject(stub, async (_, state) => {
-      const { object, send } = await directObject(state.storage);
+      const { object, send } = await directObject(state.storage, clock.now);
       const now = clock.now();
       const { sessionId } = await send<{ sessionId: string }>({
         op: "resolve",

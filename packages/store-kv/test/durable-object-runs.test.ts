@@ -2,14 +2,8 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { type SessionEndEvent, SessionManager, type SessionManagerOptions } from "@threadline/session-core";
 import { createFakeClock, type FakeClock, runOf, uniqueNamespace } from "@threadline/session-core/testing";
 import { beforeEach, describe, expect, it } from "vitest";
-import {
-  type DurableObjectStorageLike,
-  type DurableObjectStubLike,
-  durableObjectStore,
-  sessionKey,
-  ThreadlineSessionObject,
-} from "../src/index.js";
-import type { ObjectRequest } from "../src/protocol.js";
+import { type DurableObjectStubLike, durableObjectStore, sessionKey } from "../src/index.js";
+import { directObject } from "./support/direct-object.js";
 import { type KeyCounts, keyCountingStorage, zeroCounts } from "./support/key-counting-storage.js";
 
 let clock: FakeClock;
@@ -38,26 +32,6 @@ async function storedKeys(userId: string): Promise<string[]> {
 }
 
 const runKeys = (keys: string[]) => keys.filter((key) => key.startsWith("run")).sort();
-
-/** A session object on `storage` with the test's clock, and a way to send it requests directly. */
-async function directObject(storage: DurableObjectStorageLike) {
-  let loading: Promise<unknown> = Promise.resolve();
-  const object = new ThreadlineSessionObject(
-    { storage, blockConcurrencyWhile: (callback) => (loading = callback()) },
-    undefined,
-    clock.now,
-  );
-  await loading;
-  return {
-    object,
-    async send<T>(request: ObjectRequest): Promise<T> {
-      const response = await object.fetch({ json: async () => request });
-      const body = (await response.json()) as { result?: unknown; error?: unknown };
-      if (body.error !== undefined) throw new Error(JSON.stringify(body.error));
-      return body.result as T;
-    },
-  };
-}
 
 describe("run records across Workers", () => {
   it("keeps and counts a run delivered by 10 Workers at once once", async () => {
@@ -133,7 +107,7 @@ describe("run records go with their session", () => {
   it("deletes an ended session's runs at its end without retention, and with its history entry when that expires", async () => {
     const stub = await objectOf("user");
     await runInDurableObject(stub, async (_, state) => {
-      const { object, send } = await directObject(state.storage);
+      const { object, send } = await directObject(state.storage, clock.now);
       const resolve = (forceNew: boolean) =>
         send<{ sessionId: string }>({
           op: "resolve",
@@ -182,7 +156,7 @@ describe("cost of keeping a run (storage calls and keys, counted at the object's
     const stub = await objectOf(`cost-${kept}-${maxRuns}`);
     return runInDurableObject(stub, async (_, state) => {
       const counts = zeroCounts();
-      const { send } = await directObject(keyCountingStorage(state.storage, counts));
+      const { send } = await directObject(keyCountingStorage(state.storage, counts), clock.now);
       const now = clock.now();
       const { sessionId } = await send<{ sessionId: string }>({
         op: "resolve",
