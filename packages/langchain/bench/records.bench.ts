@@ -44,14 +44,14 @@ function subject(): Runnable<string, string> {
 function variants(): {
   all: { name: string; handler: ThreadlineCallbackHandler }[];
   sinks: RecordSink[];
-  stalled: StalledSink;
+  stalled: StalledSink<RecordSink>;
 } {
   const on = (name: string, options: ThreadlineCallbackHandlerOptions) => ({
     name,
     handler: new ThreadlineCallbackHandler({ namespace: "bench", ...options }),
   });
   const sink = createRecordSink({ deliver: async () => {} });
-  const stalled = stalledRecordSink(MAX_BUFFER);
+  const stalled = stalledRecordSink(createRecordSink, MAX_BUFFER);
   const stalledSink = stalled.sink;
   return {
     all: [

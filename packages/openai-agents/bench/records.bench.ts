@@ -49,13 +49,13 @@ interface Variant {
   runner: Runner;
 }
 
-function variants(): { all: Variant[]; sinks: RecordSink[]; stalled: StalledSink } {
+function variants(): { all: Variant[]; sinks: RecordSink[]; stalled: StalledSink<RecordSink> } {
   const on = (name: string, options: ConstructorParameters<typeof SessionHooks>[0]): Variant => {
     const runner = new Runner();
     return { name, runner, hooks: new SessionHooks({ namespace: "bench", ...options }).attach(runner) };
   };
   const sink = createRecordSink({ deliver: async () => {} });
-  const stalled = stalledRecordSink(MAX_BUFFER);
+  const stalled = stalledRecordSink(createRecordSink, MAX_BUFFER);
   const stalledSink = stalled.sink;
   return {
     all: [

@@ -1,8 +1,15 @@
-import { createRecordSink, type RecordSink } from "@threadline/session-core";
+/** The options the stalled sink passes to `createRecordSink` (typed here: bench-kit depends on no package). */
+export interface StalledSinkOptions {
+  deliver: () => Promise<void>;
+  maxBuffer: number;
+  deliveryTimeout: number;
+  flushTimeout: number;
+  onError: (error: Error, context: { records?: readonly unknown[] }) => void;
+}
 
 /** A record sink whose backend takes each batch and never answers, with what it held and dropped. */
-export interface StalledSink {
-  readonly sink: RecordSink;
+export interface StalledSink<Sink> {
+  readonly sink: Sink;
   readonly stats: { largestSize: number; dropped: number; pendingDeliveries: number };
   /** Notes the sink's size now (call once per round). */
   observe(): void;
@@ -10,9 +17,13 @@ export interface StalledSink {
 
 /**
  * The stalled backend of the adapters' record benchmarks: it never answers, so the sink fills to
- * `maxBuffer` and from then on drops (and reports) the oldest record per run.
+ * `maxBuffer` and from then on drops (and reports) the oldest record per run. Pass
+ * `createRecordSink` from `@threadline/session-core`.
  */
-export function stalledRecordSink(maxBuffer: number): StalledSink {
+export function stalledRecordSink<Sink extends { readonly size: number }>(
+  createRecordSink: (options: StalledSinkOptions) => Sink,
+  maxBuffer: number,
+): StalledSink<Sink> {
   const stats = { largestSize: 0, dropped: 0, pendingDeliveries: 0 };
   const sink = createRecordSink({
     deliver: () => {
